@@ -1,0 +1,32 @@
+"""API views for the caller's own identity and workspaces."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .models import Membership
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="workspace.id")
+    name = serializers.CharField(source="workspace.name")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "name", "role"]
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    workspaces = MembershipSerializer(many=True)
+
+
+class MeView(APIView):
+    """Who the token belongs to, and the workspaces it can act in."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        memberships = Membership.objects.filter(user=request.user).select_related("workspace")
+        data = {"username": request.user.get_username(), "workspaces": memberships}
+        return Response(MeSerializer(data).data)

@@ -1,0 +1,273 @@
+"""Campaigns, their recipients, opt-outs and import reports.
+
+The Recipient table is the one that grows to millions of rows per campaign: its shape and
+indexes are chosen for the sending engine's and the webhook processor's queries, each index
+commented with the query it serves.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Workspace
+from templates_app.models import MessageTemplate
+from whatsapp.models import WhatsAppAccount
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        STOPPED = "stopped", "Stopped"
+        FAILED = "failed", "Failed"
+
+    WORKER_COUNT_RANGE = (1, 100)
+    RATE_LIMIT_RANGE = (1, 1000)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="campaigns")
+    account = models.ForeignKey(WhatsAppAccount, on_delete=models.PROTECT, related_name="campaigns")
+    template = models.ForeignKey(
+        MessageTemplate, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # Why the campaign is paused or failed, in words for the operator.
+    status_reason = models.TextField(blank=True)
+    worker_count = models.PositiveSmallIntegerField(default=10)
+    rate_limit = models.PositiveIntegerField(default=80, help_text="messages per second")
+    send_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Counters by recipient state, changed in the same transaction as the recipients, so
+    # reading the live figures is one row. `recount` rebuilds them from the recipients.
+    total_recipients = models.PositiveIntegerField(default=0)
+    pending_count = models.PositiveIntegerField(default=0)
+    sending_count = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    delivered_count = models.PositiveIntegerField(default=0)
+    read_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    unknown_count = models.PositiveIntegerField(default=0)
+    replied_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(worker_count__gte=1) & Q(worker_count__lte=100),
+                name="campaign_worker_count_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_limit__gte=1) & Q(rate_limit__lte=1000),
+                name="campaign_rate_limit_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "scheduled",
+                        "running",
+                        "paused",
+                        "completed",
+                        "stopped",
+                        "failed",
+                    ]
+                ),
+                name="campaign_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="scheduled") | Q(send_at__isnull=False),
+                name="campaign_scheduled_has_send_at",
+            ),
+        ]
+        indexes = [
+            # Campaign list: WHERE workspace_id IN (…) [AND status = ?] ORDER BY created_at DESC.
+            models.Index(fields=["workspace", "status", "-created_at"], name="campaign_ws_idx"),
+            # Beat: WHERE status = 'scheduled' AND send_at <= now(); and the running sweep.
+            models.Index(fields=["status", "send_at"], name="campaign_status_send_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Recipient(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        UNKNOWN = "unknown", "Unknown"
+
+    # A bigint key (not a UUID): recipients are addressed through their campaign's UUID, and the
+    # id travels in every send's biz_opaque_callback_data, where short is better.
+    id = models.BigAutoField(primary_key=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="recipients", db_index=False
+    )
+    phone = models.CharField(max_length=20, help_text="E.164, e.g. +14155550100")
+    # The row's template values, keyed by spreadsheet column (body_param_1, header_media_url…).
+    values = models.JSONField(default=dict, blank=True)
+    source_line = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    skip_reason = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Retry backoff (RETRY) and deferral (DEFER, e.g. 131049): not claimable before this time.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the worker that claimed the row; an expired lease is recovered by beat.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    wamid = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    message_status = models.CharField(max_length=32, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    error_details = models.TextField(blank=True)
+    error_retryable = models.BooleanField(null=True, blank=True)
+    pricing_category = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "phone"], name="recipient_phone_unique"),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "pending",
+                        "sending",
+                        "sent",
+                        "delivered",
+                        "read",
+                        "failed",
+                        "skipped",
+                        "unknown",
+                    ]
+                ),
+                name="recipient_status_valid",
+            ),
+        ]
+        indexes = [
+            # Listing, export, recount and rerun: WHERE campaign_id = ? AND status = ? ORDER BY id.
+            models.Index(fields=["campaign", "status", "id"], name="recipient_campaign_status_idx"),
+            # Claim: WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT n
+            # FOR UPDATE SKIP LOCKED; partial, so it stays small as the campaign drains.
+            models.Index(
+                fields=["campaign", "id"],
+                condition=Q(status="pending"),
+                name="recipient_pending_idx",
+            ),
+            # Lease recovery: WHERE status = 'sending' AND claimed_at < now() - lease.
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(status="sending"),
+                name="recipient_sending_lease_idx",
+            ),
+            # Inbound replies and opt-outs: WHERE phone = ? AND sent_at > now() - window.
+            models.Index(fields=["phone"], name="recipient_phone_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} ({self.status})"
+
+
+class OptOut(models.Model):
+    class Source(models.TextChoices):
+        KEYWORD = "keyword", "Inbound keyword (e.g. STOP)"
+        USER_PREFERENCES = "user_preferences", "WhatsApp marketing preferences"
+        ERROR = "error", "Meta error 131050"
+        MANUAL = "manual", "Added by an operator"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="opt_outs")
+    phone = models.CharField(max_length=20, help_text="E.164")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Import and send check: WHERE workspace_id = ? AND phone IN (…).
+            models.UniqueConstraint(fields=["workspace", "phone"], name="optout_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class ImportReport(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    source = models.CharField(max_length=10, help_text="csv, xlsx or json")
+    file_name = models.CharField(max_length=255, blank=True)
+    file_size = models.BigIntegerField(default=0)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # A whole-file error (missing column, unreadable file): nothing was imported.
+    error = models.TextField(blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    skipped_duplicate = models.PositiveIntegerField(default=0)
+    skipped_opted_out = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    # The first rejected rows inline ({line, column, reason, value}); all are ImportRejections.
+    rejected_sample = models.JSONField(default=list, blank=True)
+    # The first rows rendered as the message the recipient will see.
+    preview = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or self.source} → {self.campaign_id}"
+
+
+class ImportRejection(models.Model):
+    """Every rejected row of an import, for the downloadable CSV of rejections."""
+
+    report = models.ForeignKey(ImportReport, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField()
+    column = models.CharField(max_length=64, blank=True)
+    reason = models.TextField()
+    value = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            # Download: WHERE report_id = ? ORDER BY line.
+            models.Index(fields=["report", "line"], name="rejection_report_line_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"

@@ -1,0 +1,20 @@
+"""Settings for the test suite: the real settings, with test-only secrets filled in."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+# A fixed, test-only Fernet key; production keys come from the environment.
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWtleS0xMjM0NTY3ODkwMTIzNDU2Nzg=")
+
+from config.settings import *  # noqa: E402,F403
+
+# Hashing passwords at full strength makes every login in the suite cost ~0.3 s.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests render pages without `collectstatic`: plain storage, static files found in place.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

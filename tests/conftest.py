@@ -1,0 +1,67 @@
+"""The fixed cast: owner and member of workspace A, outsider in workspace B."""
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import Membership
+
+from .factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+
+@pytest.fixture
+def workspace_a(db):
+    return WorkspaceFactory(name="Workspace A")
+
+
+@pytest.fixture
+def workspace_b(db):
+    return WorkspaceFactory(name="Workspace B")
+
+
+@pytest.fixture
+def owner(workspace_a):
+    user = UserFactory(username="alice")
+    MembershipFactory(user=user, workspace=workspace_a, role=Membership.Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def member(workspace_a):
+    user = UserFactory(username="bob")
+    MembershipFactory(user=user, workspace=workspace_a, role=Membership.Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def outsider(workspace_b):
+    user = UserFactory(username="charlie")
+    MembershipFactory(user=user, workspace=workspace_b, role=Membership.Role.OWNER)
+    return user
+
+
+def jwt_client(user) -> APIClient:
+    client = APIClient()
+    token = RefreshToken.for_user(user).access_token
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def owner_api(owner):
+    return jwt_client(owner)
+
+
+@pytest.fixture
+def member_api(member):
+    return jwt_client(member)
+
+
+@pytest.fixture
+def outsider_api(outsider):
+    return jwt_client(outsider)
+
+
+@pytest.fixture
+def anon_api():
+    return APIClient()

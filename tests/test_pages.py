@@ -1,0 +1,47 @@
+"""The server-rendered entry points: login, dashboard, API schema and docs."""
+
+import pytest
+
+from .factories import CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_renders(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b'name="username"' in response.content
+
+
+def test_dashboard_requires_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_session_login_shows_only_the_users_campaigns(client, owner, workspace_a, workspace_b):
+    CampaignFactory(name="Ours", template__account__workspace=workspace_a)
+    CampaignFactory(name="Theirs", template__account__workspace=workspace_b)
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "password-123"}, follow=True
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Ours" in html
+    assert "Theirs" not in html
+
+
+def test_login_form_is_csrf_protected(owner):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/accounts/login/", {"username": "alice", "password": "password-123"})
+    assert response.status_code == 403
+
+
+def test_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/v1/schema/")
+    assert schema.status_code == 200
+    assert b"openapi" in schema.content
+    assert b"/api/v1/auth/token/" in schema.content
+    assert client.get("/api/v1/docs/").status_code == 200

@@ -1,0 +1,82 @@
+"""Settings come from the environment and refuse bad values with a message naming them."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "FIELD_ENCRYPTION_KEY",
+            "DATABASE_URL",
+            "DJANGO_SETTINGS_MODULE",
+        }
+    }
+    clean.update(env)
+    clean["DATA_DIR"] = clean.get("DATA_DIR", "/tmp/broadcast-settings-test")
+    code = (
+        "import config.settings as s; print('DEBUG', s.DEBUG); "
+        "print('DB', s.DATABASES['default']['ENGINE'])"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_bad_debug_value_is_an_error_naming_the_variable():
+    result = load_settings(DEBUG="ture", SECRET_KEY="x" * 40, FIELD_ENCRYPTION_KEY="k")
+    assert result.returncode != 0
+    assert "DEBUG='ture' is not a boolean" in result.stderr
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", "True"), ("0", "False"), ("Off", "False")])
+def test_debug_accepts_the_usual_spellings(raw, expected):
+    result = load_settings(DEBUG=raw, SECRET_KEY="x" * 40, FIELD_ENCRYPTION_KEY="k")
+    assert result.returncode == 0, result.stderr
+    assert f"DEBUG {expected}" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = load_settings(DEBUG="false", FIELD_ENCRYPTION_KEY="k")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_to_start_without_an_encryption_key():
+    result = load_settings(DEBUG="false", SECRET_KEY="x" * 40)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY is not set" in result.stderr
+
+
+def test_debug_runs_with_nothing_configured_on_sqlite():
+    result = load_settings(DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert "DB django.db.backends.sqlite3" in result.stdout
+
+
+def test_database_url_selects_postgresql():
+    result = load_settings(DEBUG="true", DATABASE_URL="postgres://u@127.0.0.1:5432/db")
+    assert result.returncode == 0, result.stderr
+    assert "DB django.db.backends.postgresql" in result.stdout
+
+
+def test_a_bad_number_is_an_error_naming_the_variable():
+    result = load_settings(DEBUG="true", JWT_ACCESS_MINUTES="soon")
+    assert result.returncode != 0
+    assert "JWT_ACCESS_MINUTES='soon' is not a whole number" in result.stderr
