@@ -4,10 +4,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts.api import MeView
 from campaigns import views as campaign_views
+from whatsapp.api import WhatsAppAccountViewSet
+
+router = SimpleRouter()
+router.register("whatsapp-accounts", WhatsAppAccountViewSet, basename="whatsapp-account")
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
@@ -15,6 +20,7 @@ api_v1 = [
     path("me/", MeView.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *router.urls,
 ]
 
 urlpatterns = [

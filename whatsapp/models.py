@@ -55,6 +55,7 @@ class WhatsAppAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "WhatsApp account"
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["workspace", "name"], name="waaccount_name_unique"),

@@ -1,0 +1,13 @@
+# One image for every process: web (gunicorn), worker and beat (Celery).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml ./
+COPY . .
+RUN pip install . && \
+    DEBUG=false SECRET_KEY=build-only FIELD_ENCRYPTION_KEY=YnVpbGQtb25seS1rZXktMDEyMzQ1Njc4OTAxMjM0NTY= \
+    python manage.py collectstatic --noinput
+RUN useradd --system --home /app broadcast && mkdir -p /app/data && chown broadcast /app/data
+USER broadcast
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--timeout", "60", "--access-logfile", "-"]

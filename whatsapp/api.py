@@ -1,0 +1,133 @@
+"""REST API for WhatsApp connections: /api/v1/whatsapp-accounts/."""
+
+from django.http import Http404
+from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from accounts.selectors import default_workspace_for_user, workspaces_for_user
+from config.api_exceptions import Conflict
+
+from . import services
+from .crypto import mask
+from .models import WhatsAppAccount
+from .selectors import account_get_for_user, account_list_for_user
+
+
+class WhatsAppAccountSerializer(serializers.ModelSerializer):
+    """Secrets are write-only: they read back masked (`••••1a2b`)."""
+
+    workspace = serializers.UUIDField(source="workspace_id", required=False)
+    access_token = serializers.CharField(max_length=1024, trim_whitespace=True)
+    app_secret = serializers.CharField(max_length=256, trim_whitespace=True)
+    verify_token = serializers.CharField(
+        max_length=256, trim_whitespace=True, required=False, allow_blank=True
+    )
+
+    class Meta:
+        model = WhatsAppAccount
+        fields = [
+            "id",
+            "workspace",
+            "name",
+            "waba_id",
+            "phone_number_id",
+            "display_phone_number",
+            "access_token",
+            "app_secret",
+            "verify_token",
+            "throughput",
+            "messaging_limit_tier",
+            "state",
+            "state_reason",
+            "last_error_code",
+            "last_error_details",
+            "last_error_at",
+            "templates_synced_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "state",
+            "state_reason",
+            "last_error_code",
+            "last_error_details",
+            "last_error_at",
+            "templates_synced_at",
+            "created_at",
+            "updated_at",
+        ]
+        # Uniqueness is checked by the service, which knows the workspace.
+        validators = []
+        extra_kwargs = {"phone_number_id": {"validators": []}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:  # updates: secrets may be left out to keep them
+            for name in services.SECRET_FIELDS:
+                fields[name].required = False
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name in services.SECRET_FIELDS:
+            data[name] = mask(getattr(instance, name))
+        return data
+
+
+class WhatsAppAccountViewSet(viewsets.ModelViewSet):
+    serializer_class = WhatsAppAccountSerializer
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def get_queryset(self):
+        return account_list_for_user(user=self.request.user)
+
+    def get_object(self):
+        return account_get_for_user(user=self.request.user, account_id=self.kwargs["pk"])
+
+    def _call(self, fn, **kwargs):
+        try:
+            return fn(user=self.request.user, **kwargs)
+        except PermissionError as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except services.AccountError as exc:
+            if exc.conflict:
+                raise Conflict(str(exc)) from exc
+            raise ValidationError({exc.field or "detail": [str(exc)]}) from exc
+
+    def _workspace(self, workspace_id):
+        if workspace_id is None:
+            workspace = default_workspace_for_user(user=self.request.user)
+            if workspace is None:
+                raise ValidationError(
+                    {"workspace": ["You belong to several workspaces: name one."]}
+                )
+            return workspace
+        workspace = workspaces_for_user(user=self.request.user).filter(id=workspace_id).first()
+        if workspace is None:
+            raise Http404
+        return workspace
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        workspace = self._workspace(data.pop("workspace_id", None))
+        result = self._call(services.account_create, workspace=workspace, **data)
+        return Response(self.get_serializer(result).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        account = self.get_object()
+        serializer = self.get_serializer(
+            account, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("workspace_id", None)  # a connection does not move between workspaces
+        result = self._call(services.account_update, account=account, **data)
+        return Response(self.get_serializer(result).data)
+
+    def destroy(self, request, *args, **kwargs):
+        self._call(services.account_delete, account=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

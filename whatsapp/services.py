@@ -1,0 +1,117 @@
+"""Writes for WhatsApp connections."""
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from accounts.models import Membership, Workspace
+
+from .models import WhatsAppAccount
+
+logger = logging.getLogger(__name__)
+
+SECRET_FIELDS = ("access_token", "app_secret", "verify_token")
+EDITABLE_FIELDS = (
+    "name",
+    "waba_id",
+    "phone_number_id",
+    "display_phone_number",
+    "throughput",
+    "messaging_limit_tier",
+    *SECRET_FIELDS,
+)
+
+
+class AccountError(Exception):
+    """A connection change that cannot be made; the message is for the user."""
+
+    def __init__(self, message: str, *, field: str | None = None, conflict: bool = False):
+        super().__init__(message)
+        self.field = field
+        self.conflict = conflict
+
+
+def _require_owner(*, user, workspace: Workspace) -> None:
+    if not Membership.objects.filter(
+        user=user, workspace=workspace, role=Membership.Role.OWNER
+    ).exists():
+        raise PermissionError("Only a workspace owner can manage WhatsApp connections.")
+
+
+def _save(account: WhatsAppAccount) -> WhatsAppAccount:
+    try:
+        with transaction.atomic():
+            account.full_clean(exclude=[*SECRET_FIELDS, "workspace"], validate_unique=False)
+            account.save()
+    except IntegrityError as exc:
+        if (
+            WhatsAppAccount.objects.filter(phone_number_id=account.phone_number_id)
+            .exclude(pk=account.pk)
+            .exists()
+        ):
+            raise AccountError(
+                "This phone number id is already connected.", field="phone_number_id"
+            ) from exc
+        raise AccountError(
+            "A connection with this name already exists in the workspace.", field="name"
+        ) from exc
+    return account
+
+
+def account_create(*, user, workspace: Workspace, **fields) -> WhatsAppAccount:
+    _require_owner(user=user, workspace=workspace)
+    account = WhatsAppAccount(
+        workspace=workspace, **{k: fields[k] for k in fields if k in EDITABLE_FIELDS}
+    )
+    account = _save(account)
+    logger.info("whatsapp account created", extra={"account_id": str(account.id)})
+    return account
+
+
+def account_update(*, user, account: WhatsAppAccount, **fields) -> WhatsAppAccount:
+    _require_owner(user=user, workspace=account.workspace)
+    for name, value in fields.items():
+        if name not in EDITABLE_FIELDS:
+            continue
+        if name in SECRET_FIELDS and not value:
+            continue  # secrets are write-only: leaving one out keeps the stored value
+        setattr(account, name, value)
+    if {"access_token", "app_secret"} & {k for k, v in fields.items() if v}:
+        # New credentials: give the connection a fresh chance.
+        account.state = WhatsAppAccount.State.ACTIVE
+        account.state_reason = ""
+    return _save(account)
+
+
+def account_delete(*, user, account: WhatsAppAccount) -> None:
+    _require_owner(user=user, workspace=account.workspace)
+    try:
+        account.delete()
+    except ProtectedError as exc:
+        raise AccountError(
+            "This connection has campaigns; delete them first (their history refers to it).",
+            conflict=True,
+        ) from exc
+
+
+def account_mark_needs_attention(*, account: WhatsAppAccount, reason: str) -> None:
+    WhatsAppAccount.objects.filter(pk=account.pk).update(
+        state=WhatsAppAccount.State.NEEDS_ATTENTION,
+        state_reason=reason,
+        updated_at=timezone.now(),
+    )
+    account.state, account.state_reason = WhatsAppAccount.State.NEEDS_ATTENTION, reason
+
+
+def secrets_rotate() -> int:
+    """Re-encrypt every stored secret with the newest FIELD_ENCRYPTION_KEY; returns the count.
+
+    Loading decrypts with any configured key; saving encrypts with the first one.
+    """
+    count = 0
+    for account in WhatsAppAccount.objects.iterator():
+        account.save(update_fields=list(SECRET_FIELDS))
+        count += 1
+    return count
