@@ -26,7 +26,7 @@ def main(selected: list[str]) -> int:
     django.setup()
     names = sorted(
         m.name.removeprefix("bench_")
-        for m in pkgutil.iter_modules([str(HERE))
+        for m in pkgutil.iter_modules([str(HERE)])
         if m.name.startswith("bench_")
     )
     if selected:
