@@ -50,7 +50,9 @@ def main() -> int:
     )
     os.environ["PORT"] = WEB_PORT
     honcho = str(Path(PY).parent / "honcho")
-    return subprocess.call([honcho, "start", "-f", "Procfile.dev", "-d", str(ROOT)], cwd=ROOT)
+    os.chdir(ROOT)
+    # Become honcho: it receives Ctrl-C and stops every process before exiting.
+    os.execv(honcho, [honcho, "start", "-f", "Procfile.dev", "-d", str(ROOT)])
 
 
 if __name__ == "__main__":
