@@ -205,6 +205,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # `?format=csv|xlsx` selects a download's file type, not a DRF renderer.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=_int("JWT_ACCESS_MINUTES", 30, minimum=1)),
@@ -238,8 +240,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # has to outlive the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-# Periodic jobs; each app adds its own entries as its issue lands (see config/celery.py).
-CELERY_BEAT_SCHEDULE: dict = {}
+# Periodic jobs.
+TEMPLATE_SYNC_INTERVAL_MINUTES = _int("TEMPLATE_SYNC_INTERVAL_MINUTES", 60, minimum=5)
+CELERY_BEAT_SCHEDULE: dict = {
+    "templates-sync": {
+        "task": "templates_app.sync_all",
+        "schedule": TEMPLATE_SYNC_INTERVAL_MINUTES * 60,
+    },
+}
 
 # --- WhatsApp -------------------------------------------------------------------------------
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com")

@@ -9,10 +9,13 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts.api import MeView
 from campaigns import views as campaign_views
+from templates_app import views as template_views
+from templates_app.api import TemplateViewSet
 from whatsapp.api import WhatsAppAccountViewSet
 
 router = SimpleRouter()
 router.register("whatsapp-accounts", WhatsAppAccountViewSet, basename="whatsapp-account")
+router.register("templates", TemplateViewSet, basename="template")
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
@@ -25,6 +28,12 @@ api_v1 = [
 
 urlpatterns = [
     path("", campaign_views.campaign_list, name="campaign_list"),
+    path("templates/", template_views.template_list, name="template_list"),
+    path(
+        "templates/sync/<uuid:account_id>/",
+        template_views.template_sync,
+        name="template_sync",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

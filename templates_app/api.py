@@ -1,0 +1,111 @@
+"""REST API for the template catalogue: /api/v1/templates/."""
+
+from dataclasses import asdict
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+
+from .models import MessageTemplate
+from .samples import sample_csv, sample_filename, sample_xlsx
+from .selectors import template_get_for_user, template_list_for_user
+from .variables import render_preview, spreadsheet_columns, variables_for
+
+SAMPLE_TYPES = {
+    "csv": ("text/csv; charset=utf-8", sample_csv),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        sample_xlsx,
+    ),
+}
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    sendable = serializers.BooleanField(source="is_sendable", read_only=True)
+
+    class Meta:
+        model = MessageTemplate
+        fields = [
+            "id",
+            "account",
+            "name",
+            "language",
+            "status",
+            "status_reason",
+            "category",
+            "sub_category",
+            "parameter_format",
+            "quality_score",
+            "sendable",
+            "meta_id",
+            "last_synced_at",
+            "removed_upstream_at",
+        ]
+
+
+class TemplateDetailSerializer(TemplateSerializer):
+    variables = serializers.SerializerMethodField()
+    columns = serializers.SerializerMethodField()
+    preview = serializers.SerializerMethodField()
+
+    class Meta(TemplateSerializer.Meta):
+        fields = [*TemplateSerializer.Meta.fields, "components", "variables", "columns", "preview"]
+
+    def get_variables(self, obj) -> list[dict]:
+        return [asdict(v) for v in variables_for(obj)]
+
+    def get_columns(self, obj) -> list[str]:
+        return spreadsheet_columns(variables_for(obj))
+
+    def get_preview(self, obj) -> dict:
+        examples = {v.column: v.example for v in variables_for(obj) if v.example}
+        return render_preview(
+            components=obj.components, parameter_format=obj.parameter_format, values=examples
+        )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("account", OpenApiTypes.UUID),
+        OpenApiParameter("status", str, description="e.g. APPROVED"),
+        OpenApiParameter("category", str, description="MARKETING, UTILITY, AUTHENTICATION"),
+        OpenApiParameter("search", str, description="part of the template name"),
+    ]
+)
+class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def get_serializer_class(self):
+        return TemplateSerializer if self.action == "list" else TemplateDetailSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return template_list_for_user(
+            user=self.request.user,
+            account_id=params.get("account") or None,
+            status=params.get("status"),
+            category=params.get("category"),
+            search=params.get("search"),
+        )
+
+    def get_object(self):
+        return template_get_for_user(user=self.request.user, template_id=self.kwargs["pk"])
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["csv", "xlsx"])],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+    )
+    @action(detail=True, methods=["get"])
+    def sample(self, request, pk=None):
+        """The spreadsheet to fill: exactly this template's columns and one example row."""
+        fmt = (request.query_params.get("format") or "csv").lower()
+        if fmt not in SAMPLE_TYPES:
+            raise ValidationError({"format": ["Use csv or xlsx."]})
+        template = self.get_object()
+        content_type, build = SAMPLE_TYPES[fmt]
+        response = HttpResponse(build(template), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{sample_filename(template, fmt)}"'
+        return response

@@ -1,0 +1,157 @@
+"""Sample spreadsheets for a template: exactly the columns it needs, one example row.
+
+CSV is UTF-8 with a BOM (so Excel detects the encoding). XLSX has the phone columns
+formatted as text, so Excel never turns 4155550100 into 4.16E+09, a bold header, and a second
+sheet explaining every column.
+"""
+
+import csv
+import io
+import re
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from .models import MessageTemplate
+from .variables import PHONE_COLUMNS, Variable, render_preview, spreadsheet_columns, variables_for
+
+TEXT_FORMAT = "@"
+# Rows pre-formatted as text in the phone columns, so pasted numbers stay text too.
+TEXT_ROWS = 1_000
+EXAMPLE_PHONE = {"country_code": "+1", "phone_number": "4155550100"}
+
+_PLACES = {
+    "header": "Header",
+    "body": "Body",
+    "button": "Button",
+}
+_KIND_HELP = {
+    "text": "Text that replaces the placeholder.",
+    "image": "Public https:// link to a JPEG or PNG image.",
+    "video": "Public https:// link to an MP4 video.",
+    "document": "Public https:// link to a PDF document.",
+    "url": "The end of the button's link (no spaces): it is appended to the template's URL.",
+    "copy_code": "The code the recipient copies (at most 15 characters).",
+    "payload": "Optional: what comes back to you when the recipient taps this quick reply.",
+}
+
+
+def sample_filename(template: MessageTemplate, fmt: str) -> str:
+    safe = re.sub(r"[^a-z0-9_]+", "_", template.name.lower()).strip("_") or "template"
+    return f"{safe}_sample.{fmt}"
+
+
+def example_row(variables: list[Variable]) -> dict[str, str]:
+    row = dict(EXAMPLE_PHONE)
+    for v in variables:
+        row[v.column] = v.example or _fallback_example(v)
+    return row
+
+
+def _fallback_example(v: Variable) -> str:
+    if v.kind in ("image", "video", "document"):
+        ext = {"image": "jpg", "video": "mp4", "document": "pdf"}[v.kind]
+        return f"https://example.com/media/sample.{ext}"
+    if v.kind == "payload":
+        return ""
+    if v.kind == "copy_code":
+        return "SAVE10"
+    return f"value {v.position}" if v.position else (v.name or "value")
+
+
+def sample_csv(template: MessageTemplate) -> bytes:
+    variables = variables_for(template)
+    columns = spreadsheet_columns(variables)
+    row = example_row(variables)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerow([row.get(c, "") for c in columns])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def sample_xlsx(template: MessageTemplate) -> bytes:
+    variables = variables_for(template)
+    columns = spreadsheet_columns(variables)
+    row = example_row(variables)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Recipients"
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="E8F5F3")
+    for col, name in enumerate(columns, start=1):
+        header = ws.cell(row=1, column=col, value=name)
+        header.font, header.fill = bold, fill
+        cell = ws.cell(row=2, column=col, value=row.get(name, ""))
+        cell.number_format = TEXT_FORMAT
+        letter = get_column_letter(col)
+        ws.column_dimensions[letter].width = max(16, min(60, len(name) + 4))
+        if name in PHONE_COLUMNS:
+            # Text, not numbers: Excel would otherwise drop the "+" and write 4.16E+09.
+            ws.column_dimensions[letter].number_format = TEXT_FORMAT
+            for r in range(3, TEXT_ROWS + 1):
+                ws.cell(row=r, column=col).number_format = TEXT_FORMAT
+    ws.freeze_panes = "A2"
+
+    help_ws = wb.create_sheet("Columns")
+    help_ws.append(["Column", "Goes into", "Required", "Example", "Max length", "What to put"])
+    for cell in help_ws[1]:
+        cell.font, cell.fill = bold, fill
+    help_ws.append(
+        [
+            "country_code",
+            "Recipient",
+            "yes",
+            "+1",
+            "",
+            "Country calling code: +1, 1 or 001. Leave empty if phone_number starts with +.",
+        ]
+    )
+    help_ws.append(
+        [
+            "phone_number",
+            "Recipient",
+            "yes",
+            "4155550100",
+            "",
+            "The number, spaces and dashes allowed; or the full +… number.",
+        ]
+    )
+    for v in variables:
+        place = _PLACES[v.component]
+        if v.button_index is not None:
+            place = f"Button {v.button_index + 1}"
+        elif v.position:
+            place = f"{place} {{{{{v.position}}}}}"
+        elif v.name:
+            place = f"{place} {{{{{v.name}}}}}"
+        help_ws.append(
+            [
+                v.column,
+                place,
+                "yes" if v.required else "no",
+                row.get(v.column, ""),
+                v.max_length or "",
+                _KIND_HELP.get(v.kind, ""),
+            ]
+        )
+    help_ws.append([])
+    preview = render_preview(
+        components=template.components, parameter_format=template.parameter_format, values={}
+    )
+    help_ws.append(["Template", f"{template.name} ({template.language}, {template.category})"])
+    for label, key in (("Header", "header"), ("Body", "body"), ("Footer", "footer")):
+        if preview.get(key):
+            help_ws.append([label, preview[key]])
+    if preview.get("buttons"):
+        help_ws.append(["Buttons", " | ".join(preview["buttons"])])
+    for letter, width in zip("ABCDEF", (24, 18, 10, 28, 11, 70), strict=True):
+        help_ws.column_dimensions[letter].width = width
+    for r in help_ws.iter_rows(min_row=2):
+        for cell in r:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

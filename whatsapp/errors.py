@@ -1,0 +1,396 @@
+"""Meta's error codes and what the sender does about each: the one classification table.
+
+Every code in WHATSAPP.md §4 maps to an `ErrorRule` whose `action` the engine follows:
+RETRY (same request, with backoff), DEFER (not before `defer_seconds`), RECIPIENT (this
+recipient failed for good), FIX (our payload is wrong: pause the campaign) or STOP (account
+or template problem: pause the campaign and tell the operator why). Branch on the code and
+`details`, never on the HTTP status or the title (WHATSAPP.md §1.5), except where Meta's
+body has no code at all (proxies, HTML error pages, timeouts).
+
+`WhatsAppError` is the one exception the Graph clients raise; `WhatsAppTransportError`
+adds `maybe_delivered` so the engine never re-sends a request that may have gone through.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    RETRY = "retry"
+    DEFER = "defer"
+    RECIPIENT = "recipient"
+    FIX = "fix"
+    STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRule:
+    code: int | None
+    action: Action
+    # Can resending this recipient later succeed (the "retry failed" filter)? For FIX and
+    # STOP it means "once the operator has fixed the cause"; False only when the recipient
+    # itself is the reason.
+    retryable: bool
+    explanation: str
+    defer_seconds: int | None = None  # DEFER: earliest retry; RETRY: first backoff step
+    max_attempts: int | None = None  # RETRY: total attempts before `exhausted` applies
+    # RETRY: what to do once max_attempts is used up. DEFER here means "give the recipient
+    # back for a later pass", never "fail it": throughput limits are ours, not theirs.
+    exhausted: Action | None = None
+    slows_rate: bool = False  # the number's rate bucket should slow down
+    backoff_factor: float = 2.0
+    # Meta says the outcome is unclear (131000): a webhook may still report a delivery.
+    ambiguous: bool = False
+
+    def retry_delay(self, attempt: int, *, jitter: bool = True, cap: float = 300.0) -> float:
+        """Seconds to wait before retry number `attempt` (1-based), full jitter by default."""
+        base = float(self.defer_seconds or 1)
+        delay = min(cap, base * self.backoff_factor ** max(0, attempt - 1))
+        return random.uniform(base / 2, delay) if jitter else delay
+
+
+def _retry(code, explanation, *, attempts=5, then=Action.RECIPIENT, delay=2, **kw) -> ErrorRule:
+    return ErrorRule(code, Action.RETRY, True, explanation, delay, attempts, exhausted=then, **kw)
+
+
+def _stop(code, explanation, *, retryable=True) -> ErrorRule:
+    return ErrorRule(code, Action.STOP, retryable, explanation)
+
+
+def _fix(code, explanation) -> ErrorRule:
+    return ErrorRule(code, Action.FIX, True, explanation)
+
+
+def _recipient(code, explanation, *, retryable=False) -> ErrorRule:
+    return ErrorRule(code, Action.RECIPIENT, retryable, explanation)
+
+
+DAY = 24 * 60 * 60
+
+RULES: dict[int, ErrorRule] = {
+    rule.code: rule
+    for rule in [
+        _stop(0, "The access token expired or was revoked. Rotate the token, then resume."),
+        _retry(
+            1,
+            "Meta reported an invalid request or a possible server error.",
+            attempts=3,
+            then=Action.FIX,
+        ),
+        _retry(2, "Meta is temporarily down or overloaded.", delay=5),
+        _stop(3, "The app lacks the capability or permission for sending messages."),
+        _retry(
+            4,
+            "The app hit Meta's API call-rate limit; sending slows down.",
+            delay=30,
+            attempts=8,
+            then=Action.DEFER,
+            slows_rate=True,
+        ),
+        _stop(10, "A permission was not granted or was removed from the app."),
+        _stop(33, "The business phone number was deleted.", retryable=False),
+        _fix(100, "Meta refused a parameter (unsupported, misspelt or too long)."),
+        _stop(190, "The access token expired. Rotate the token, then resume."),
+        _stop(368, "The WhatsApp Business Account is restricted for a policy violation."),
+        _retry(
+            80007,
+            "The WhatsApp Business Account hit its rate limit; sending slows down.",
+            delay=30,
+            attempts=8,
+            then=Action.DEFER,
+            slows_rate=True,
+        ),
+        _recipient(130403, "Your business has blocked this user."),
+        _retry(
+            130429,
+            "The number's throughput (messages per second) was exceeded; sending slows down.",
+            delay=1,
+            attempts=10,
+            then=Action.DEFER,
+            slows_rate=True,
+        ),
+        ErrorRule(
+            130472,
+            Action.DEFER,
+            True,
+            "The user is in a Meta marketing experiment hold-out; try a later campaign.",
+            defer_seconds=DAY,
+        ),
+        _recipient(130497, "This account may not message users in this country."),
+        _retry(
+            131000,
+            "Meta reported an unknown error; the message may or may not have been sent.",
+            attempts=3,
+            delay=5,
+            ambiguous=True,
+        ),
+        _stop(131005, "Permission denied for this account."),
+        _fix(131008, "A required parameter is missing from the request."),
+        _fix(131009, "A parameter value is invalid."),
+        _retry(131016, "A Meta service is temporarily unavailable.", delay=5),
+        _recipient(131021, "The recipient is the sending number itself."),
+        _recipient(
+            131026,
+            "Undeliverable: not a WhatsApp number, terms not accepted or an "
+            "outdated app. A later campaign may reach them.",
+            retryable=True,
+        ),
+        _recipient(
+            131030, "The recipient is not on the test number's allowed list.", retryable=True
+        ),
+        _stop(131031, "The account is locked (policy or a failed data check)."),
+        _stop(131037, "The sending number has no approved display name."),
+        _stop(131042, "There is a payment or billing problem on the account."),
+        _stop(131045, "The phone number has a registration problem."),
+        _fix(131047, "Meta treated the send as a non-template message outside the 24-hour window."),
+        _stop(
+            131048,
+            "Spam rate limit: too many earlier messages were blocked or flagged. "
+            "Check the number's quality before resuming.",
+        ),
+        ErrorRule(
+            131049,
+            Action.DEFER,
+            True,
+            "Meta withheld this marketing message to limit how many the user gets; "
+            "retry no sooner than 24 hours.",
+            defer_seconds=DAY,
+        ),
+        _recipient(131050, "The user stopped marketing messages from you."),
+        _fix(131051, "Unsupported message type."),
+        _recipient(131052, "Meta could not download media the user sent.", retryable=True),
+        _fix(131053, "Meta could not download or process the header media."),
+        _retry(
+            131056,
+            "Too many messages to this recipient in a short time.",
+            delay=1,
+            backoff_factor=4.0,
+            attempts=4,
+            then=Action.DEFER,
+        ),
+        _retry(
+            131057,
+            "The account is in maintenance (e.g. a throughput upgrade).",
+            delay=60,
+            backoff_factor=1.5,
+            then=Action.DEFER,
+        ),
+        _stop(131063, "Marketing templates are disabled on the Cloud API for this account."),
+        _stop(131064, "Messaging limit reached after template-classification violations."),
+        _fix(132000, "The number of parameters does not match the template; re-sync it."),
+        _stop(
+            132001,
+            "The template does not exist in this language or is not approved; "
+            "re-sync the catalogue.",
+        ),
+        _recipient(
+            132005, "The message text is too long once this recipient's values are filled in."
+        ),
+        _stop(132007, "The template's content violates WhatsApp policy."),
+        _fix(132008, "A parameter value is formatted incorrectly."),
+        _fix(132012, "A parameter's format does not match the template."),
+        _stop(132015, "The template was paused for low quality; resume once it is reinstated."),
+        _stop(132016, "The template was disabled for good; use a new template.", retryable=False),
+        _fix(132018, "Meta refused a template parameter."),
+        _stop(133010, "The business number is not registered on the Cloud API."),
+        _stop(133016, "Too many register/deregister attempts for the number."),
+        _retry(
+            135000,
+            "Meta reported an unknown error tied to the request's parameters.",
+            attempts=2,
+            then=Action.FIX,
+        ),
+    ]
+}
+
+PERMISSION_RULE = _stop(
+    None,
+    "Meta reported a permission error (200–299): the token lacks "
+    "a permission or none was supplied.",
+)
+_PERMISSION_RANGE = range(200, 300)
+
+# Not in WHATSAPP.md §4. Pausing (FIX) is the safe default: an unrecognised client error
+# usually repeats for every recipient, so failing them one by one would burn the whole
+# campaign; the failures stay `retryable` for after a person has looked.
+UNKNOWN_RULE = _fix(
+    None,
+    "Meta returned an error code this app does not know; the campaign "
+    "is paused so a person can look before more recipients fail the same way.",
+)
+# Server-side trouble without a code (a proxy's 502, an HTML error page).
+SERVER_RULE = _retry(
+    None, "Meta's server returned an error without details.", attempts=3, delay=5, then=Action.FIX
+)
+RATE_RULE = _retry(
+    None,
+    "Meta answered 429 Too Many Requests; sending slows down.",
+    delay=1,
+    attempts=10,
+    then=Action.DEFER,
+    slows_rate=True,
+)
+AUTH_RULE = _stop(None, "Meta refused the credentials (HTTP 401/403) without details.")
+# A timeout or a dropped connection: nothing came back. Whether a resend is safe is
+# `WhatsAppTransportError.maybe_delivered`, not the rule.
+TRANSPORT_RULE = _retry(
+    None, "The connection to Meta failed or timed out.", attempts=3, delay=2, then=Action.RECIPIENT
+)
+# A 2xx we cannot read, or a paging loop: the endpoint does not behave like Meta's API
+# (often WHATSAPP_GRAPH_URL pointing at the wrong server).
+PROTOCOL_RULE = _fix(None, "Meta's answer did not have the expected shape.")
+
+# 131009 details that point at the recipient rather than at our payload, e.g.
+# "Parameter 'to' is not a valid phone number".
+_INVALID_PHONE_RULE = _recipient(131009, "The phone number is not valid for WhatsApp.")
+_RECIPIENT_DETAILS = re.compile(r"phone|wa_?id|['\"`]to['\"`]|\bto\b (?:field|parameter)", re.I)
+
+
+def classify(code: int | None, details: str = "", *, http_status: int | None = None) -> ErrorRule:
+    if code is not None:
+        rule = RULES.get(code)
+        if rule is not None:
+            if code == 131009 and _RECIPIENT_DETAILS.search(details or ""):
+                return _INVALID_PHONE_RULE
+            return rule
+        if code in _PERMISSION_RANGE:
+            return PERMISSION_RULE
+    return _http_rule(http_status)
+
+
+def _http_rule(http_status: int | None) -> ErrorRule:
+    if http_status is None:
+        return UNKNOWN_RULE
+    if http_status == 429:
+        return RATE_RULE
+    if http_status >= 500:
+        return SERVER_RULE
+    if http_status in (401, 403):
+        return AUTH_RULE
+    return UNKNOWN_RULE
+
+
+class WhatsAppError(Exception):
+    """A failed Graph API call, classified. `rule.action` tells the engine what to do."""
+
+    maybe_delivered = False
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: int | None = None,
+        error_subcode: int | None = None,
+        title: str = "",
+        details: str = "",
+        fbtrace_id: str = "",
+        http_status: int | None = None,
+        rule: ErrorRule | None = None,
+        maybe_delivered: bool | None = None,
+    ):
+        super().__init__(message or title or details)
+        self.code = code
+        self.error_subcode = error_subcode
+        self.title = title
+        self.message = message
+        self.details = details
+        self.fbtrace_id = fbtrace_id
+        self.http_status = http_status
+        self.rule = rule or classify(code, details, http_status=http_status)
+        # Only a missing or unreadable answer makes delivery uncertain. A 131000 body is
+        # an answer: its rule is RETRY (WHATSAPP.md §4) and `rule.ambiguous` is a hint
+        # that a status webhook for the callback data may still show up.
+        if maybe_delivered is not None:
+            self.maybe_delivered = maybe_delivered
+
+    @property
+    def action(self) -> Action:
+        return self.rule.action
+
+    @property
+    def retryable(self) -> bool:
+        return self.rule.retryable
+
+    def __str__(self) -> str:
+        text = self.message or self.title or self.rule.explanation
+        if self.code is not None and str(self.code) not in text:
+            text = f"(#{self.code}) {text}"
+        if self.details and self.details not in text:
+            text = f"{text}: {self.details}"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, http_status={self.http_status!r}, "
+            f"action={self.action.value!r}, fbtrace_id={self.fbtrace_id!r})"
+        )
+
+    @classmethod
+    def from_error_object(cls, error: dict, *, http_status: int | None = None) -> WhatsAppError:
+        """From Meta's error object: the sync body's `error`, or an async `errors[]` item."""
+        code = _int_or_none(error.get("code"))
+        error_data = error.get("error_data")
+        details = error_data.get("details", "") if isinstance(error_data, dict) else ""
+        return cls(
+            str(error.get("message") or ""),
+            code=code,
+            error_subcode=_int_or_none(error.get("error_subcode")),
+            title=str(error.get("title") or error.get("error_user_title") or ""),
+            details=str(details or ""),
+            fbtrace_id=str(error.get("fbtrace_id") or ""),
+            http_status=http_status,
+        )
+
+    @classmethod
+    def from_response(cls, status: int, body: bytes | str | dict | None) -> WhatsAppError:
+        """From an HTTP error response; tolerates empty, non-JSON and unexpected bodies."""
+        data = body if isinstance(body, dict) else _loads(body)
+        error = data.get("error") if isinstance(data, dict) else None
+        if isinstance(error, dict):
+            return cls.from_error_object(error, http_status=status)
+        snippet = _snippet(body) if not isinstance(body, dict) else ""
+        return cls(
+            f"HTTP {status} from the Graph API" + (f": {snippet}" if snippet else ""),
+            http_status=status,
+        )
+
+
+class WhatsAppTransportError(WhatsAppError):
+    """No HTTP answer: a timeout or a dropped connection. `maybe_delivered` is True when the
+    request may have reached Meta (the engine must not resend it automatically)."""
+
+    def __init__(self, message: str, *, maybe_delivered: bool):
+        super().__init__(message, rule=TRANSPORT_RULE, maybe_delivered=maybe_delivered)
+
+    def __str__(self) -> str:
+        sent = "may have been delivered" if self.maybe_delivered else "was not sent"
+        return f"{self.message} (the request {sent})"
+
+
+def _loads(body: bytes | str | None):
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _snippet(body: bytes | str | None, limit: int = 200) -> str:
+    if not body:
+        return ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = re.sub(r"<[^>]*>", " ", text[: limit * 5])  # an HTML error page: keep its words
+    return " ".join(text.split())[:limit]
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
