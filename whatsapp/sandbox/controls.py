@@ -1,0 +1,181 @@
+"""The `/__sandbox/` endpoints: health, stats, reset, template status changes, inbound messages.
+
+Not part of Meta's API and not authenticated: they are for demos, tests and benchmarks.
+"""
+
+import time
+
+from aiohttp import web
+
+from .core import SANDBOX
+from .events import (
+    inbound_value,
+    messages_envelope,
+    template_status_envelope,
+    user_preferences_envelope,
+)
+from .validation import phone_digits
+
+TEMPLATE_STATUSES = frozenset(
+    {"APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED", "IN_APPEAL", "PENDING_DELETION",
+     "DELETED", "FLAGGED", "REINSTATED", "LIMIT_EXCEEDED", "ARCHIVED", "UNARCHIVED", "LOCKED"}
+)  # fmt: skip
+# Events that leave the template in another catalogue status than their own name.
+EVENT_TO_STATUS = {"REINSTATED": "APPROVED", "UNARCHIVED": "APPROVED", "FLAGGED": "APPROVED"}
+
+
+def _bad(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def _json_body(request: web.Request) -> dict | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def health(request: web.Request) -> web.Response:
+    sb = request.app[SANDBOX]
+    cfg = sb.config
+    return web.json_response(
+        {
+            "status": "ok",
+            "uptime_s": round(time.time() - sb.started, 3),
+            "mps": cfg.mps,
+            "webhooks": cfg.webhooks_enabled,
+            "webhook_url": cfg.webhook_url if cfg.webhooks_enabled else None,
+            "failing_numbers": cfg.failing_numbers,
+            "templates": len(sb.catalogue.specs),
+        }
+    )
+
+
+async def stats(request: web.Request) -> web.Response:
+    sb = request.app[SANDBOX]
+    query = request.query
+    digits = None
+    if "recipient" in query:
+        digits = phone_digits(query["recipient"].strip())
+        if digits is None:
+            return _bad("recipient must be a phone number")
+    out = sb.ledger.snapshot(
+        recipient_digits=digits,
+        detail=query.get("detail") in ("1", "true", "yes"),
+        timeline=query.get("timeline") in ("1", "true", "yes"),
+    )
+    out["webhooks"] = (
+        sb.dispatcher.snapshot() if sb.dispatcher is not None else {"enabled": False, "idle": True}
+    )
+    out["known_waba_ids"] = list(sb.known_wabas)
+    return web.json_response(out)
+
+
+async def reset(request: web.Request) -> web.Response:
+    request.app[SANDBOX].reset()
+    return web.json_response({"reset": True})
+
+
+async def template_status(request: web.Request) -> web.Response:
+    sb = request.app[SANDBOX]
+    body = await _json_body(request)
+    if body is None:
+        return _bad("expected a JSON object")
+    event = str(body.get("status", "")).upper()
+    if event not in TEMPLATE_STATUSES:
+        return _bad(f"status must be one of {sorted(TEMPLATE_STATUSES)}")
+    name = request.match_info["name"]
+    specs = sb.catalogue.named(name, body.get("language"))
+    if not specs:
+        return _bad(f"no template {name!r} in the catalogue", status=404)
+    new_status = EVENT_TO_STATUS.get(event, event)
+    wabas = [body["waba_id"]] if body.get("waba_id") else sb.template_waba_ids()
+    changed, posted = [], 0
+    for spec in specs:
+        previous, spec.status = spec.status, new_status
+        changed.append(
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "language": spec.language,
+                "status": spec.status,
+                "previous_status": previous,
+            }
+        )
+        if sb.dispatcher is None:
+            continue
+        for waba_id in wabas:
+            sb.dispatcher.post_event(
+                template_status_envelope(
+                    waba_id=waba_id,
+                    timestamp=int(time.time()),
+                    template_id=spec.id,
+                    name=spec.name,
+                    language=spec.language,
+                    category=spec.category,
+                    event=event,
+                    previous=previous,
+                    reason=body.get("reason", "NONE"),
+                )
+            )
+            posted += 1
+    return web.json_response({"templates": changed, "webhooks_queued": posted})
+
+
+async def inbound(request: web.Request) -> web.Response:
+    sb = request.app[SANDBOX]
+    body = await _json_body(request)
+    if body is None:
+        return _bad("expected a JSON object")
+    sender = body.get("from")
+    wa_id = phone_digits(sender.strip()) if isinstance(sender, str) else None
+    if wa_id is None:
+        return _bad("'from' must be a phone number")
+    number = body.get("phone_number_id") or sb.last_phone_number_id
+    if not number:
+        return _bad("'phone_number_id' is required (no send has named one yet)")
+    number, now = str(number), int(time.time())
+    wamid = sb.new_wamid()
+    preference = body.get("preference")
+    button = body.get("button") if isinstance(body.get("button"), dict) else {}
+    if preference is not None:
+        if preference not in ("stop", "resume"):
+            return _bad("'preference' must be 'stop' or 'resume'")
+        if preference == "stop":
+            sb.ledger.stopped_marketing.add(wa_id)
+        else:
+            sb.ledger.stopped_marketing.discard(wa_id)
+        envelope = user_preferences_envelope(
+            waba_id=sb.status_waba_id(),
+            phone_number_id=number,
+            display_phone_number=sb.config.display_phone_number,
+            wa_id=wa_id,
+            value=preference,
+            timestamp=now,
+        )
+    else:
+        payload = button.get("payload", body.get("button_payload"))
+        if payload is None and not isinstance(body.get("text"), str):
+            return _bad("give 'text', a 'button' {payload, text}, or a 'preference'")
+        envelope = messages_envelope(
+            waba_id=sb.status_waba_id(),
+            phone_number_id=number,
+            display_phone_number=sb.config.display_phone_number,
+            value=inbound_value(
+                wa_id=wa_id,
+                wamid=wamid,
+                timestamp=now,
+                name=str(body.get("name") or "Sandbox User"),
+                text=body.get("text"),
+                button_payload=payload,
+                button_text=button.get("text", body.get("button_text")),
+                context_wamid=body.get("context_wamid"),
+                context_from=sb.config.display_phone_number,
+            ),
+        )
+    if sb.dispatcher is not None:
+        sb.dispatcher.post_event(envelope)
+    return web.json_response(
+        {"message_id": wamid, "webhook_queued": sb.dispatcher is not None, "payload": envelope}
+    )
