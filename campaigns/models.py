@@ -255,10 +255,15 @@ class ImportReport(models.Model):
 
 
 class ImportRejection(models.Model):
-    """Every rejected row of an import, for the downloadable CSV of rejections."""
+    """Every rejected or skipped row of an import, for the downloadable CSV."""
+
+    class Kind(models.TextChoices):
+        REJECTED = "rejected", "Rejected"
+        SKIPPED = "skipped", "Skipped"
 
     report = models.ForeignKey(ImportReport, on_delete=models.CASCADE, related_name="rejections")
     line = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.REJECTED)
     column = models.CharField(max_length=64, blank=True)
     reason = models.TextField()
     value = models.TextField(blank=True)

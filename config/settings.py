@@ -193,6 +193,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = _int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
 IMPORT_MAX_FILE_BYTES = _int("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024, minimum=1024)
+# Uploads larger than this import in a Celery task (the API answers 202 with the report).
+IMPORT_ASYNC_BYTES = _int("IMPORT_ASYNC_BYTES", 2 * 1024 * 1024, minimum=0)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -243,17 +245,116 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Periodic jobs.
 TEMPLATE_SYNC_INTERVAL_MINUTES = _int("TEMPLATE_SYNC_INTERVAL_MINUTES", 60, minimum=5)
 CELERY_BEAT_SCHEDULE: dict = {
+    "campaigns-start-schedules": {"task": "campaigns.start_schedules", "schedule": 10.0},
+    "campaigns-sweep": {"task": "campaigns.sweep", "schedule": 15.0},
     "templates-sync": {
         "task": "templates_app.sync_all",
         "schedule": TEMPLATE_SYNC_INTERVAL_MINUTES * 60,
     },
 }
 
+# --- Sending engine -------------------------------------------------------------------------
+# Sender tasks per running campaign (each keeps up to worker_count / N requests in flight).
+ENGINE_SENDERS_PER_CAMPAIGN = _int("ENGINE_SENDERS_PER_CAMPAIGN", 2, minimum=1)
+# A sender task hands over to a fresh one after this long (no Celery time limit is ever hit).
+ENGINE_TASK_BUDGET_SECONDS = _int("ENGINE_TASK_BUDGET_SECONDS", 120, minimum=5)
+# Rows claimed at once (and kept ahead of the sends).
+ENGINE_BATCH_MAX = _int("ENGINE_BATCH_MAX", 500, minimum=1)
+# A claim older than this belongs to a dead worker and is recovered by the sweeper.
+ENGINE_LEASE_SECONDS = _int("ENGINE_LEASE_SECONDS", 90, minimum=10)
+ENGINE_MAX_COUNTDOWN_SECONDS = _int("ENGINE_MAX_COUNTDOWN_SECONDS", 600, minimum=1)
+# A schedule missed by more than this (the system was down) pauses instead of firing late.
+SCHEDULE_GRACE_MINUTES = _int("SCHEDULE_GRACE_MINUTES", 15, minimum=1)
+
+# Price per delivered template message, by category and calling code, for the pre-flight
+# estimate (PRICE_TABLE_JSON overrides it). Illustrative defaults; set your own rate card.
+PRICE_CURRENCY = env.str("PRICE_CURRENCY", default="USD")
+PRICE_TABLE = env.json(
+    "PRICE_TABLE_JSON",
+    default={
+        "MARKETING": {
+            "default": 0.0500,
+            "1": 0.0250,
+            "44": 0.0529,
+            "55": 0.0625,
+            "91": 0.0107,
+            "52": 0.0305,
+            "49": 0.1365,
+            "62": 0.0411,
+            "234": 0.0516,
+            "27": 0.0379,
+        },
+        "UTILITY": {
+            "default": 0.0150,
+            "1": 0.0040,
+            "44": 0.0220,
+            "55": 0.0080,
+            "91": 0.0014,
+            "52": 0.0085,
+            "49": 0.0550,
+            "62": 0.0250,
+            "234": 0.0067,
+            "27": 0.0076,
+        },
+        "AUTHENTICATION": {
+            "default": 0.0150,
+            "1": 0.0135,
+            "44": 0.0358,
+            "55": 0.0315,
+            "91": 0.0014,
+            "52": 0.0050,
+            "49": 0.0768,
+            "62": 0.0300,
+        },
+    },
+)
+
 # --- WhatsApp -------------------------------------------------------------------------------
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com")
 WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v25.0")
 WHATSAPP_CONNECT_TIMEOUT = env.float("WHATSAPP_CONNECT_TIMEOUT", default=5.0)
 WHATSAPP_READ_TIMEOUT = env.float("WHATSAPP_READ_TIMEOUT", default=20.0)
+
+# --- Webhooks -------------------------------------------------------------------------------
+# Meta posts up to 3 MB (WHATSAPP.md §5.3); anything bigger is refused with 413.
+WEBHOOK_MAX_BODY_BYTES = _int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024, minimum=1024)
+# Beat drains stored events this often: the safety net for the receiver's own trigger.
+WEBHOOK_DRAIN_INTERVAL_SECONDS = _int("WEBHOOK_DRAIN_INTERVAL_SECONDS", 5, minimum=1)
+# Events claimed per drain transaction.
+WEBHOOK_DRAIN_BATCH_SIZE = _int("WEBHOOK_DRAIN_BATCH_SIZE", 500, minimum=1)
+# A failing event is retried with backoff this many times, then stays `failed` for the admin.
+WEBHOOK_MAX_ATTEMPTS = _int("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
+# Processed events are deleted after this many days.
+WEBHOOK_RETENTION_DAYS = _int("WEBHOOK_RETENTION_DAYS", 30, minimum=1)
+# Statuses whose send never got recorded (e.g. messages sent by another tool on the same
+# number) are kept this long, then pruned and counted in the logs.
+WEBHOOK_PENDING_STATUS_RETENTION_DAYS = _int(
+    "WEBHOOK_PENDING_STATUS_RETENTION_DAYS", 30, minimum=1
+)
+# Beat retries kept statuses whose wamid has been recorded since, this often.
+WEBHOOK_PENDING_RETRY_SECONDS = _int("WEBHOOK_PENDING_RETRY_SECONDS", 60, minimum=5)
+# An inbound message within this many hours of a campaign message to the same number (on the
+# same account) marks that recipient as replied.
+REPLY_WINDOW_HOURS = _int("REPLY_WINDOW_HOURS", 72, minimum=1)
+# Inbound texts that opt a number out (case-insensitive, trimmed): STOP and UNSUBSCRIBE always,
+# plus OPT_OUT_KEYWORDS (comma-separated, e.g. "STOPP,ARRET"); OPT_IN_KEYWORDS opt back in.
+OPT_OUT_KEYWORDS = ["STOP", "UNSUBSCRIBE", *env.list("OPT_OUT_KEYWORDS", default=[])]
+OPT_IN_KEYWORDS = env.list("OPT_IN_KEYWORDS", default=["START"])
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "webhooks-drain": {
+            "task": "webhooks.drain",
+            "schedule": float(WEBHOOK_DRAIN_INTERVAL_SECONDS),
+            "options": {"expires": WEBHOOK_DRAIN_INTERVAL_SECONDS * 2},
+        },
+        "webhooks-pending-retry": {
+            "task": "webhooks.pending_retry",
+            "schedule": float(WEBHOOK_PENDING_RETRY_SECONDS),
+            "options": {"expires": WEBHOOK_PENDING_RETRY_SECONDS},
+        },
+        "webhooks-prune": {"task": "webhooks.prune", "schedule": 3600.0},
+    }
+)
 
 LOGGING = {
     "version": 1,

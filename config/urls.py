@@ -9,18 +9,23 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts.api import MeView
 from campaigns import views as campaign_views
+from campaigns.api import CampaignViewSet
+from campaigns.api_lifecycle import SendBulkView
 from templates_app import views as template_views
 from templates_app.api import TemplateViewSet
+from webhooks.views import whatsapp_webhook
 from whatsapp.api import WhatsAppAccountViewSet
 
 router = SimpleRouter()
 router.register("whatsapp-accounts", WhatsAppAccountViewSet, basename="whatsapp-account")
 router.register("templates", TemplateViewSet, basename="template")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
     path("me/", MeView.as_view(), name="me"),
+    path("send-bulk/", SendBulkView.as_view(), name="send_bulk"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     *router.urls,
@@ -41,5 +46,6 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp_webhook"),
     path("api/v1/", include(api_v1)),
 ]

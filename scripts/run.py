@@ -16,6 +16,8 @@ DEMO_WORKSPACE = os.environ.get("DEMO_WORKSPACE", "Demo")
 DEMO_USERNAME = os.environ.get("DEMO_USERNAME", "demo")
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "broadcast-demo")
 WEB_PORT = os.environ.get("PORT", "8000")
+SANDBOX_PORT = os.environ.get("SANDBOX_PORT", "8025")
+SANDBOX_APP_SECRET = os.environ.get("SANDBOX_APP_SECRET", "sandbox-app-secret")
 
 
 def manage(*args: str) -> None:
@@ -24,6 +26,10 @@ def manage(*args: str) -> None:
 
 def main() -> int:
     os.environ.setdefault("DEBUG", "true")
+    # The built-in sandbox stands in for Meta unless a Graph URL is configured.
+    use_sandbox = not os.environ.get("WHATSAPP_GRAPH_URL")
+    if use_sandbox:
+        os.environ["WHATSAPP_GRAPH_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
     manage("migrate", "--noinput")
     manage(
         "bootstrap_workspace",
@@ -35,6 +41,8 @@ def main() -> int:
         DEMO_PASSWORD,
         "--superuser",
     )
+    if use_sandbox:
+        manage("connect_sandbox", "--workspace", DEMO_WORKSPACE, "--app-secret", SANDBOX_APP_SECRET)
     db = os.environ.get("DATABASE_URL") or f"SQLite ({ROOT / 'data' / 'broadcast.sqlite3'})"
     print(
         "\n"
@@ -45,14 +53,19 @@ def main() -> int:
         f"    Login      username: {DEMO_USERNAME}   password: {DEMO_PASSWORD}\n"
         f"    Database   {db}\n"
         f"    Redis      {os.environ['REDIS_URL']}\n"
+        f"    WhatsApp   {os.environ['WHATSAPP_GRAPH_URL']}"
+        f"{' (the built-in sandbox)' if use_sandbox else ''}\n"
         "  Press Ctrl-C to stop everything.\n",
         flush=True,
     )
     os.environ["PORT"] = WEB_PORT
+    os.environ["SANDBOX_PORT"] = SANDBOX_PORT
+    os.environ["SANDBOX_APP_SECRET"] = SANDBOX_APP_SECRET
+    procfile = "Procfile.dev" if use_sandbox else "Procfile.nosandbox"
     honcho = str(Path(PY).parent / "honcho")
     os.chdir(ROOT)
     # Become honcho: it receives Ctrl-C and stops every process before exiting.
-    os.execv(honcho, [honcho, "start", "-f", "Procfile.dev", "-d", str(ROOT)])
+    os.execv(honcho, [honcho, "start", "-f", procfile, "-d", str(ROOT)])
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ def templates_sync_all() -> dict:
     return {"synced": done, "failed": failed}
 
 
-@shared_task(name="templates_app.sync_account")
-def templates_sync_account(account_id: str) -> None:
+@shared_task(name="templates_app.sync_account", bind=True, max_retries=10, default_retry_delay=3)
+def templates_sync_account(self, account_id: str, retry: bool = False) -> None:
+    """Sync one account; with `retry`, keep trying for a while (e.g. while the sandbox starts)."""
     account = WhatsAppAccount.objects.filter(pk=account_id).first()
     if account is None:
         return
@@ -34,3 +35,5 @@ def templates_sync_account(account_id: str) -> None:
         templates_sync(account=account)
     except TemplateSyncError as exc:
         logger.warning("template sync failed: %s", exc, extra={"account_id": account_id})
+        if retry:
+            raise self.retry(exc=exc) from exc

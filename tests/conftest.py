@@ -65,3 +65,20 @@ def outsider_api(outsider):
 @pytest.fixture
 def anon_api():
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    from .sandbox import Sandbox
+
+    server = Sandbox("--no-webhooks", "--mps", "1000")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings):
+    """A fresh sandbox (stats and state reset) that the Graph client points at."""
+    sandbox_server.reset()
+    settings.WHATSAPP_GRAPH_URL = sandbox_server.url
+    return sandbox_server

@@ -10,6 +10,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from ..engine import control
 from ..models import Campaign
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,8 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.SCHEDULED: {S.DRAFT, S.RUNNING, S.PAUSED, S.STOPPED},
     S.RUNNING: {S.PAUSED, S.COMPLETED, S.STOPPED, S.FAILED},
     S.PAUSED: {S.RUNNING, S.STOPPED, S.FAILED},
-    S.COMPLETED: set(),
+    # retry-failed re-opens a completed campaign for the recipients it re-queues.
+    S.COMPLETED: {S.RUNNING},
     S.STOPPED: set(),
     S.FAILED: set(),
 }
@@ -65,6 +67,11 @@ def campaign_transition(
             raise InvalidTransition(f"cannot {_VERBS.get(to, to)} a {status} campaign")
         if to == S.RUNNING:
             Campaign.objects.filter(pk=campaign.pk, started_at__isnull=True).update(started_at=now)
+            Campaign.objects.filter(pk=campaign.pk).update(completed_at=None)
+            transaction.on_commit(lambda: control.unhalt(campaign.pk))
+        else:
+            # Running senders notice within a fraction of a second.
+            control.halt(campaign.pk)
     campaign.refresh_from_db()
     logger.info(
         "campaign status changed",
@@ -78,9 +85,14 @@ def campaigns_pause_for_template(*, template, reason: str) -> int:
 
     Nothing resumes by itself: an operator resumes once the template is usable again.
     """
-    paused = Campaign.objects.filter(template=template, status=S.RUNNING).update(
+    running = list(
+        Campaign.objects.filter(template=template, status=S.RUNNING).values_list("pk", flat=True)
+    )
+    paused = Campaign.objects.filter(pk__in=running, status=S.RUNNING).update(
         status=S.PAUSED, status_reason=reason, updated_at=timezone.now()
     )
+    for campaign_id in running:
+        control.halt(campaign_id)
     if paused:
         logger.warning(
             "campaigns paused by template status",

@@ -1,0 +1,231 @@
+"""REST API for campaigns: /api/v1/campaigns/ and their recipients and imports."""
+
+import csv
+import io
+
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.selectors import get_scoped_or_404
+from config.redis import get_redis
+from whatsapp.models import WhatsAppAccount
+
+from .api_common import call_service, template_or_400
+from .api_lifecycle import LifecycleActions
+from .importing.pipeline import progress_key
+from .models import ImportReport, Recipient
+from .selectors import campaign_get_for_user, campaign_list_for_user
+from .serializers import (
+    CampaignCreateSerializer,
+    CampaignSerializer,
+    CampaignUpdateSerializer,
+    ImportReportSerializer,
+    RecipientSerializer,
+)
+from .services.campaigns import campaign_create, campaign_delete, campaign_update
+from .services.imports import import_records, import_upload
+
+
+class RecipientPagination(CursorPagination):
+    # Cursor paging: no COUNT(*) over a million-row campaign.
+    ordering = "id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+def _truthy(value) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@extend_schema(parameters=[OpenApiParameter("status", str)])
+class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
+    serializer_class = CampaignSerializer
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return campaign_list_for_user(
+            user=self.request.user, status=self.request.query_params.get("status") or None
+        )
+
+    def get_object(self):
+        return campaign_get_for_user(user=self.request.user, campaign_id=self.kwargs["pk"])
+
+    @extend_schema(request=CampaignCreateSerializer, responses={201: CampaignSerializer})
+    def create(self, request, *args, **kwargs):
+        body = CampaignCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data  # a `user_id` in the body is ignored: the token decides
+        account = None
+        if data.get("account"):
+            try:
+                account = get_scoped_or_404(
+                    WhatsAppAccount.objects.all(), user=request.user, id=data["account"]
+                )
+            except Http404:
+                raise ValidationError({"account": ["Unknown WhatsApp account."]}) from None
+        campaign, report = call_service(
+            campaign_create,
+            user=request.user,
+            name=data["name"],
+            template=template_or_400(request.user, data["template_id"]),
+            account=account,
+            recipients=data.get("recipients"),
+            worker_count=data.get("worker_count"),
+            rate_limit=data.get("rate_limit"),
+        )
+        campaign.refresh_from_db()
+        body = CampaignSerializer(campaign).data
+        if report is not None:
+            body["import"] = ImportReportSerializer(report).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CampaignUpdateSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        body = CampaignUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        if "template_id" in data:
+            data["template"] = template_or_400(request.user, data.pop("template_id"))
+        campaign = call_service(campaign_update, user=request.user, campaign=campaign, **data)
+        return Response(CampaignSerializer(campaign).data)
+
+    def destroy(self, request, *args, **kwargs):
+        call_service(campaign_delete, user=request.user, campaign=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[OpenApiParameter("status", str)],
+        responses=RecipientSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[OpenApiParameter("dry_run", bool)],
+        request={
+            "multipart/form-data": OpenApiTypes.OBJECT,
+            "application/json": OpenApiTypes.OBJECT,
+        },
+        responses={201: ImportReportSerializer, 202: ImportReportSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[MultiPartParser, FormParser, JSONParser],
+    )
+    def recipients(self, request, pk=None):
+        """GET: the campaign's recipients (`?status=`). POST: import a CSV/XLSX (`file`) or a
+        JSON list (the body itself, or `{"recipients": [...]}`); `dry_run=true` validates and
+        reports without storing anything."""
+        campaign = self.get_object()
+        if request.method == "GET":
+            return self._recipient_list(request, campaign)
+        dry_run = _truthy(request.query_params.get("dry_run")) or _truthy(
+            request.data.get("dry_run", "") if hasattr(request.data, "get") else ""
+        )
+        upload = request.FILES.get("file")
+        if upload is not None:
+            report = call_service(
+                import_upload,
+                campaign=campaign,
+                user=request.user,
+                upload=upload,
+                dry_run=dry_run,
+            )
+        else:
+            records = request.data
+            if isinstance(records, dict):
+                records = records.get("recipients")
+            if not isinstance(records, list):
+                raise ValidationError(
+                    {"file": ["Send a CSV/XLSX as multipart field `file`, or a JSON list."]}
+                )
+            report = call_service(
+                import_records,
+                campaign=campaign,
+                user=request.user,
+                records=records,
+                dry_run=dry_run,
+            )
+        if report.status == ImportReport.Status.QUEUED:
+            code = status.HTTP_202_ACCEPTED
+        else:
+            code = status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED
+        return Response(ImportReportSerializer(report).data, status=code)
+
+    def _recipient_list(self, request, campaign):
+        qs = Recipient.objects.filter(campaign=campaign)
+        state = request.query_params.get("status")
+        if state:
+            if state not in Recipient.Status.values:
+                raise ValidationError({"status": [f"Unknown status {state!r}."]})
+            qs = qs.filter(status=state)
+        paginator = RecipientPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(RecipientSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["get"], url_path=r"imports(?:/(?P<report_id>[0-9a-f-]{36}))?")
+    def imports(self, request, pk=None, report_id=None):
+        """The campaign's import reports, or one of them (with live progress while running)."""
+        campaign = self.get_object()
+        if report_id is None:
+            reports = campaign.imports.all()[:100]
+            return Response(ImportReportSerializer(reports, many=True).data)
+        report = campaign.imports.filter(pk=report_id).first()
+        if report is None:
+            raise Http404
+        progress = None
+        if report.status in (ImportReport.Status.QUEUED, ImportReport.Status.RUNNING):
+            raw = get_redis().get(progress_key(report.pk))
+            progress = int(raw) if raw else 0
+        return Response(ImportReportSerializer(report, context={"progress_rows": progress}).data)
+
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"imports/(?P<report_id>[0-9a-f-]{36})/rejections",
+    )
+    def import_rejections(self, request, pk=None, report_id=None):
+        """Every rejected or skipped row of an import, as CSV."""
+        campaign = self.get_object()
+        report = campaign.imports.filter(pk=report_id).first()
+        if report is None:
+            raise Http404
+        rows = report.rejections.order_by("line", "id").values_list(
+            "line", "kind", "column", "reason", "value"
+        )
+
+        def stream():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            yield "\ufeff"
+            writer.writerow(["line", "kind", "column", "reason", "value"])
+            for row in rows.iterator(chunk_size=5000):
+                writer.writerow([*row[:4], _safe_cell(row[4])])
+                if buffer.tell() > 64 * 1024:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+
+        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="import_{report.pk}_rejections.csv"'
+        )
+        return response
+
+
+def _safe_cell(value: str) -> str:
+    """Spreadsheet formula injection: a cell starting with = + - @ is shown as text."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value

@@ -1,0 +1,148 @@
+"""The campaign controls of the API: send, pause, resume, stop, status, rerun, retry-failed,
+preflight, and send-bulk. Each validates its body and calls one service."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .api_common import call_service, template_or_400
+from .preflight import campaign_preflight
+from .serializers import CampaignCreateSerializer, CampaignSerializer, ImportReportSerializer
+from .services.campaigns import campaign_create
+from .services.reruns import SEGMENTS, campaign_rerun, campaign_retry_failed
+from .services.sending import (
+    campaign_pause,
+    campaign_resume,
+    campaign_send,
+    campaign_status_set,
+    campaign_stop,
+)
+
+
+class SendSerializer(serializers.Serializer):
+    worker_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    rate_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    send_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="ISO 8601 with a time zone"
+    )
+
+    def validate_send_at(self, value):
+        raw = self.initial_data.get("send_at")
+        if isinstance(raw, str) and not any(c in raw[10:] for c in "Z+-"):
+            raise serializers.ValidationError(
+                "send_at needs a time zone, e.g. 2026-12-01T09:00:00+01:00 or …Z."
+            )
+        return value
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["paused", "active", "stopped"])
+
+
+class RerunSerializer(serializers.Serializer):
+    segment = serializers.ChoiceField(choices=list(SEGMENTS), default="all")
+    name = serializers.CharField(max_length=200, required=False)
+
+
+class LifecycleActions:
+    """Mixed into CampaignViewSet (which provides get_object and call_service)."""
+
+    def _control(self, request, service, **kwargs):
+        campaign = call_service(service, user=request.user, campaign=self.get_object(), **kwargs)
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(request=SendSerializer, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        """Start now, or schedule with `send_at`."""
+        body = SendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._control(request, campaign_send, **body.validated_data)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        return self._control(request, campaign_pause)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self._control(request, campaign_resume)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        return self._control(request, campaign_stop)
+
+    @extend_schema(request=StatusSerializer, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        """The original API's control: `{status: paused|active|stopped}`."""
+        body = StatusSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._control(request, campaign_status_set, status=body.validated_data["status"])
+
+    @extend_schema(request=RerunSerializer, responses={201: CampaignSerializer})
+    @action(detail=True, methods=["post"])
+    def rerun(self, request, pk=None):
+        """A new draft campaign with this campaign's recipients of `segment`."""
+        body = RerunSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rerun = call_service(
+            campaign_rerun, user=request.user, campaign=self.get_object(), **body.validated_data
+        )
+        return Response(CampaignSerializer(rerun).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "RetryResult",
+            {"requeued": serializers.IntegerField(), "campaign": CampaignSerializer()},
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="retry-failed")
+    def retry_failed(self, request, pk=None):
+        """Re-queue the failed recipients whose error can succeed on retry."""
+        campaign = self.get_object()
+        count = call_service(campaign_retry_failed, user=request.user, campaign=campaign)
+        campaign.refresh_from_db()
+        return Response({"requeued": count, "campaign": CampaignSerializer(campaign).data})
+
+    @action(detail=True, methods=["get"])
+    def preflight(self, request, pk=None):
+        """Recipients, duration, tier headroom, template state and estimated cost."""
+        return Response(campaign_preflight(self.get_object()))
+
+
+class SendBulkSerializer(CampaignCreateSerializer):
+    recipients = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+    send_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class SendBulkView(APIView):
+    """Create a campaign from a template and recipients and start it, in one call."""
+
+    @extend_schema(request=SendBulkSerializer, responses={201: CampaignSerializer})
+    def post(self, request):
+        body = SendBulkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        with transaction.atomic():
+            campaign, report = call_service(
+                campaign_create,
+                user=request.user,
+                name=data["name"],
+                template=template_or_400(request.user, data["template_id"]),
+                recipients=data["recipients"],
+                worker_count=data.get("worker_count"),
+                rate_limit=data.get("rate_limit"),
+            )
+            campaign = call_service(
+                campaign_send, user=request.user, campaign=campaign, send_at=data.get("send_at")
+            )
+        result = CampaignSerializer(campaign).data
+        result["import"] = ImportReportSerializer(report).data
+        return Response(result, status=status.HTTP_201_CREATED)

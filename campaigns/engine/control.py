@@ -1,0 +1,54 @@
+"""Signals between the lifecycle services and running senders, through Redis.
+
+A sender checks its campaign's halt flag a few times a second, so pause and stop take effect
+within a second without a database query per check. The database status stays the truth;
+the flag is only the fast path (and is re-derived from it by the sweeper).
+"""
+
+import logging
+
+from config.redis import get_redis
+
+logger = logging.getLogger(__name__)
+
+HALT_TTL = 7 * 24 * 3600
+HEARTBEAT_TTL = 15
+
+
+def halt_key(campaign_id) -> str:
+    return f"engine:halt:{campaign_id}"
+
+
+def halt(campaign_id) -> None:
+    get_redis().set(halt_key(campaign_id), 1, ex=HALT_TTL)
+
+
+def unhalt(campaign_id) -> None:
+    get_redis().delete(halt_key(campaign_id))
+
+
+async def is_halted(redis, campaign_id) -> bool:
+    return bool(await redis.exists(halt_key(campaign_id)))
+
+
+def heartbeat_key(campaign_id) -> str:
+    return f"engine:senders:{campaign_id}"
+
+
+def senders_alive(campaign_id) -> bool:
+    """Has any sender of this campaign reported in the last HEARTBEAT_TTL seconds?"""
+    for _ in get_redis().scan_iter(match=f"{heartbeat_key(campaign_id)}:*", count=100):
+        return True
+    return False
+
+
+def apply_early_statuses(wamids: list[str]) -> None:
+    """Status webhooks that arrived before we recorded these wamids are applied now."""
+    try:
+        from webhooks.services import pending_statuses_apply
+    except ImportError:  # the webhook processor keeps them and retries on its own schedule
+        return
+    try:
+        pending_statuses_apply(wamids=wamids)
+    except Exception:  # never let webhook bookkeeping break the send loop
+        logger.exception("applying early statuses failed")

@@ -1,0 +1,61 @@
+"""From a send's result or error to the recipient's outcome, by the one error table."""
+
+import random
+from datetime import timedelta
+
+from django.utils import timezone
+
+from whatsapp.errors import Action, WhatsAppError
+
+from .store import Claimed, Outcome
+
+# The account-level verdicts that pause the whole campaign.
+PAUSING = {Action.FIX, Action.STOP}
+# Codes whose DEFER means "this recipient, later" (they fail now, retryable after the delay);
+# other DEFERs are throughput limits of ours and just go back in the queue.
+RECIPIENT_DEFER_CODES = {131049, 130472}
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+def _later(seconds: float):
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def outcome_for_error(row: Claimed, error: WhatsAppError) -> Outcome:
+    rule = error.rule
+    details = error.details or str(error)
+    base = {
+        "error_code": error.code,
+        "error_title": error.title or rule.explanation[:255],
+        "error_details": details,
+    }
+    if error.maybe_delivered:
+        # The request may have reached Meta: never re-send automatically; a webhook resolves
+        # it through the callback data, or the operator retries it explicitly.
+        return Outcome(
+            row.id,
+            "unknown",
+            error_retryable=True,
+            **{**base, "error_title": "Outcome unknown", "error_details": details},
+        )
+    action = rule.action
+    if action == Action.RETRY:
+        limit = rule.max_attempts or DEFAULT_MAX_ATTEMPTS
+        if row.attempts < limit:
+            return Outcome(
+                row.id, "pending", next_attempt_at=_later(rule.retry_delay(row.attempts)), **base
+            )
+        action = rule.exhausted or Action.RECIPIENT
+    if action == Action.DEFER:
+        delay = rule.defer_seconds or 60
+        if error.code in RECIPIENT_DEFER_CODES:
+            return Outcome(
+                row.id, "failed", error_retryable=True, next_attempt_at=_later(delay), **base
+            )
+        return Outcome(
+            row.id, "pending", next_attempt_at=_later(delay * random.uniform(1.0, 1.5)), **base
+        )
+    if action in PAUSING:
+        # Not this recipient's fault: it waits for the campaign to resume.
+        return Outcome(row.id, "pending", **base)
+    return Outcome(row.id, "failed", error_retryable=rule.retryable, **base)

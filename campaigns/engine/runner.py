@@ -1,0 +1,134 @@
+"""What happens around a sender run: start, continue, finish, and the periodic sweeps that
+start scheduled campaigns and recover from dead workers."""
+
+import contextlib
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from templates_app.services import template_status_change
+from whatsapp.models import WhatsAppAccount
+
+from ..models import Campaign
+from ..services.lifecycle import InvalidTransition, campaign_transition
+from ..services.sending import campaign_finish_if_done, senders_start
+from . import control, store
+from .limiter import marks_key
+from .sender import RunResult
+
+logger = logging.getLogger(__name__)
+
+S = Campaign.Status
+# Errors that mean the account itself needs a human: the connection is flagged too.
+ACCOUNT_CODES = {0, 3, 10, 33, 190, 368, 131005, 131031, 131037, 131042, 131045, 133010}
+ACCOUNT_CODES |= set(range(200, 300))
+TEMPLATE_CODES = {132001: "DELETED", 132015: "PAUSED", 132016: "DISABLED"}
+
+
+def sender_finished(*, campaign_id, sender_no: int, result: RunResult) -> None:
+    """Decide what follows a sender's run (called by the Celery task)."""
+    from ..tasks import campaign_sender
+
+    if result.reason == "paused":
+        engine_pause(
+            campaign_id=campaign_id,
+            reason=result.extra.get("reason", ""),
+            code=result.extra.get("code"),
+        )
+    elif result.reason == "budget":
+        campaign_sender.delay(str(campaign_id), sender_no)
+    elif result.reason == "drained":
+        left = store.remaining(campaign_id=campaign_id)
+        if left["due"]:
+            campaign_sender.delay(str(campaign_id), sender_no)
+        elif left["later"] is not None:
+            wait = (left["later"] - timezone.now()).total_seconds()
+            if wait <= settings.ENGINE_MAX_COUNTDOWN_SECONDS:
+                campaign_sender.apply_async((str(campaign_id), sender_no), countdown=max(0.0, wait))
+            # else: the sweeper starts a sender when the time comes
+        elif not left["sending"]:
+            campaign_finish_if_done(campaign_id=campaign_id)
+
+
+def engine_pause(*, campaign_id, reason: str, code: int | None) -> None:
+    """An account- or template-level error: pause, say why, flag what needs fixing."""
+    campaign = Campaign.objects.select_related("template", "account").get(pk=campaign_id)
+    if code in TEMPLATE_CODES:
+        # Pauses every running campaign on the template, this one included.
+        template_status_change(
+            template=campaign.template,
+            status=TEMPLATE_CODES[code],
+            reason=f"WhatsApp refused sends with error {code}",
+        )
+    with contextlib.suppress(InvalidTransition):  # already paused or stopped: fine
+        campaign_transition(campaign=campaign, to=S.PAUSED, reason=reason, allowed_from={S.RUNNING})
+    if code in ACCOUNT_CODES:
+        WhatsAppAccount.objects.filter(pk=campaign.account_id).update(
+            state=WhatsAppAccount.State.NEEDS_ATTENTION, state_reason=reason
+        )
+    logger.warning(
+        "campaign paused by the engine",
+        extra={"campaign_id": str(campaign_id), "code": code, "reason": reason},
+    )
+
+
+def recover_expired(*, campaign_id=None) -> int:
+    """Rows left in `sending` by dead workers: maybe-sent → unknown, never-sent → pending."""
+    from config.redis import get_redis
+
+    rows = store.expired_claims(campaign_id=campaign_id)
+    by_campaign: dict = {}
+    for rid, cid in rows:
+        by_campaign.setdefault(cid, []).append(rid)
+    redis = get_redis()
+    for cid, ids in by_campaign.items():
+        marked = redis.smismember(marks_key(cid), ids)
+        maybe = {rid for rid, m in zip(ids, marked, strict=True) if m}
+        store.recover_claims(campaign_id=cid, maybe_sent=maybe, never_sent=set(ids) - maybe)
+        if maybe:
+            redis.srem(marks_key(cid), *maybe)
+    return len(rows)
+
+
+def sweep() -> dict:
+    """Beat: recover dead claims, keep running campaigns moving, finish drained ones."""
+    recovered = recover_expired()
+    restarted = finished = 0
+    for campaign_id in Campaign.objects.filter(status=S.RUNNING).values_list("pk", flat=True):
+        left = store.remaining(campaign_id=campaign_id)
+        if not left["due"] and not left["sending"] and left["later"] is None:
+            finished += campaign_finish_if_done(campaign_id=campaign_id)
+        elif left["due"] and not control.senders_alive(campaign_id):
+            senders_start(campaign_id)
+            restarted += 1
+    return {"recovered": recovered, "restarted": restarted, "finished": finished}
+
+
+def start_due_schedules() -> dict:
+    """Beat: start scheduled campaigns whose time has come; one missed by more than the grace
+    period (the system was down) is paused with the reason instead of firing late."""
+    now = timezone.now()
+    grace = timedelta(minutes=settings.SCHEDULE_GRACE_MINUTES)
+    started = missed = 0
+    due = Campaign.objects.filter(status=S.SCHEDULED, send_at__lte=now)
+    for campaign in due.select_related("template", "account"):
+        try:
+            if now - campaign.send_at > grace:
+                when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M %Z")
+                campaign_transition(
+                    campaign=campaign,
+                    to=S.PAUSED,
+                    reason=f"The schedule ({when}) was missed by more than "
+                    f"{settings.SCHEDULE_GRACE_MINUTES} minutes; resume to send now.",
+                    allowed_from={S.SCHEDULED},
+                )
+                missed += 1
+            else:
+                campaign_transition(campaign=campaign, to=S.RUNNING, allowed_from={S.SCHEDULED})
+                senders_start(campaign.pk)
+                started += 1
+        except InvalidTransition:
+            continue
+    return {"started": started, "missed": missed}

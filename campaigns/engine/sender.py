@@ -1,0 +1,267 @@
+"""One sender: a continuous loop that claims, paces, sends and records for one campaign.
+
+Claims are fetched ahead of the sends and outcomes are written every fraction of a second,
+so the pipe never stops between batches. Database work runs in one dedicated thread (one
+connection); the sends run on one aiohttp session with up to `slots` requests in flight.
+The loop ends when the campaign is no longer running, nothing is left, or its time budget is
+spent (the task then re-enqueues itself, so no Celery time limit is ever hit).
+"""
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connections
+from redis.asyncio import Redis as AsyncRedis
+
+from templates_app.services import TemplateNotSendable, template_require_sendable
+from whatsapp.async_client import AsyncGraphSender
+from whatsapp.errors import WhatsAppError
+from whatsapp.payload import PayloadBuilder
+
+from .. import callback
+from ..models import Campaign
+from . import control, store
+from .limiter import RateLimiter, marks_key
+from .outcomes import PAUSING, outcome_for_error
+
+logger = logging.getLogger(__name__)
+
+RECORD_EVERY = 0.25  # seconds between outcome writes
+CONTROL_EVERY = 0.25  # seconds between pause/stop checks
+
+
+@dataclass
+class RunResult:
+    sent: int = 0
+    outcomes: int = 0
+    reason: str = ""  # why the loop ended: drained | not-running | budget | paused
+    extra: dict = field(default_factory=dict)
+
+
+class Sender:
+    def __init__(self, campaign: Campaign, *, worker: str, slots: int, budget_seconds: float):
+        self.campaign = campaign
+        self.worker = worker
+        self.slots = max(1, slots)
+        self.budget = budget_seconds
+        self.batch_size = max(10, min(settings.ENGINE_BATCH_MAX, campaign.rate_limit * 2))
+        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-db")
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.results: list[store.Outcome] = []
+        self.stop = asyncio.Event()
+        self.drained = False
+        self.pause_reason = ""
+        self.pause_code: int | None = None
+        self.in_flight = 0
+        self.result = RunResult()
+        template = campaign.template
+        self.builder = PayloadBuilder(
+            template_name=template.name,
+            language=template.language,
+            components=template.components,
+            parameter_format=template.parameter_format,
+        )
+
+    async def _db(self, fn, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.db, lambda: fn(*args, **kwargs))
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> RunResult:
+        account = self.campaign.account
+        redis = AsyncRedis.from_url(settings.REDIS_URL)
+        self.redis = redis
+        self.limiter = RateLimiter(
+            redis,
+            campaign_id=self.campaign.pk,
+            rate=self.campaign.rate_limit,
+            phone_number_id=account.phone_number_id,
+            throughput=account.throughput,
+        )
+        started = time.monotonic()
+        try:
+            async with AsyncGraphSender(limit=self.slots) as graph:
+                self.graph = graph
+                tasks = [
+                    asyncio.create_task(self._feed()),
+                    asyncio.create_task(self._record_loop()),
+                    asyncio.create_task(self._watch(started)),
+                ]
+                await self._dispatch()
+                self.stop.set()
+                await asyncio.gather(*tasks)
+        finally:
+            await self._release_queue()
+            await self._flush()
+            await redis.aclose()
+            # The DB thread's connection dies with the thread: close it, don't leak it.
+            await self._db(connections.close_all)
+            self.db.shutdown(wait=True)
+        if self.pause_reason:
+            self.result.reason = "paused"
+            self.result.extra = {"reason": self.pause_reason, "code": self.pause_code}
+        elif self.drained:
+            self.result.reason = "drained"
+        elif not self.result.reason:
+            self.result.reason = "budget"
+        return self.result
+
+    async def _feed(self):
+        """Keep about two batches claimed ahead of the dispatcher."""
+        while not self.stop.is_set():
+            if self.queue.qsize() >= self.batch_size:
+                await asyncio.sleep(0.02)
+                continue
+            rows = await self._db(
+                store.claim_batch,
+                campaign_id=self.campaign.pk,
+                worker=self.worker,
+                size=self.batch_size,
+            )
+            if not rows:
+                if self.queue.empty() and self.in_flight == 0:
+                    self.drained = True
+                    await self.queue.put(None)
+                    return
+                await asyncio.sleep(0.05)
+                continue
+            for row in rows:
+                await self.queue.put(row)
+
+    async def _dispatch(self):
+        # Slow start: one request in flight until one succeeds, then one more per success.
+        # An expired token or a paused template therefore costs one failed request, not
+        # `slots` of them.
+        slots = asyncio.Semaphore(1)
+        self._capacity = 1
+        self._slots = slots
+        pending: set[asyncio.Task] = set()
+        while not self.stop.is_set():
+            try:
+                row = await asyncio.wait_for(self.queue.get(), timeout=0.2)
+            except TimeoutError:
+                continue
+            if row is None:
+                break
+            await slots.acquire()
+            if self.stop.is_set():
+                slots.release()
+                self.results.append(store.Outcome(row.id, "pending", released=True))
+                break
+            while True:
+                wait = await self.limiter.try_acquire(row.id)
+                if wait <= 0:
+                    break
+                if self.stop.is_set():
+                    break
+                await asyncio.sleep(min(wait, 0.2))
+            if wait > 0:  # stopped while waiting for a slot: this row never left
+                slots.release()
+                self.results.append(store.Outcome(row.id, "pending", released=True))
+                break
+            self.in_flight += 1
+            task = asyncio.create_task(self._send(row))
+            pending.add(task)
+
+            def done(t, row=row):
+                pending.discard(t)
+                self.in_flight -= 1
+                slots.release()
+
+            task.add_done_callback(done)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _send(self, row: store.Claimed):
+        account = self.campaign.account
+        try:
+            payload = self.builder.build(row.phone, row.values, callback.encode(row.id))
+            result = await self.graph.send_template(
+                phone_number_id=account.phone_number_id,
+                access_token=account.access_token,
+                payload=payload,
+            )
+        except WhatsAppError as error:
+            outcome = outcome_for_error(row, error)
+            if error.rule.slows_rate:
+                await self.limiter.slow_down()
+            if error.action in PAUSING and not error.maybe_delivered and not self.pause_reason:
+                self.pause_reason = f"{error.rule.explanation} (WhatsApp error {error.code})"
+                self.pause_code = error.code
+                self.stop.set()
+            self.results.append(outcome)
+            return
+        except Exception as exc:  # a bug must not lose the row: it may have been sent
+            logger.exception("send crashed", extra={"recipient_id": row.id})
+            self.results.append(
+                store.Outcome(
+                    row.id, "unknown", error_title="Outcome unknown", error_details=str(exc)
+                )
+            )
+            return
+        self.result.sent += 1
+        if self._capacity < self.slots:
+            self._capacity += 1
+            self._slots.release()
+        self.results.append(
+            store.Outcome(
+                row.id, "sent", wamid=result.wamid, message_status=result.message_status or ""
+            )
+        )
+
+    async def _record_loop(self):
+        while not self.stop.is_set():
+            await asyncio.sleep(RECORD_EVERY)
+            await self._flush()
+
+    async def _flush(self):
+        if not self.results:
+            return
+        batch, self.results = self.results, []
+        wamids = await self._db(store.record_outcomes, campaign_id=self.campaign.pk, outcomes=batch)
+        self.result.outcomes += len(batch)
+        # Marks only matter while an outcome is unrecorded.
+        await self.redis.srem(marks_key(self.campaign.pk), *[o.id for o in batch])
+        if wamids:
+            await self._db(control.apply_early_statuses, wamids)
+
+    async def _watch(self, started: float):
+        """Stop on pause/stop (within a fraction of a second) or when the budget is spent."""
+        beat = control.heartbeat_key(self.campaign.pk)
+        while not self.stop.is_set():
+            await asyncio.sleep(CONTROL_EVERY)
+            await self.redis.set(f"{beat}:{self.worker}", 1, ex=control.HEARTBEAT_TTL)
+            if time.monotonic() - started > self.budget:
+                self.result.reason = "budget"
+                self.stop.set()
+            elif await control.is_halted(self.redis, self.campaign.pk):
+                self.result.reason = "not-running"
+                self.stop.set()
+        # Wake the dispatcher if it waits on an empty queue.
+        await self.queue.put(None)
+
+    async def _release_queue(self):
+        while not self.queue.empty():
+            row = self.queue.get_nowait()
+            if row is not None:
+                self.results.append(store.Outcome(row.id, "pending", released=True))
+
+
+def run_sender(*, campaign_id, worker: str, budget_seconds: float) -> RunResult:
+    """Run one sender for a running campaign (called by the Celery task)."""
+    campaign = Campaign.objects.select_related("template", "account").filter(pk=campaign_id).first()
+    if campaign is None or campaign.status != Campaign.Status.RUNNING:
+        return RunResult(reason="not-running")
+    try:
+        template_require_sendable(campaign.template)
+    except TemplateNotSendable as exc:
+        return RunResult(reason="paused", extra={"reason": str(exc), "code": None})
+    senders = max(1, settings.ENGINE_SENDERS_PER_CAMPAIGN)
+    slots = max(1, -(-campaign.worker_count // senders))
+    sender = Sender(campaign, worker=worker, slots=slots, budget_seconds=budget_seconds)
+    return asyncio.run(sender.run())

@@ -1,0 +1,1 @@
+"""Recipient import: read spreadsheets and JSON, validate every row, store in bulk."""

@@ -1,0 +1,109 @@
+"""Pre-flight: everything an operator should see on one screen before pressing send."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count
+from django.db.models.functions import Substr
+from django.utils import timezone
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+from .models import Campaign, Recipient
+
+PREFIX_DIGITS = 4  # "+" and up to 3 digits: every calling code is 1–3 digits, prefix-free
+
+
+def calling_code(prefix: str) -> str | None:
+    digits = prefix.lstrip("+")
+    for length in (1, 2, 3):
+        if int(digits[:length] or 0) in COUNTRY_CODE_TO_REGION_CODE:
+            return digits[:length]
+    return None
+
+
+def unique_sent_last_24h(account_id) -> int:
+    since = timezone.now() - timedelta(hours=24)
+    return (
+        Recipient.objects.filter(campaign__account_id=account_id, sent_at__gte=since)
+        .values("phone")
+        .distinct()
+        .count()
+    )
+
+
+def campaign_preflight(campaign: Campaign) -> dict:
+    recipients = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.PENDING)
+    by_prefix = (
+        recipients.annotate(prefix=Substr("phone", 1, PREFIX_DIGITS))
+        .values("prefix")
+        .annotate(n=Count("id"))
+    )
+    by_country: dict[str, int] = {}
+    for row in by_prefix:
+        code = calling_code(row["prefix"]) or "other"
+        by_country[code] = by_country.get(code, 0) + row["n"]
+    to_send = sum(by_country.values())
+    category = (campaign.template.category or "MARKETING").upper()
+    prices = settings.PRICE_TABLE.get(category, {})
+    default_price = prices.get("default")
+    cost_lines, total_cost, unpriced = [], 0.0, 0
+    for code, n in sorted(by_country.items(), key=lambda kv: -kv[1]):
+        price = prices.get(code, default_price)
+        if price is None:
+            unpriced += n
+        else:
+            total_cost += price * n
+        cost_lines.append(
+            {
+                "country_code": code,
+                "recipients": n,
+                "unit_price": price,
+                "cost": None if price is None else round(price * n, 4),
+            }
+        )
+    account = campaign.account
+    rate = min(campaign.rate_limit, account.throughput)
+    limit = account.daily_unique_limit
+    used = unique_sent_last_24h(account.pk) if limit is not None else None
+    headroom = None if limit is None else max(0, limit - used)
+    template = campaign.template
+    warnings = []
+    if not template.is_sendable:
+        warnings.append(f"The template is {template.status}: it cannot be sent.")
+    if template.quality_score in ("RED", "YELLOW"):
+        warnings.append(f"The template's quality is {template.quality_score}.")
+    if headroom is not None and to_send > headroom:
+        warnings.append(
+            f"{to_send - headroom} recipients exceed the number's messaging limit "
+            f"({limit} unique users per 24 h); they will be deferred, not failed."
+        )
+    if campaign.rate_limit > account.throughput:
+        warnings.append(
+            f"The number sends at most {account.throughput} msg/s; the campaign's "
+            f"rate of {campaign.rate_limit} cannot be reached."
+        )
+    if account.state != account.State.ACTIVE:
+        warnings.append(f"The WhatsApp account needs attention: {account.state_reason}")
+    return {
+        "recipients": campaign.total_recipients,
+        "to_send": to_send,
+        "skipped": campaign.skipped_count,
+        "estimated_seconds": round(to_send / rate, 1) if rate else None,
+        "effective_rate": rate,
+        "messaging_limit": limit,
+        "unique_sent_last_24h": used,
+        "tier_headroom": headroom,
+        "template": {
+            "name": template.name,
+            "status": template.status,
+            "quality": template.quality_score or "UNKNOWN",
+            "category": template.category,
+        },
+        "cost": {
+            "currency": settings.PRICE_CURRENCY,
+            "total": round(total_cost, 2),
+            "unpriced_recipients": unpriced,
+            "by_country": cost_lines,
+        },
+        "warnings": warnings,
+    }

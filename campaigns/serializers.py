@@ -1,0 +1,162 @@
+"""API shapes for campaigns, recipients and import reports (no business rules here)."""
+
+from rest_framework import serializers
+
+from .models import Campaign, ImportReport, Recipient
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    """A campaign with its live figures. `sent`, `delivered` and `read` are funnel figures:
+    a read message also counts as delivered and sent."""
+
+    template_id = serializers.UUIDField(read_only=True)
+    template_name = serializers.CharField(source="template.name", read_only=True)
+    account = serializers.UUIDField(source="account_id", read_only=True)
+    pending = serializers.SerializerMethodField()
+    sent = serializers.SerializerMethodField()
+    delivered = serializers.SerializerMethodField()
+    read = serializers.IntegerField(source="read_count", read_only=True)
+    failed = serializers.IntegerField(source="failed_count", read_only=True)
+    skipped = serializers.IntegerField(source="skipped_count", read_only=True)
+    unknown = serializers.IntegerField(source="unknown_count", read_only=True)
+    replied = serializers.IntegerField(source="replied_count", read_only=True)
+    sending = serializers.IntegerField(source="sending_count", read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "status",
+            "status_reason",
+            "template_id",
+            "template_name",
+            "account",
+            "total_recipients",
+            "pending",
+            "sending",
+            "sent",
+            "delivered",
+            "read",
+            "failed",
+            "skipped",
+            "unknown",
+            "replied",
+            "created_at",
+            "started_at",
+            "completed_at",
+            "send_at",
+            "worker_count",
+            "rate_limit",
+        ]
+        read_only_fields = fields
+
+    def get_pending(self, obj) -> int:
+        return obj.pending_count
+
+    def get_sent(self, obj) -> int:
+        return obj.sent_count + obj.delivered_count + obj.read_count
+
+    def get_delivered(self, obj) -> int:
+        return obj.delivered_count + obj.read_count
+
+
+class CampaignCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    template_id = serializers.UUIDField()
+    account = serializers.UUIDField(required=False, allow_null=True)
+    recipients = serializers.ListField(
+        child=serializers.DictField(), required=False, allow_empty=False
+    )
+    worker_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    rate_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+
+
+class CampaignUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    template_id = serializers.UUIDField(required=False)
+    worker_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    rate_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+
+
+class RecipientSerializer(serializers.ModelSerializer):
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Recipient
+        fields = [
+            "id",
+            "phone",
+            "values",
+            "status",
+            "skip_reason",
+            "wamid",
+            "message_status",
+            "attempts",
+            "source_line",
+            "sent_at",
+            "delivered_at",
+            "read_at",
+            "failed_at",
+            "replied_at",
+            "pricing_category",
+            "error",
+        ]
+
+    def get_error(self, obj) -> dict | None:
+        if obj.error_code is None and not obj.error_title:
+            return None
+        return {
+            "code": obj.error_code,
+            "title": obj.error_title,
+            "details": obj.error_details,
+            "retryable": obj.error_retryable,
+        }
+
+
+class ImportReportSerializer(serializers.ModelSerializer):
+    campaign = serializers.UUIDField(source="campaign_id", read_only=True)
+    rejected_rows = serializers.ListField(source="rejected_sample", read_only=True)
+    url = serializers.SerializerMethodField()
+    rejections_url = serializers.SerializerMethodField()
+    progress_rows = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportReport
+        fields = [
+            "id",
+            "campaign",
+            "status",
+            "source",
+            "file_name",
+            "file_size",
+            "dry_run",
+            "error",
+            "rows_read",
+            "imported",
+            "rejected",
+            "skipped_duplicate",
+            "skipped_opted_out",
+            "warnings",
+            "rejected_rows",
+            "preview",
+            "url",
+            "rejections_url",
+            "progress_rows",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, obj) -> str | None:
+        if obj._state.adding:
+            return None
+        return f"/api/v1/campaigns/{obj.campaign_id}/imports/{obj.pk}/"
+
+    def get_rejections_url(self, obj) -> str | None:
+        if obj._state.adding or obj.dry_run:
+            return None
+        return f"/api/v1/campaigns/{obj.campaign_id}/imports/{obj.pk}/rejections/"
+
+    def get_progress_rows(self, obj) -> int | None:
+        return self.context.get("progress_rows")

@@ -1,0 +1,113 @@
+"""Creating, editing and deleting campaigns (sending lives in the engine's services)."""
+
+from django.db import transaction
+
+from accounts.models import Membership
+from templates_app.models import MessageTemplate
+from templates_app.services import TemplateNotSendable, template_require_sendable
+from whatsapp.models import WhatsAppAccount
+
+from ..importing.pipeline import recipients_import
+from ..importing.readers import read_json
+from ..models import Campaign, ImportReport
+from .lifecycle import InvalidTransition
+
+EDITABLE = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
+
+
+class CampaignError(Exception):
+    """A campaign change that cannot be made; `field` names the input at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _check_member(user, workspace_id) -> None:
+    if not Membership.objects.filter(user=user, workspace_id=workspace_id).exists():
+        raise PermissionError("not a member of this workspace")
+
+
+def _check_template(template: MessageTemplate, account: WhatsAppAccount | None):
+    try:
+        template_require_sendable(template)
+    except TemplateNotSendable as exc:
+        raise CampaignError(str(exc), field="template_id") from exc
+    if account is not None and account.pk != template.account_id:
+        raise CampaignError(
+            "The template belongs to another WhatsApp account than the one chosen.",
+            field="account",
+        )
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    user,
+    name: str,
+    template: MessageTemplate,
+    account: WhatsAppAccount | None = None,
+    recipients: list | None = None,
+    worker_count: int | None = None,
+    rate_limit: int | None = None,
+) -> tuple[Campaign, ImportReport | None]:
+    """A draft campaign for `template`, optionally with recipients from a JSON list.
+
+    A list that cannot be read at all refuses the whole campaign; rows that fail validation
+    are reported and the rest imported.
+    """
+    _check_member(user, template.workspace_id)
+    _check_template(template, account)
+    campaign = Campaign(
+        workspace_id=template.workspace_id,
+        account_id=template.account_id,
+        template=template,
+        name=name.strip(),
+        created_by=user,
+    )
+    if worker_count is not None:
+        campaign.worker_count = worker_count
+    if rate_limit is not None:
+        campaign.rate_limit = rate_limit
+    campaign.save()
+    report = None
+    if recipients is not None:
+        report = ImportReport.objects.create(campaign=campaign, created_by=user, source="json")
+        recipients_import(campaign=campaign, source=read_json(recipients), report=report)
+    return campaign, report
+
+
+@transaction.atomic
+def campaign_update(*, user, campaign: Campaign, **fields) -> Campaign:
+    """Edit a draft or scheduled campaign: name, template (only while it has no recipients),
+    worker_count, rate_limit."""
+    _check_member(user, campaign.workspace_id)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in EDITABLE:
+        raise InvalidTransition(f"cannot edit a {campaign.status} campaign")
+    template = fields.pop("template", None)
+    if template is not None and template.pk != campaign.template_id:
+        if template.workspace_id != campaign.workspace_id:
+            raise CampaignError("Unknown template.", field="template_id")
+        if campaign.total_recipients:
+            raise CampaignError(
+                "The template cannot change once recipients are imported (their columns "
+                "were checked against it); create a new campaign instead.",
+                field="template_id",
+            )
+        _check_template(template, None)
+        campaign.template, campaign.account_id = template, template.account_id
+    for key in ("name", "worker_count", "rate_limit"):
+        if key in fields and fields[key] is not None:
+            setattr(campaign, key, fields[key].strip() if key == "name" else fields[key])
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_delete(*, user, campaign: Campaign) -> None:
+    _check_member(user, campaign.workspace_id)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status == Campaign.Status.RUNNING:
+        raise InvalidTransition("cannot delete a running campaign: pause or stop it first")
+    campaign.delete()

@@ -1,0 +1,98 @@
+"""Starting a recipient import from an upload or a JSON list: inline for small inputs, in a
+Celery task for large files (the caller gets the report to poll)."""
+
+import logging
+import os
+from functools import partial
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from ..importing.pipeline import IMPORTABLE, ImportNotAllowed, recipients_import
+from ..importing.readers import FileRejected, open_upload, read_json
+from ..models import Campaign, ImportReport
+
+logger = logging.getLogger(__name__)
+
+
+class FileTooLarge(FileRejected):
+    """Over IMPORT_MAX_FILE_BYTES (an API 413)."""
+
+
+def _check_campaign(campaign: Campaign) -> None:
+    if campaign.status not in IMPORTABLE:
+        raise ImportNotAllowed(
+            f"cannot add recipients to a {campaign.status} campaign (only draft or scheduled)"
+        )
+
+
+def import_upload(*, campaign: Campaign, user, upload, dry_run: bool = False) -> ImportReport:
+    """Import an uploaded CSV/XLSX. Returns the report: finished for small files, queued
+    (status `queued`) for large ones."""
+    _check_campaign(campaign)
+    size = upload.size or 0
+    limit = settings.IMPORT_MAX_FILE_BYTES
+    if size > limit:
+        raise FileTooLarge(
+            f"The file is {size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB."
+        )
+    if size == 0:
+        raise FileRejected("The file is empty.")
+    name = os.path.basename(upload.name or "upload")[:255]
+    report = ImportReport(
+        campaign=campaign,
+        created_by=user,
+        source=_kind(name),
+        file_name=name,
+        file_size=size,
+        dry_run=dry_run,
+    )
+    if size > settings.IMPORT_ASYNC_BYTES:
+        report.save()
+        stored = default_storage.save(f"imports/{report.pk}{os.path.splitext(name)[1]}", upload)
+        from ..tasks import import_file
+
+        transaction.on_commit(partial(import_file.delay, str(report.pk), stored))
+        return report
+    if not dry_run:
+        report.save()  # a dry run stores nothing; its report is returned inline
+    source = open_upload(upload.file, name)
+    return recipients_import(campaign=campaign, source=source, report=report, dry_run=dry_run)
+
+
+def import_records(*, campaign: Campaign, user, records, dry_run: bool = False) -> ImportReport:
+    """Import a JSON list of recipient objects (the seed API's shape)."""
+    _check_campaign(campaign)
+    report = ImportReport(campaign=campaign, created_by=user, source="json", dry_run=dry_run)
+    if not dry_run:
+        report.save()
+    return recipients_import(
+        campaign=campaign, source=read_json(records), report=report, dry_run=dry_run
+    )
+
+
+def import_stored_file(*, report_id, stored_name: str) -> None:
+    """The Celery side of a large upload: run the import, then delete the stored file."""
+    report = ImportReport.objects.select_related("campaign").filter(pk=report_id).first()
+    try:
+        if report is None or report.status != ImportReport.Status.QUEUED:
+            return
+        with default_storage.open(stored_name, "rb") as f:
+            try:
+                source = open_upload(f, report.file_name)
+                recipients_import(
+                    campaign=report.campaign,
+                    source=source,
+                    report=report,
+                    dry_run=report.dry_run,
+                )
+            except (FileRejected, ImportNotAllowed):
+                pass  # recorded on the report for the user
+    finally:
+        default_storage.delete(stored_name)
+
+
+def _kind(name: str) -> str:
+    lower = name.lower()
+    return "xlsx" if lower.endswith((".xlsx", ".xlsm")) else "csv"

@@ -1,0 +1,89 @@
+"""Rerun (a new draft from an old campaign's recipients) and retry-failed (in place)."""
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from ..models import Campaign, OptOut, Recipient
+from .campaigns import CampaignError, _check_member
+from .counters import counters_apply
+from .lifecycle import InvalidTransition, campaign_transition
+from .sending import senders_start
+
+S = Campaign.Status
+R = Recipient.Status
+
+SEGMENTS = {
+    "all": Q(),
+    "failed": Q(status=R.FAILED),
+    "failed_retryable": Q(status=R.FAILED, error_retryable=True),
+    "unknown": Q(status=R.UNKNOWN),
+    "delivered_not_read": Q(status=R.DELIVERED),
+}
+
+
+@transaction.atomic
+def campaign_rerun(
+    *, user, campaign: Campaign, segment: str = "all", name: str | None = None
+) -> Campaign:
+    """A new draft with the chosen recipients of `campaign` and each row's original values.
+
+    Numbers that opted out since are left out."""
+    _check_member(user, campaign.workspace_id)
+    if segment not in SEGMENTS:
+        raise CampaignError(f"segment must be one of {', '.join(SEGMENTS)}.", field="segment")
+    rerun = Campaign.objects.create(
+        workspace_id=campaign.workspace_id,
+        account_id=campaign.account_id,
+        template_id=campaign.template_id,
+        name=(name or f"{campaign.name} (rerun)")[:200],
+        worker_count=campaign.worker_count,
+        rate_limit=campaign.rate_limit,
+        rerun_of=campaign,
+        created_by=user,
+    )
+    source = (
+        Recipient.objects.filter(campaign=campaign)
+        .filter(SEGMENTS[segment])
+        .exclude(
+            phone__in=OptOut.objects.filter(workspace_id=campaign.workspace_id).values("phone")
+        )
+    )
+    sql, params = (
+        source.order_by("id").values_list("phone", "values", "source_line").query.sql_with_params()
+    )
+    table = Recipient._meta.db_table
+    target = rerun.pk if connection.vendor == "postgresql" else rerun.pk.hex
+    with connection.cursor() as c:
+        c.execute(
+            f'INSERT INTO {table} (campaign_id, phone, "values", source_line, status, '
+            "skip_reason, attempts, claimed_by, message_status, error_title, error_details, "
+            f"pricing_category) SELECT %s, s.phone, s.\"values\", s.source_line, 'pending', '', "
+            f"0, '', '', '', '', '' FROM ({sql}) s",
+            [target, *params],
+        )
+        copied = c.rowcount
+    counters_apply(campaign_id=rerun.pk, deltas={R.PENDING: copied}, total=copied)
+    rerun.refresh_from_db()
+    return rerun
+
+
+@transaction.atomic
+def campaign_retry_failed(*, user, campaign: Campaign) -> int:
+    """Re-queue, in place, the failed recipients whose error can succeed on retry. A deferral
+    (e.g. 131049's 24 h) is kept: they are not sent before it ends. Returns how many."""
+    _check_member(user, campaign.workspace_id)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in (S.RUNNING, S.PAUSED, S.COMPLETED):
+        raise InvalidTransition(f"cannot retry a {campaign.status} campaign")
+    count = Recipient.objects.filter(
+        campaign=campaign, status=R.FAILED, error_retryable=True
+    ).update(status=R.PENDING, failed_at=None, attempts=0)
+    if not count:
+        return 0
+    counters_apply(campaign_id=campaign.pk, deltas={R.FAILED: -count, R.PENDING: count})
+    if campaign.status == S.COMPLETED:
+        campaign_transition(campaign=campaign, to=S.RUNNING, allowed_from={S.COMPLETED})
+        transaction.on_commit(lambda: senders_start(campaign.pk))
+    elif campaign.status == S.RUNNING:
+        transaction.on_commit(lambda: senders_start(campaign.pk))
+    return count

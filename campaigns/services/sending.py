@@ -1,0 +1,159 @@
+"""Send, schedule, pause, resume and stop: the operator's controls over a campaign.
+
+Every control goes through `campaign_transition`, so the rules live in one table; starting
+senders happens on commit, so a rolled-back request never leaves a sender running.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from templates_app.services import TemplateNotSendable, template_require_sendable
+from whatsapp.models import WhatsAppAccount
+
+from ..models import Campaign, Recipient
+from .campaigns import CampaignError, _check_member
+from .lifecycle import InvalidTransition, campaign_transition
+
+logger = logging.getLogger(__name__)
+
+S = Campaign.Status
+
+
+def senders_start(campaign_id) -> None:
+    """Enqueue the campaign's sender tasks (after commit)."""
+    from ..tasks import campaign_sender
+
+    for n in range(max(1, settings.ENGINE_SENDERS_PER_CAMPAIGN)):
+        campaign_sender.delay(str(campaign_id), n)
+
+
+def _ready_to_send(campaign: Campaign) -> None:
+    try:
+        template_require_sendable(campaign.template)
+    except TemplateNotSendable as exc:
+        raise CampaignError(str(exc), field="template_id") from exc
+    account = campaign.account
+    if account.state != WhatsAppAccount.State.ACTIVE:
+        raise InvalidTransition(
+            f"the WhatsApp account needs attention: {account.state_reason or 'check it'}"
+        )
+    if not Recipient.objects.filter(campaign=campaign, status=Recipient.Status.PENDING).exists():
+        raise InvalidTransition("the campaign has no recipients to send to")
+
+
+@transaction.atomic
+def campaign_send(
+    *,
+    user,
+    campaign: Campaign,
+    worker_count: int | None = None,
+    rate_limit: int | None = None,
+    send_at=None,
+) -> Campaign:
+    """Start now, or schedule for `send_at` (an aware datetime in the future)."""
+    _check_member(user, campaign.workspace_id)
+    campaign = (
+        Campaign.objects.select_for_update()
+        .select_related("template", "account")
+        .get(pk=campaign.pk)
+    )
+    if campaign.status not in (S.DRAFT, S.SCHEDULED):
+        raise InvalidTransition(f"cannot send a {campaign.status} campaign")
+    _ready_to_send(campaign)
+    if worker_count is not None:
+        campaign.worker_count = worker_count
+    if rate_limit is not None:
+        campaign.rate_limit = rate_limit
+    now = timezone.now()
+    if send_at is not None and timezone.is_naive(send_at):
+        raise CampaignError(
+            "send_at needs a time zone (e.g. 2026-12-01T09:00:00+01:00).", field="send_at"
+        )
+    if send_at is not None and send_at > now + timedelta(seconds=5):
+        campaign.send_at = send_at
+        campaign.save(update_fields=["worker_count", "rate_limit", "send_at", "updated_at"])
+        return campaign_transition(campaign=campaign, to=S.SCHEDULED)
+    campaign.send_at = send_at or campaign.send_at
+    campaign.save(update_fields=["worker_count", "rate_limit", "send_at", "updated_at"])
+    campaign = campaign_transition(campaign=campaign, to=S.RUNNING)
+    transaction.on_commit(lambda: senders_start(campaign.pk))
+    return campaign
+
+
+def campaign_pause(*, user, campaign: Campaign, reason: str = "") -> Campaign:
+    _check_member(user, campaign.workspace_id)
+    return campaign_transition(
+        campaign=campaign,
+        to=S.PAUSED,
+        reason=reason or "Paused by the operator.",
+        allowed_from={S.RUNNING, S.SCHEDULED},
+    )
+
+
+@transaction.atomic
+def campaign_resume(*, user, campaign: Campaign) -> Campaign:
+    _check_member(user, campaign.workspace_id)
+    campaign = Campaign.objects.select_related("template", "account").get(pk=campaign.pk)
+    if campaign.status != S.PAUSED:
+        raise InvalidTransition(f"cannot resume a {campaign.status} campaign")
+    try:
+        template_require_sendable(campaign.template)
+    except TemplateNotSendable as exc:
+        raise InvalidTransition(f"cannot resume: {exc}") from exc
+    if campaign.account.state != WhatsAppAccount.State.ACTIVE:
+        raise InvalidTransition(
+            f"cannot resume: the WhatsApp account needs attention ({campaign.account.state_reason})"
+        )
+    campaign = campaign_transition(campaign=campaign, to=S.RUNNING, allowed_from={S.PAUSED})
+    transaction.on_commit(lambda: senders_start(campaign.pk))
+    return campaign
+
+
+def campaign_stop(*, user, campaign: Campaign) -> Campaign:
+    """Stop for good: nothing more is sent; what was not sent stays pending (visible)."""
+    _check_member(user, campaign.workspace_id)
+    return campaign_transition(campaign=campaign, to=S.STOPPED, reason="Stopped by the operator.")
+
+
+def campaign_status_set(*, user, campaign: Campaign, status: str) -> Campaign:
+    """The seed API's `POST …/status/ {status: paused|active|stopped}`."""
+    if status == "paused":
+        return campaign_pause(user=user, campaign=campaign)
+    if status == "active":
+        return campaign_resume(user=user, campaign=campaign)
+    if status == "stopped":
+        return campaign_stop(user=user, campaign=campaign)
+    raise CampaignError("status must be paused, active or stopped.", field="status")
+
+
+def campaign_pause_by_engine(*, campaign_id, reason: str) -> None:
+    """The engine met an account-level error (token expired, template paused, spam limit)."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    try:
+        campaign_transition(campaign=campaign, to=S.PAUSED, reason=reason, allowed_from={S.RUNNING})
+    except InvalidTransition:
+        return
+    if "token" in reason.lower() or "(WhatsApp error 190)" in reason:
+        WhatsAppAccount.objects.filter(pk=campaign.account_id).update(
+            state=WhatsAppAccount.State.NEEDS_ATTENTION, state_reason=reason
+        )
+
+
+def campaign_finish_if_done(*, campaign_id) -> bool:
+    """Mark a running campaign completed once nothing is pending or sending."""
+    busy = Recipient.objects.filter(
+        campaign_id=campaign_id, status__in=[Recipient.Status.PENDING, Recipient.Status.SENDING]
+    ).exists()
+    if busy:
+        return False
+    try:
+        campaign_transition(
+            campaign=Campaign(pk=campaign_id), to=S.COMPLETED, allowed_from={S.RUNNING}
+        )
+    except InvalidTransition:
+        return False
+    return True

@@ -1,0 +1,40 @@
+"""Celery tasks for campaigns (thin: ids in, services and the engine do the work)."""
+
+import os
+import socket
+
+from celery import shared_task
+from django.conf import settings
+
+from .engine.runner import sender_finished, start_due_schedules, sweep
+from .engine.sender import run_sender
+from .services.imports import import_stored_file
+
+
+@shared_task(name="campaigns.import_file")
+def import_file(report_id: str, stored_name: str) -> None:
+    import_stored_file(report_id=report_id, stored_name=stored_name)
+
+
+# Not acks_late: a sender that dies is replaced by the sweeper, which first recovers its
+# claims; redelivering the message as well would only add a second sender.
+@shared_task(name="campaigns.sender")
+def campaign_sender(campaign_id: str, sender_no: int = 0) -> str:
+    worker = f"{socket.gethostname()}:{os.getpid()}:{sender_no}"
+    result = run_sender(
+        campaign_id=campaign_id,
+        worker=worker,
+        budget_seconds=settings.ENGINE_TASK_BUDGET_SECONDS,
+    )
+    sender_finished(campaign_id=campaign_id, sender_no=sender_no, result=result)
+    return result.reason
+
+
+@shared_task(name="campaigns.sweep")
+def campaigns_sweep() -> dict:
+    return sweep()
+
+
+@shared_task(name="campaigns.start_schedules")
+def campaigns_start_schedules() -> dict:
+    return start_due_schedules()

@@ -1,0 +1,266 @@
+"""The sending engine against the sandbox process, on the real database and Redis."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.engine import store
+from campaigns.engine.runner import recover_expired, sender_finished, sweep
+from campaigns.engine.sender import run_sender
+from campaigns.models import Campaign, Recipient
+from campaigns.services.counters import counts_from_recipients, stored_counts
+from campaigns.services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
+from whatsapp.models import WhatsAppAccount
+
+from ..factories import CampaignFactory
+from ..templates_app import meta_shapes
+from .conftest import make_template
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VALUES = {
+    "body_param_1": "Ana",
+    "body_param_2": "PK-1",
+    "body_param_3": "today",
+    "body_param_4": "9-12",
+}
+
+
+@pytest.fixture
+def make_campaign(workspace_a, owner):
+    def make(n=20, *, phones=None, rate=1000, workers=20, status="running", **account):
+        template = make_template(workspace_a, meta_shapes.DELIVERY_WINDOW)
+        if account:
+            WhatsAppAccount.objects.filter(pk=template.account_id).update(**account)
+        campaign = CampaignFactory(
+            template=template, status=status, rate_limit=rate, worker_count=workers
+        )
+        phones = phones or [f"+1415555{i:04d}" for i in range(n)]
+        Recipient.objects.bulk_create(
+            [Recipient(campaign=campaign, phone=p, values=VALUES) for p in phones]
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(
+            total_recipients=len(phones), pending_count=len(phones)
+        )
+        campaign.refresh_from_db()
+        return campaign
+
+    return make
+
+
+def run(campaign, budget=30):
+    return run_sender(campaign_id=campaign.pk, worker="test", budget_seconds=budget)
+
+
+def assert_counters_match(campaign):
+    assert stored_counts(campaign_id=campaign.pk) == counts_from_recipients(campaign_id=campaign.pk)
+
+
+def test_every_recipient_is_sent_once_with_its_wamid(sandbox, make_campaign):
+    campaign = make_campaign(60)
+    result = run(campaign)
+    assert result.reason == "drained"
+    rows = Recipient.objects.filter(campaign=campaign)
+    assert {r.status for r in rows} == {"sent"}
+    assert len({r.wamid for r in rows}) == 60
+    assert all(r.wamid.startswith("wamid.") and r.sent_at for r in rows)
+    stats = sandbox.stats()
+    assert stats["accepted_total"] == 60
+    assert stats["duplicate_sends"] == 0
+    assert_counters_match(campaign)
+    sender_finished(campaign_id=campaign.pk, sender_no=0, result=result)
+    campaign.refresh_from_db()
+    assert campaign.status == "completed"
+    assert campaign.completed_at is not None
+
+
+def test_every_send_carries_callback_data(sandbox, make_campaign):
+    campaign = make_campaign(3)
+    run(campaign)
+    stats = sandbox.stats()
+    assert stats["accepted_total"] == 3
+    assert stats["sends_without_callback_data"] == 0
+
+
+def test_transient_errors_are_retried_with_backoff(sandbox, make_campaign):
+    campaign = make_campaign(phones=["+14155559905", "+14155550100"])  # 131000 first time
+    run(campaign)
+    flaky = Recipient.objects.get(phone="+14155559905")
+    assert flaky.status == "pending"
+    assert flaky.error_code == 131000
+    assert flaky.next_attempt_at > timezone.now()
+    assert flaky.attempts == 1
+    Recipient.objects.filter(pk=flaky.pk).update(next_attempt_at=timezone.now())
+    run(campaign)
+    flaky.refresh_from_db()
+    assert flaky.status == "sent"
+    assert flaky.attempts == 2
+    assert_counters_match(campaign)
+
+
+def test_permanent_errors_fail_the_recipient_with_the_code(sandbox, make_campaign):
+    campaign = make_campaign(phones=["+14155559901", "+14155559904", "+14155550100"])
+    result = run(campaign)
+    assert result.reason == "drained"
+    bad_number = Recipient.objects.get(phone="+14155559901")
+    stopped = Recipient.objects.get(phone="+14155559904")
+    assert (bad_number.status, bad_number.error_code, bad_number.error_retryable) == (
+        "failed",
+        131009,
+        False,
+    )
+    assert (stopped.status, stopped.error_code, stopped.error_retryable) == (
+        "failed",
+        131050,
+        False,
+    )
+    assert stopped.error_details
+    assert Recipient.objects.get(phone="+14155550100").status == "sent"
+    assert_counters_match(campaign)
+
+
+def test_an_expired_token_pauses_the_campaign_after_one_attempt(make_campaign, settings):
+    from ..sandbox import Sandbox
+
+    strict = Sandbox("--no-webhooks", "--mps", "1000", "--token", "the-right-token")
+    try:
+        settings.WHATSAPP_GRAPH_URL = strict.url
+        campaign = make_campaign(30, access_token="an-expired-token")
+        result = run(campaign)
+        assert result.reason == "paused"
+        sender_finished(campaign_id=campaign.pk, sender_no=0, result=result)
+        assert strict.stats()["rejected_total"] == 1
+    finally:
+        strict.close()
+    campaign.refresh_from_db()
+    assert campaign.status == "paused"
+    assert "190" in campaign.status_reason
+    account = WhatsAppAccount.objects.get(pk=campaign.account_id)
+    assert account.state == "needs_attention"
+    assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 30
+    assert_counters_match(campaign)
+
+
+def test_a_stopped_or_paused_campaign_sends_nothing(sandbox, make_campaign):
+    campaign = make_campaign(5, status="paused")
+    assert run(campaign).reason == "not-running"
+    assert sandbox.stats()["accepted_total"] == 0
+
+
+def test_pause_stops_sending_within_a_second_and_resume_finishes(sandbox, make_campaign, owner):
+    campaign = make_campaign(200, rate=40, status="draft")
+    campaign_send(user=owner, campaign=campaign)  # (its sender tasks go to the broker unused)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(run(campaign)))
+    thread.start()
+    time.sleep(1.5)
+    campaign_pause(user=owner, campaign=campaign)
+    paused_at = sandbox.stats()["accepted_total"]
+    thread.join(timeout=10)
+    time.sleep(1.0)
+    after = sandbox.stats()["accepted_total"]
+    assert results[0].reason == "not-running"
+    assert 0 < paused_at < 200
+    assert after - paused_at <= 40  # at most a second's worth at 40 msg/s
+    assert Recipient.objects.filter(campaign=campaign, status="sending").count() == 0
+    assert_counters_match(campaign)
+
+    campaign_resume(user=owner, campaign=campaign)
+    assert run(campaign).reason == "drained"
+    assert Recipient.objects.filter(campaign=campaign, status="sent").count() == 200
+    assert sandbox.stats()["duplicate_sends"] == 0
+
+
+def test_stop_leaves_the_rest_pending(sandbox, make_campaign, owner):
+    campaign = make_campaign(100, rate=50, status="draft")
+    campaign_send(user=owner, campaign=campaign)
+    thread = threading.Thread(target=lambda: run(campaign))
+    thread.start()
+    time.sleep(0.8)
+    campaign_stop(user=owner, campaign=campaign)
+    thread.join(timeout=10)
+    campaign.refresh_from_db()
+    assert campaign.status == "stopped"
+    pending = Recipient.objects.filter(campaign=campaign, status="pending").count()
+    sent = Recipient.objects.filter(campaign=campaign, status="sent").count()
+    assert pending > 0
+    assert sent + pending == 100
+    assert_counters_match(campaign)
+
+
+def test_the_rate_limit_is_kept(sandbox, make_campaign):
+    campaign = make_campaign(60, rate=20)
+    started = time.monotonic()
+    run(campaign)
+    elapsed = time.monotonic() - started
+    # 60 sends at 20/s: three seconds at least (one slot of tolerance at the start)
+    assert elapsed >= 2.8
+    peak = sandbox.stats()["peak_one_second_by_phone_number_id"]
+    assert max(peak.values()) <= 20
+
+
+def test_two_claimers_never_claim_the_same_row(make_campaign):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent claims are a PostgreSQL matter (SKIP LOCKED); CI runs it there")
+    campaign = make_campaign(400)
+    claimed: list[list[int]] = [[], []]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def claimer(n):
+        from django.db import connection
+
+        try:
+            start.wait()
+            while rows := store.claim_batch(campaign_id=campaign.pk, worker=f"w{n}", size=7):
+                claimed[n].extend(r.id for r in rows)
+        except BaseException as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert claimed[0]
+    assert claimed[1]
+    assert not set(claimed[0]) & set(claimed[1])
+    assert len(claimed[0]) + len(claimed[1]) == 400
+    assert_counters_match(campaign)
+
+
+def test_expired_claims_are_recovered_without_resending(sandbox, make_campaign, settings):
+    """A worker died: rows whose request may have left become unknown, the rest pending."""
+    from campaigns.engine.limiter import marks_key
+    from config.redis import get_redis
+
+    campaign = make_campaign(10)
+    rows = store.claim_batch(campaign_id=campaign.pk, worker="dead", size=10)
+    get_redis().sadd(marks_key(campaign.pk), *[r.id for r in rows[:4]])  # 4 left the building
+    Recipient.objects.filter(campaign=campaign).update(
+        claimed_at=timezone.now() - timedelta(seconds=settings.ENGINE_LEASE_SECONDS + 1)
+    )
+    assert recover_expired(campaign_id=campaign.pk) == 10
+    assert Recipient.objects.filter(campaign=campaign, status="unknown").count() == 4
+    assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 6
+    assert_counters_match(campaign)
+    run(campaign)
+    assert sandbox.stats()["accepted_total"] == 6  # the unknown ones are not re-sent
+    assert Recipient.objects.filter(campaign=campaign, status="sent").count() == 6
+
+
+def test_sweep_finishes_a_drained_campaign(make_campaign):
+    campaign = make_campaign(2)
+    Recipient.objects.filter(campaign=campaign).update(status="sent")
+    Campaign.objects.filter(pk=campaign.pk).update(pending_count=0, sent_count=2)
+    assert sweep()["finished"] == 1
+    campaign.refresh_from_db()
+    assert campaign.status == "completed"

@@ -1,0 +1,431 @@
+"""Recipient import: awkward files, each with its expected outcome; atomicity; dry runs."""
+
+import io
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import Workbook
+
+from campaigns.models import Campaign, ImportRejection, ImportReport, Recipient
+from campaigns.services.counters import counts_from_recipients, stored_counts
+from campaigns.tasks import import_file
+
+from ..factories import OptOutFactory, RecipientFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "country_code,phone_number,body_param_1,body_param_2,body_param_3,body_param_4"
+ROW = "{cc},{phone},Ana,PK-1,tomorrow,9-12"
+
+
+def upload(api, campaign, content: bytes, name="recipients.csv", **params):
+    f = SimpleUploadedFile(name, content, content_type="application/octet-stream")
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return api.post(
+        f"/api/v1/campaigns/{campaign.id}/recipients/?{query}", {"file": f}, format="multipart"
+    )
+
+
+def phones(campaign):
+    return sorted(Recipient.objects.filter(campaign=campaign).values_list("phone", flat=True))
+
+
+def xlsx_bytes(rows, extra_sheets=()) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    for title, sheet_rows in extra_sheets:
+        other = wb.create_sheet(title)
+        for row in sheet_rows:
+            other.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def csv_text(*rows, header=HEADER, sep=",", newline="\n"):
+    lines = [header.replace(",", sep)] + [r.replace(",", sep) for r in rows]
+    return newline.join(lines) + newline
+
+
+CASES = [
+    # (id, bytes, expected phones, rejected rows)
+    ("utf8", csv_text(ROW.format(cc="+1", phone="4155550100")).encode(), ["+14155550100"], 0),
+    (
+        "bom",
+        ("\ufeff" + csv_text(ROW.format(cc="+1", phone="4155550100"))).encode(),
+        ["+14155550100"],
+        0,
+    ),
+    (
+        "utf16",
+        csv_text(ROW.format(cc="+1", phone="4155550100"), sep="\t").encode("utf-16"),
+        ["+14155550100"],
+        0,
+    ),
+    (
+        "cp1252",
+        csv_text("+1,4155550100,Zoë,PK-1,mañana,9-12").encode("cp1252"),
+        ["+14155550100"],
+        0,
+    ),
+    (
+        "semicolons",
+        csv_text(ROW.format(cc="+1", phone="4155550100"), sep=";").encode(),
+        ["+14155550100"],
+        0,
+    ),
+    (
+        "tabs",
+        csv_text(ROW.format(cc="+1", phone="4155550100"), sep="\t").encode(),
+        ["+14155550100"],
+        0,
+    ),
+    (
+        "crlf",
+        csv_text(ROW.format(cc="+1", phone="4155550100"), newline="\r\n").encode(),
+        ["+14155550100"],
+        0,
+    ),
+    (
+        "trailing empty rows",
+        (csv_text(ROW.format(cc="+1", phone="4155550100")) + ",,,,,\n\n,,,,,\n").encode(),
+        ["+14155550100"],
+        0,
+    ),
+    (
+        "excel float phone",
+        csv_text(ROW.format(cc="1", phone="4155550100.0")).encode(),
+        ["+14155550100"],
+        0,
+    ),
+    (
+        "exact scientific",
+        csv_text(ROW.format(cc="1", phone="4.155550100E+09")).encode(),
+        ["+14155550100"],
+        0,
+    ),
+    ("lossy scientific", csv_text(ROW.format(cc="1", phone="4.15555E+09")).encode(), [], 1),
+    (
+        "trunk zero",
+        csv_text(ROW.format(cc="44", phone="020 7946 0000")).encode(),
+        ["+442079460000"],
+        0,
+    ),
+    (
+        "country code forms",
+        csv_text(
+            ROW.format(cc="001", phone="(415) 555-0101"),
+            ROW.format(cc="1", phone="415.555.0102"),
+            ROW.format(cc="+1", phone="415 555 0103"),
+        ).encode(),
+        ["+14155550101", "+14155550102", "+14155550103"],
+        0,
+    ),
+    (
+        "full international number alone",
+        csv_text(
+            ROW.format(cc="", phone="+14155550100"),
+            ROW.format(cc="", phone="+55 11 98765-4321"),
+        ).encode(),
+        ["+14155550100", "+5511987654321"],
+        0,
+    ),
+    (
+        "no plus and no country code",
+        csv_text(ROW.format(cc="", phone="4155550100")).encode(),
+        [],
+        1,
+    ),
+    ("impossible number", csv_text(ROW.format(cc="+1", phone="123")).encode(), [], 1),
+    ("missing value", csv_text("+1,4155550100,Ana,,tomorrow,9-12").encode(), [], 1),
+    ("emoji", csv_text("+1,4155550100,Ana 🎉,PK-1,tomorrow,9-12").encode(), ["+14155550100"], 0),
+    (
+        "quoted commas and newlines",
+        (
+            HEADER
+            + '\n+1,4155550100,"Smith, Ana",PK-1,"to\nmorrow",9-12\n'
+            + "+1,4155550101,Bob,PK-2,today,1-2\n"
+        ).encode(),
+        ["+14155550101"],
+        1,
+    ),  # a line break inside a parameter: Meta refuses it
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected", "rejected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_awkward_inputs(owner_api, campaign_a, content, expected, rejected):
+    response = upload(owner_api, campaign_a, content)
+    assert response.status_code == 201, response.json()
+    report = response.json()
+    assert report["rejected"] == rejected, report["rejected_rows"]
+    assert report["imported"] == len(expected)
+    assert phones(campaign_a) == expected
+
+
+def test_every_rejected_row_is_explained_with_line_column_and_reason(owner_api, campaign_a):
+    content = csv_text(
+        ROW.format(cc="+1", phone="4155550100"),
+        ROW.format(cc="+1", phone="12"),
+        "+1,4155550102,,PK-1,tomorrow,9-12",
+        ROW.format(cc="+1", phone="4155550100"),
+    ).encode()
+    report = upload(owner_api, campaign_a, content).json()
+    assert report["rows_read"] == 4
+    assert (report["imported"], report["rejected"], report["skipped_duplicate"]) == (1, 2, 1)
+    rows = {(r["line"], r["column"], r["kind"]) for r in report["rejected_rows"]}
+    assert rows == {
+        (3, "phone_number", "rejected"),
+        (4, "body_param_1", "rejected"),
+        (5, "phone_number", "skipped"),
+    }
+    reasons = {r["line"]: r["reason"] for r in report["rejected_rows"]}
+    assert "body_param_1 is empty" in reasons[4]
+    assert reasons[5] == "duplicate of line 2"
+
+
+def test_the_report_previews_rows_as_the_message(owner_api, campaign_a):
+    report = upload(
+        owner_api, campaign_a, csv_text(ROW.format(cc="+1", phone="4155550100")).encode()
+    ).json()
+    assert report["preview"][0]["message"]["body"] == (
+        "Hi Ana, your parcel PK-1 arrives tomorrow between 9-12."
+    )
+
+
+def test_numbers_already_in_the_campaign_and_opted_out_are_skipped(owner_api, campaign_a):
+    RecipientFactory(campaign=campaign_a, phone="+14155550100")
+    Campaign.objects.filter(pk=campaign_a.pk).update(total_recipients=1, pending_count=1)
+    OptOutFactory(workspace=campaign_a.workspace, phone="+14155550101")
+    content = csv_text(
+        ROW.format(cc="+1", phone="4155550100"),
+        ROW.format(cc="+1", phone="4155550101"),
+        ROW.format(cc="+1", phone="4155550102"),
+    ).encode()
+    report = upload(owner_api, campaign_a, content).json()
+    assert (report["imported"], report["skipped_duplicate"], report["skipped_opted_out"]) == (
+        1,
+        1,
+        1,
+    )
+    assert phones(campaign_a) == ["+14155550100", "+14155550102"]
+    assert stored_counts(campaign_id=campaign_a.pk) == counts_from_recipients(
+        campaign_id=campaign_a.pk
+    )
+
+
+def test_extra_columns_are_a_warning(owner_api, campaign_a):
+    content = csv_text(
+        "+1,4155550100,Ana,PK-1,tomorrow,9-12,VIP", header=HEADER + ",Customer Notes"
+    ).encode()
+    report = upload(owner_api, campaign_a, content).json()
+    assert report["imported"] == 1
+    assert report["warnings"] == [
+        "Column 'customer_notes' is not used by this template and was ignored."
+    ]
+    assert Recipient.objects.get().values == {
+        "body_param_1": "Ana",
+        "body_param_2": "PK-1",
+        "body_param_3": "tomorrow",
+        "body_param_4": "9-12",
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (
+            b"country_code,phone_number,body_param_1\n+1,4155550100,Ana\n",
+            "r.csv",
+            "Missing required columns: body_param_2, body_param_3, body_param_4",
+        ),
+        (b"", "r.csv", "empty"),
+        (b"\n\n", "r.csv", "empty"),
+        (HEADER.encode() + b"\n", "r.csv", "no rows"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "photo.csv", "binary"),
+        (b"not really a zip", "r.xlsx", "not a valid XLSX"),
+    ],
+)
+def test_whole_file_errors_are_a_400_naming_the_problem(
+    owner_api, campaign_a, content, name, message
+):
+    response = upload(owner_api, campaign_a, content, name=name)
+    assert response.status_code == 400
+    assert message in response.json()["file"][0]
+    assert Recipient.objects.count() == 0
+    campaign_a.refresh_from_db()
+    assert campaign_a.total_recipients == 0
+
+
+def test_a_file_over_the_size_limit_is_a_413(owner_api, campaign_a, settings):
+    settings.IMPORT_MAX_FILE_BYTES = 1024
+    content = csv_text(*[ROW.format(cc="+1", phone=f"41555501{i:02d}") for i in range(60)])
+    response = upload(owner_api, campaign_a, content.encode())
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
+    assert Recipient.objects.count() == 0
+
+
+def test_xlsx_first_sheet_with_numeric_phones(owner_api, campaign_a):
+    content = xlsx_bytes(
+        [
+            HEADER.split(","),
+            [1, 4155550100, "Ana", "PK-1", "tomorrow", "9-12"],
+            ["+1", "4155550101", "Bob", 42, "today", "1-2"],
+            [None] * 6,
+        ],
+        extra_sheets=[("Columns", [["ignored"], ["+1", "4155550199"]])],
+    )
+    report = upload(owner_api, campaign_a, content, name="list.xlsx").json()
+    assert report["imported"] == 2, report
+    assert phones(campaign_a) == ["+14155550100", "+14155550101"]
+    assert Recipient.objects.get(phone="+14155550101").values["body_param_2"] == "42"
+
+
+def test_xlsx_renamed_to_csv_is_still_read(owner_api, campaign_a):
+    content = xlsx_bytes([HEADER.split(","), ["+1", "4155550100", "A", "B", "C", "D"]])
+    report = upload(owner_api, campaign_a, content, name="list.csv").json()
+    assert report["imported"] == 1
+
+
+def test_dry_run_reports_and_stores_nothing(owner_api, campaign_a):
+    content = csv_text(
+        ROW.format(cc="+1", phone="4155550100"), ROW.format(cc="+1", phone="99")
+    ).encode()
+    response = upload(owner_api, campaign_a, content, dry_run="true")
+    assert response.status_code == 200
+    report = response.json()
+    assert report["dry_run"] is True
+    assert (report["imported"], report["rejected"]) == (1, 1)
+    assert report["rejections_url"] is None
+    assert Recipient.objects.count() == 0
+    assert ImportReport.objects.count() == 0
+    assert ImportRejection.objects.count() == 0
+    campaign_a.refresh_from_db()
+    assert campaign_a.total_recipients == 0
+
+
+def test_more_files_add_to_a_draft_campaign(owner_api, campaign_a):
+    upload(owner_api, campaign_a, csv_text(ROW.format(cc="+1", phone="4155550100")).encode())
+    upload(
+        owner_api,
+        campaign_a,
+        csv_text(
+            ROW.format(cc="+1", phone="4155550101"), ROW.format(cc="+1", phone="4155550100")
+        ).encode(),
+    )
+    campaign_a.refresh_from_db()
+    assert campaign_a.total_recipients == 2
+    assert campaign_a.pending_count == 2
+    assert stored_counts(campaign_id=campaign_a.pk) == counts_from_recipients(
+        campaign_id=campaign_a.pk
+    )
+
+
+@pytest.mark.parametrize("state", ["running", "paused", "completed", "stopped"])
+def test_only_draft_or_scheduled_campaigns_accept_uploads(owner_api, campaign_a, state):
+    Campaign.objects.filter(pk=campaign_a.pk).update(status=state)
+    response = upload(
+        owner_api, campaign_a, csv_text(ROW.format(cc="+1", phone="4155550100")).encode()
+    )
+    assert response.status_code == 409
+    assert f"{state} campaign" in response.json()["detail"]
+    assert Recipient.objects.count() == 0
+
+
+def test_a_failure_mid_file_leaves_the_campaign_as_it_was(owner_api, campaign_a):
+    upload(owner_api, campaign_a, csv_text(ROW.format(cc="+1", phone="4155550199")).encode())
+    # a broken byte sequence deep in a UTF-16 file makes the reader fail after many rows
+    rows = [ROW.format(cc="+1", phone=f"41555{i:05d}") for i in range(2000)]
+    good = csv_text(*rows, sep="\t").encode("utf-16")
+    broken = good + b"\x00\xd8"  # a lone surrogate half: undecodable
+    response = upload(owner_api, campaign_a, broken)
+    assert response.status_code == 400
+    assert phones(campaign_a) == ["+14155550199"]
+    campaign_a.refresh_from_db()
+    assert campaign_a.total_recipients == 1
+    failed = ImportReport.objects.get(status="failed")
+    assert failed.error
+
+
+def test_rejections_download_lists_every_row_as_safe_csv(owner_api, campaign_a):
+    content = csv_text(*[ROW.format(cc="+1", phone=f"=cmd|{i}") for i in range(150)]).encode()
+    report = upload(owner_api, campaign_a, content).json()
+    assert report["rejected"] == 150
+    assert len(report["rejected_rows"]) == 100  # the first 100 inline
+    response = owner_api.get(report["rejections_url"])
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0] == "line,kind,column,reason,value"
+    assert len(lines) == 151
+    assert lines[1].endswith(",'=cmd|0")  # formula injection neutralised
+
+
+def test_json_list_in_the_seed_shape(owner_api, campaign_a):
+    body = [
+        {
+            "country_code": "+1",
+            "phone_number": "4155550100",
+            "body_param_1": "Ana",
+            "body_param_2": "PK",
+            "body_param_3": "now",
+            "body_param_4": 5,
+        }
+    ]
+    response = owner_api.post(f"/api/v1/campaigns/{campaign_a.id}/recipients/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert Recipient.objects.get().values["body_param_4"] == "5"
+
+
+def test_json_that_is_not_a_list_is_a_400(owner_api, campaign_a):
+    response = owner_api.post(
+        f"/api/v1/campaigns/{campaign_a.id}/recipients/", {"recipients": "nope"}, format="json"
+    )
+    assert response.status_code == 400
+
+
+def test_large_files_import_in_a_task_with_a_report_to_poll(
+    owner_api, campaign_a, settings, django_capture_on_commit_callbacks, tmp_path
+):
+    settings.IMPORT_ASYNC_BYTES = 100
+    settings.MEDIA_ROOT = tmp_path
+    content = csv_text(*[ROW.format(cc="+1", phone=f"41555501{i:02d}") for i in range(20)])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = upload(owner_api, campaign_a, content.encode())
+    assert response.status_code == 202
+    assert len(callbacks) == 1
+    report_url = response.json()["url"]
+    assert owner_api.get(report_url).json()["status"] == "queued"
+    # the worker's side: the enqueued task, run in-process
+    import_file(*callbacks[0].args)
+    report = owner_api.get(report_url).json()
+    assert report["status"] == "completed"
+    assert report["imported"] == 20
+    assert not list((tmp_path / "imports").iterdir())  # the stored upload is deleted
+
+
+@pytest.mark.parametrize("who", ["member_api", "outsider_api", "anon_api"])
+def test_the_cast_on_the_import_endpoint(request, campaign_a, who):
+    api = request.getfixturevalue(who)
+    response = upload(api, campaign_a, csv_text(ROW.format(cc="+1", phone="4155550100")).encode())
+    expected = {"member_api": 201, "outsider_api": 404, "anon_api": 401}[who]
+    assert response.status_code == expected
+    listing = api.get(f"/api/v1/campaigns/{campaign_a.id}/recipients/")
+    assert listing.status_code == {"member_api": 200, "outsider_api": 404, "anon_api": 401}[who]
+
+
+def test_recipients_list_filters_by_status(owner_api, campaign_a):
+    RecipientFactory(
+        campaign=campaign_a, status="failed", error_code=131026, error_title="Undeliverable"
+    )
+    RecipientFactory(campaign=campaign_a)
+    body = owner_api.get(f"/api/v1/campaigns/{campaign_a.id}/recipients/?status=failed").json()
+    assert [r["error"]["code"] for r in body["results"]] == [131026]
+    bad = owner_api.get(f"/api/v1/campaigns/{campaign_a.id}/recipients/?status=bogus")
+    assert bad.status_code == 400
+    assert json.loads(bad.content)["status"]
