@@ -82,3 +82,57 @@ class RateLimiter:
 
     async def slow_down(self) -> None:
         await self.redis.set(self.keys[2], 1, ex=SLOWDOWN_SECONDS)
+
+
+# KEYS: the portfolio's zset of phones reached (score = first send, unix seconds)
+# ARGV: now, window seconds, limit, phone…
+# Returns {allowed flags…, earliest second a slot frees up (0 if none used)}.
+_TIER_SCRIPT = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local used = redis.call('ZCARD', KEYS[1])
+local out = {}
+for i = 4, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    out[#out + 1] = 1
+  elseif used < limit then
+    redis.call('ZADD', KEYS[1], now, ARGV[i])
+    used = used + 1
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+redis.call('EXPIRE', KEYS[1], window + 60)
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+out[#out + 1] = first[2] and math.floor(tonumber(first[2]) + window) or 0
+return out
+"""
+
+TIER_WINDOW_SECONDS = 24 * 3600
+
+
+class TierGate:
+    """The messaging limit: unique users reached per rolling 24 h, per WABA (Meta counts it
+    per business portfolio, shared by its numbers). Users already reached in the window don't
+    count again. Recipients over the limit are deferred until a slot frees up, never failed.
+
+    It counts the sends this installation made; numbers reached by other tools on the same
+    portfolio are invisible to it, so set the tier with that in mind.
+    """
+
+    def __init__(self, redis: AsyncRedis, *, waba_id: str, limit: int | None):
+        self.limit = limit
+        self.key = f"engine:tier:{waba_id}"
+        self._script = redis.register_script(_TIER_SCRIPT)
+
+    async def admit(self, phones: list[str], now: float) -> tuple[list[bool], float]:
+        """Which phones may be sent now, and when the next slot frees up (unix seconds)."""
+        if self.limit is None or not phones:
+            return [True] * len(phones), 0.0
+        out = await self._script(
+            keys=[self.key], args=[int(now), TIER_WINDOW_SECONDS, self.limit, *phones]
+        )
+        return [bool(x) for x in out[:-1]], float(out[-1])

@@ -10,6 +10,7 @@ spent (the task then re-enqueues itself, so no Celery time limit is ever hit).
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ from whatsapp.payload import PayloadBuilder
 from .. import callback
 from ..models import Campaign
 from . import control, store
-from .limiter import RateLimiter, marks_key
+from .limiter import RateLimiter, TierGate, marks_key
 from .outcomes import PAUSING, outcome_for_error
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Sender:
             phone_number_id=account.phone_number_id,
             throughput=account.throughput,
         )
+        self.tier = TierGate(redis, waba_id=account.waba_id, limit=account.daily_unique_limit)
         started = time.monotonic()
         try:
             async with AsyncGraphSender(limit=self.slots) as graph:
@@ -130,8 +132,22 @@ class Sender:
                     return
                 await asyncio.sleep(0.05)
                 continue
+            rows = await self._admit(rows)
             for row in rows:
                 await self.queue.put(row)
+
+    async def _admit(self, rows: list[store.Claimed]) -> list[store.Claimed]:
+        """Hold back recipients over the messaging limit: deferred, not failed."""
+        allowed, frees_at = await self.tier.admit([r.phone for r in rows], time.time())
+        if all(allowed):
+            return rows
+        later = datetime.fromtimestamp(frees_at or time.time() + 3600, tz=UTC)
+        for row, ok in zip(rows, allowed, strict=True):
+            if not ok:
+                self.results.append(
+                    store.Outcome(row.id, "pending", released=True, next_attempt_at=later)
+                )
+        return [r for r, ok in zip(rows, allowed, strict=True) if ok]
 
     async def _dispatch(self):
         # Slow start: one request in flight until one succeeds, then one more per success.

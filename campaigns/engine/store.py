@@ -155,9 +155,9 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
         if released:
             c.executemany(
                 f"""UPDATE {TABLE} SET status = 'pending', attempts = attempts - 1,
-                        claimed_at = NULL
+                        claimed_at = NULL, next_attempt_at = %s
                     WHERE id = %s AND status = 'sending' AND attempts > 0""",
-                [(o.id,) for o in released],
+                [(o.next_attempt_at, o.id) for o in released],
             )
             move(R.SENDING, R.PENDING, c.rowcount)
         if unknown:

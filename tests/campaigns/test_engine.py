@@ -264,3 +264,19 @@ def test_sweep_finishes_a_drained_campaign(make_campaign):
     assert sweep()["finished"] == 1
     campaign.refresh_from_db()
     assert campaign.status == "completed"
+
+
+def test_the_messaging_limit_defers_the_excess_instead_of_failing_it(sandbox, make_campaign):
+    import uuid
+
+    campaign = make_campaign(260, messaging_limit_tier="250", waba_id=uuid.uuid4().hex)
+    assert run(campaign).reason == "drained"
+    sent = Recipient.objects.filter(campaign=campaign, status="sent").count()
+    deferred = Recipient.objects.filter(campaign=campaign, status="pending")
+    assert sent == 250
+    assert deferred.count() == 10
+    assert all(r.next_attempt_at > timezone.now() + timedelta(hours=23) for r in deferred)
+    assert all(r.attempts == 0 for r in deferred)
+    assert Recipient.objects.filter(campaign=campaign, status="failed").count() == 0
+    assert sandbox.stats()["accepted_total"] == 250
+    assert_counters_match(campaign)
