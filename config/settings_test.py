@@ -18,3 +18,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# SQLite test databases live in a file (not in memory), so that the end-to-end tests' worker
+# and web-server processes can open the same database as the test.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-broadcast.sqlite3")}  # noqa: F405

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from config.redis import get_redis
 from templates_app.services import template_status_change
 from whatsapp.models import WhatsAppAccount
 
@@ -75,21 +76,33 @@ def engine_pause(*, campaign_id, reason: str, code: int | None) -> None:
 
 
 def recover_expired(*, campaign_id=None) -> int:
-    """Rows left in `sending` by dead workers: maybe-sent → unknown, never-sent → pending."""
-    from config.redis import get_redis
+    """Rows left in `sending` by dead workers: maybe-sent → unknown, never-sent → pending.
 
+    A claim is only recovered when its lease ran out AND its worker stopped sending
+    heartbeats: a live sender may still hold the row in its queue, and handing it to another
+    sender would send it twice.
+    """
     rows = store.expired_claims(campaign_id=campaign_id)
-    by_campaign: dict = {}
-    for rid, cid in rows:
-        by_campaign.setdefault(cid, []).append(rid)
     redis = get_redis()
+    alive: dict[tuple, bool] = {}
+    by_campaign: dict = {}
+    for rid, cid, worker in rows:
+        key = (cid, worker)
+        if key not in alive:
+            alive[key] = bool(worker) and bool(
+                redis.exists(f"{control.heartbeat_key(cid)}:{worker}")
+            )
+        if not alive[key]:
+            by_campaign.setdefault(cid, []).append(rid)
+    recovered = 0
     for cid, ids in by_campaign.items():
         marked = redis.smismember(marks_key(cid), ids)
         maybe = {rid for rid, m in zip(ids, marked, strict=True) if m}
         store.recover_claims(campaign_id=cid, maybe_sent=maybe, never_sent=set(ids) - maybe)
         if maybe:
             redis.srem(marks_key(cid), *maybe)
-    return len(rows)
+        recovered += len(ids)
+    return recovered
 
 
 def sweep() -> dict:

@@ -10,9 +10,9 @@ spent (the task then re-enqueues itself, so no Celery time limit is ever hit).
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connections
@@ -248,10 +248,12 @@ class Sender:
 
     async def _watch(self, started: float):
         """Stop on pause/stop (within a fraction of a second) or when the budget is spent."""
-        beat = control.heartbeat_key(self.campaign.pk)
+        # The heartbeat tells crash recovery this sender is alive and still owns its claims.
+        beat = f"{control.heartbeat_key(self.campaign.pk)}:{self.worker}"
+        await self.redis.set(beat, 1, ex=control.HEARTBEAT_TTL)
         while not self.stop.is_set():
             await asyncio.sleep(CONTROL_EVERY)
-            await self.redis.set(f"{beat}:{self.worker}", 1, ex=control.HEARTBEAT_TTL)
+            await self.redis.set(beat, 1, ex=control.HEARTBEAT_TTL)
             if time.monotonic() - started > self.budget:
                 self.result.reason = "budget"
                 self.stop.set()

@@ -177,12 +177,12 @@ def lease_seconds() -> int:
 
 
 def expired_claims(*, campaign_id=None, limit: int = 5000) -> list[tuple]:
-    """(id, campaign_id) of rows in `sending` whose lease ran out (their worker is gone)."""
+    """(id, campaign_id, claimed_by) of rows in `sending` whose lease ran out."""
     cutoff = timezone.now() - timedelta(seconds=lease_seconds())
     qs = Recipient.objects.filter(status=R.SENDING, claimed_at__lt=cutoff)
     if campaign_id is not None:
         qs = qs.filter(campaign_id=campaign_id)
-    return list(qs.values_list("id", "campaign_id")[:limit])
+    return list(qs.values_list("id", "campaign_id", "claimed_by")[:limit])
 
 
 def recover_claims(*, campaign_id, maybe_sent: set[int], never_sent: set[int]) -> None:

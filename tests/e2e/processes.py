@@ -1,0 +1,91 @@
+"""Real processes for end-to-end tests: Celery workers on the test's database and Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def database_url() -> str:
+    """The URL of the database this test runs on, for processes that must share it."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] or ""
+    if s.get("PASSWORD"):
+        auth += f":{s['PASSWORD']}"
+    host = f"{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
+    return f"postgres://{auth}@{host}/{s['NAME']}"
+
+
+def process_env(**extra) -> dict:
+    from django.conf import settings
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "WHATSAPP_GRAPH_URL": settings.WHATSAPP_GRAPH_URL,
+        **{k: str(v) for k, v in extra.items()},
+    }
+
+
+class Worker:
+    """A `celery worker` process reading its own queue (tests run in parallel)."""
+
+    def __init__(self, queue: str, **env):
+        self.queue = queue
+        # The worker's log, for the failure message; closed in stop().
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "WARNING",
+                "--concurrency",
+                "2",
+                "-Q",
+                queue,
+                "--hostname",
+                f"e2e-{uuid.uuid4().hex[:8]}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=process_env(CELERY_QUEUE=queue, **env),
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(f"/tmp/{queue}.log", "w"),
+        )
+
+    def kill9(self) -> None:
+        """kill -9 the worker and its pool processes: no chance to clean up."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
