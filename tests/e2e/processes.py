@@ -69,7 +69,7 @@ class Worker:
             env=process_env(CELERY_QUEUE=queue, **env),
             start_new_session=True,
             stdout=subprocess.DEVNULL,
-            stderr=open(f"/tmp/{queue}.log", "w"),
+            stderr=self.log,
         )
 
     def kill9(self) -> None:
