@@ -82,3 +82,24 @@ def sandbox(sandbox_server, settings):
     sandbox_server.reset()
     settings.WHATSAPP_GRAPH_URL = sandbox_server.url
     return sandbox_server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from .e2e.browser import FLAGS, chromium_or_skip
+
+    executable = chromium_or_skip()
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=executable, headless=True, args=FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
