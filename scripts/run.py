@@ -15,7 +15,7 @@ PY = sys.executable
 DEMO_WORKSPACE = os.environ.get("DEMO_WORKSPACE", "Demo")
 DEMO_USERNAME = os.environ.get("DEMO_USERNAME", "demo")
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "broadcast-demo")
-WEB_PORT = os.environ.get("PORT", "8000")
+WEB_PORT = os.environ.get("WEB_PORT", "8000")
 SANDBOX_PORT = os.environ.get("SANDBOX_PORT", "8025")
 SANDBOX_APP_SECRET = os.environ.get("SANDBOX_APP_SECRET", "sandbox-app-secret")
 
@@ -58,7 +58,8 @@ def main() -> int:
         "  Press Ctrl-C to stop everything.\n",
         flush=True,
     )
-    os.environ["PORT"] = WEB_PORT
+    # honcho gives each process its own PORT; ours are named explicitly.
+    os.environ["WEB_PORT"] = WEB_PORT
     os.environ["SANDBOX_PORT"] = SANDBOX_PORT
     os.environ["SANDBOX_APP_SECRET"] = SANDBOX_APP_SECRET
     procfile = "Procfile.dev" if use_sandbox else "Procfile.nosandbox"
