@@ -1,6 +1,57 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from .models import Campaign, ImportRejection, ImportReport, OptOut, Recipient
+from .services.lifecycle import InvalidTransition, campaign_transition
+from .services.sending import senders_start
+
+S = Campaign.Status
+
+
+def _apply(modeladmin, request, queryset, fn, verb):
+    done = 0
+    for campaign in queryset:
+        try:
+            fn(campaign)
+            done += 1
+        except (InvalidTransition, PermissionError) as exc:
+            modeladmin.message_user(request, f"{campaign.name}: {exc}", messages.WARNING)
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} campaign(s).")
+
+
+@admin.action(description="Pause the selected campaigns")
+def pause_campaigns(modeladmin, request, queryset):
+    reason = f"Paused by {request.user.get_username()} in the admin."
+    _apply(
+        modeladmin,
+        request,
+        queryset,
+        lambda c: campaign_transition(
+            campaign=c, to=S.PAUSED, reason=reason, allowed_from={S.RUNNING, S.SCHEDULED}
+        ),
+        "Paused",
+    )
+
+
+@admin.action(description="Stop the selected campaigns (for good)")
+def stop_campaigns(modeladmin, request, queryset):
+    reason = f"Stopped by {request.user.get_username()} in the admin."
+    _apply(
+        modeladmin,
+        request,
+        queryset,
+        lambda c: campaign_transition(campaign=c, to=S.STOPPED, reason=reason),
+        "Stopped",
+    )
+
+
+@admin.action(description="Resume the selected paused campaigns")
+def resume_campaigns(modeladmin, request, queryset):
+    def resume(campaign):
+        campaign_transition(campaign=campaign, to=S.RUNNING, allowed_from={S.PAUSED})
+        senders_start(campaign.pk)
+
+    _apply(modeladmin, request, queryset, resume, "Resumed")
 
 
 @admin.register(Campaign)
@@ -37,6 +88,7 @@ class CampaignAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     date_hierarchy = "created_at"
+    actions = [pause_campaigns, resume_campaigns, stop_campaigns]
 
 
 @admin.register(Recipient)

@@ -110,3 +110,25 @@ def test_admin_edit_with_blank_secret_keeps_the_stored_one(admin_client):
     account.refresh_from_db()
     assert account.access_token == token
     assert account.throughput == 1000
+
+
+@pytest.mark.parametrize(
+    ("start", "action", "expected"),
+    [
+        ("running", "pause_campaigns", "paused"),
+        ("running", "stop_campaigns", "stopped"),
+        ("completed", "pause_campaigns", "completed"),  # refused, with a warning
+    ],
+)
+def test_admin_controls_a_runaway_campaign(admin_client, start, action, expected):
+    campaign = CampaignFactory(status=start)
+    response = admin_client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": action, "_selected_action": [str(campaign.pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    campaign.refresh_from_db()
+    assert campaign.status == expected
+    if expected == start:
+        assert "cannot pause a completed campaign" in response.content.decode()
