@@ -1,10 +1,33 @@
-"""Dashboard pages (server-rendered, session auth)."""
+"""Dashboard pages (server-rendered, session auth). Thin: each action calls the same service
+the API calls, and shows its error as a message."""
 
+import os
+import uuid
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from .selectors import campaign_list_for_user
+from templates_app.selectors import template_list_for_user
+
+from .importing.pipeline import ImportNotAllowed
+from .importing.readers import FileRejected
+from .models import ImportReport, Recipient
+from .preflight import campaign_preflight
+from .selectors import campaign_get_for_user, campaign_list_for_user
+from .services.campaigns import CampaignError, campaign_create
+from .services.imports import import_upload
+from .services.lifecycle import InvalidTransition
+from .services.reruns import campaign_rerun, campaign_retry_failed
+from .services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
+
+USER_ERRORS = (InvalidTransition, ImportNotAllowed, FileRejected, CampaignError, PermissionError)
+PREVIEW_SESSION_KEY = "import_preview"
 
 
 @login_required
@@ -12,3 +35,186 @@ def campaign_list(request):
     campaigns = campaign_list_for_user(user=request.user, status=request.GET.get("status") or None)
     page = Paginator(campaigns, 25).get_page(request.GET.get("page"))
     return render(request, "campaigns/campaign_list.html", {"page": page})
+
+
+class NewCampaignForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    template = forms.ChoiceField()
+
+    def __init__(self, *args, templates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.templates = {str(t.pk): t for t in templates}
+        self.fields["template"].choices = [
+            (pk, f"{t.name} ({t.language}) · {t.category.lower()} · {t.account.name}")
+            for pk, t in self.templates.items()
+        ]
+
+
+@login_required
+def campaign_new(request):
+    templates = template_list_for_user(user=request.user, status="APPROVED").filter(
+        removed_upstream_at__isnull=True
+    )
+    form = NewCampaignForm(request.POST or None, templates=templates)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign, _ = campaign_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                template=form.templates[form.cleaned_data["template"]],
+            )
+        except USER_ERRORS as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Draft created. Now add its recipients.")
+            return redirect("campaign_detail", campaign_id=campaign.pk)
+    return render(request, "campaigns/campaign_new.html", {"form": form})
+
+
+@login_required
+def campaign_detail(request, campaign_id):
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    preview = request.session.get(PREVIEW_SESSION_KEY)
+    if preview and preview.get("campaign") != str(campaign.pk):
+        preview = None
+    failed = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.FAILED)[:20]
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "preflight": campaign_preflight(campaign)
+            if campaign.status in ("draft", "scheduled")
+            else None,
+            "imports": campaign.imports.all()[:10],
+            "preview": preview,
+            "failed": failed,
+        },
+    )
+
+
+@login_required
+@require_POST
+def campaign_upload(request, campaign_id):
+    """Step 1: validate the file (dry run) and show the report; the file waits for step 2."""
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a CSV or XLSX file first.")
+        return redirect("campaign_detail", campaign_id=campaign.pk)
+    # Kept for the confirm step (reading the upload may close it, so store it first).
+    stored = default_storage.save(
+        f"previews/{uuid.uuid4().hex}{os.path.splitext(upload.name)[1]}", upload
+    )
+    try:
+        with default_storage.open(stored, "rb") as f:
+            report = import_upload(
+                campaign=campaign,
+                user=request.user,
+                upload=File(f, name=upload.name),
+                dry_run=True,
+            )
+    except USER_ERRORS as exc:
+        default_storage.delete(stored)
+        messages.error(request, str(exc))
+        return redirect("campaign_detail", campaign_id=campaign.pk)
+    _forget_preview(request)
+    request.session[PREVIEW_SESSION_KEY] = {
+        "campaign": str(campaign.pk),
+        "stored": stored,
+        "name": upload.name,
+        "queued": report.status == ImportReport.Status.QUEUED,
+        "report": {
+            "rows_read": report.rows_read,
+            "imported": report.imported,
+            "rejected": report.rejected,
+            "skipped_duplicate": report.skipped_duplicate,
+            "skipped_opted_out": report.skipped_opted_out,
+            "warnings": report.warnings,
+            "rejected_rows": report.rejected_sample[:20],
+            "preview": report.preview[:3],
+        },
+    }
+    return redirect("campaign_detail", campaign_id=campaign.pk)
+
+
+@login_required
+@require_POST
+def campaign_upload_confirm(request, campaign_id):
+    """Step 2: import the previewed file for real."""
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    preview = request.session.get(PREVIEW_SESSION_KEY)
+    if not preview or preview["campaign"] != str(campaign.pk):
+        messages.error(request, "Nothing to confirm: upload the file again.")
+        return redirect("campaign_detail", campaign_id=campaign.pk)
+    try:
+        with default_storage.open(preview["stored"], "rb") as f:
+            upload = File(f, name=preview["name"])
+            report = import_upload(campaign=campaign, user=request.user, upload=upload)
+    except USER_ERRORS as exc:
+        messages.error(request, str(exc))
+    else:
+        if report.status == ImportReport.Status.QUEUED:
+            messages.success(request, "The file is being imported; the figures update below.")
+        else:
+            messages.success(request, f"Imported {report.imported} recipients.")
+    _forget_preview(request)
+    return redirect("campaign_detail", campaign_id=campaign.pk)
+
+
+@login_required
+@require_POST
+def campaign_upload_cancel(request, campaign_id):
+    _forget_preview(request)
+    return redirect("campaign_detail", campaign_id=campaign_id)
+
+
+def _forget_preview(request):
+    preview = request.session.pop(PREVIEW_SESSION_KEY, None)
+    if preview:
+        default_storage.delete(preview["stored"])
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_POST
+def campaign_control(request, campaign_id, action):
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    user = request.user
+    try:
+        if action == "send":
+            rate = _int_or_none(request.POST.get("rate_limit"))
+            workers = _int_or_none(request.POST.get("worker_count"))
+            if rate is not None and not 1 <= rate <= 1000:
+                raise CampaignError("The rate must be between 1 and 1000 messages a second.")
+            if workers is not None and not 1 <= workers <= 100:
+                raise CampaignError("Concurrency must be between 1 and 100.")
+            campaign_send(user=user, campaign=campaign, rate_limit=rate, worker_count=workers)
+        elif action == "pause":
+            campaign_pause(user=user, campaign=campaign)
+        elif action == "resume":
+            campaign_resume(user=user, campaign=campaign)
+        elif action == "stop":
+            campaign_stop(user=user, campaign=campaign)
+        elif action == "retry":
+            count = campaign_retry_failed(user=user, campaign=campaign)
+            messages.success(request, f"{count} failed recipients queued again.")
+        elif action == "rerun":
+            rerun = campaign_rerun(
+                user=user, campaign=campaign, segment=request.POST.get("segment") or "all"
+            )
+            messages.success(
+                request, f"Created {rerun.name} with {rerun.total_recipients} recipients."
+            )
+            return redirect("campaign_detail", campaign_id=rerun.pk)
+        else:
+            messages.error(request, "Unknown action.")
+    except USER_ERRORS as exc:
+        messages.error(request, str(exc))
+    return redirect("campaign_detail", campaign_id=campaign.pk)

@@ -32,6 +32,28 @@ api_v1 = [
 
 urlpatterns = [
     path("", campaign_views.campaign_list, name="campaign_list"),
+    path("campaigns/new/", campaign_views.campaign_new, name="campaign_new"),
+    path("campaigns/<uuid:campaign_id>/", campaign_views.campaign_detail, name="campaign_detail"),
+    path(
+        "campaigns/<uuid:campaign_id>/upload/",
+        campaign_views.campaign_upload,
+        name="campaign_upload",
+    ),
+    path(
+        "campaigns/<uuid:campaign_id>/upload/confirm/",
+        campaign_views.campaign_upload_confirm,
+        name="campaign_upload_confirm",
+    ),
+    path(
+        "campaigns/<uuid:campaign_id>/upload/cancel/",
+        campaign_views.campaign_upload_cancel,
+        name="campaign_upload_cancel",
+    ),
+    path(
+        "campaigns/<uuid:campaign_id>/<slug:action>/",
+        campaign_views.campaign_control,
+        name="campaign_control",
+    ),
     path("templates/", template_views.template_list, name="template_list"),
     path(
         "templates/sync/<uuid:account_id>/",
