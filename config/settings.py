@@ -330,9 +330,7 @@ WEBHOOK_MAX_ATTEMPTS = _int("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
 WEBHOOK_RETENTION_DAYS = _int("WEBHOOK_RETENTION_DAYS", 30, minimum=1)
 # Statuses whose send never got recorded (e.g. messages sent by another tool on the same
 # number) are kept this long, then pruned and counted in the logs.
-WEBHOOK_PENDING_STATUS_RETENTION_DAYS = _int(
-    "WEBHOOK_PENDING_STATUS_RETENTION_DAYS", 30, minimum=1
-)
+WEBHOOK_PENDING_STATUS_RETENTION_DAYS = _int("WEBHOOK_PENDING_STATUS_RETENTION_DAYS", 30, minimum=1)
 # Beat retries kept statuses whose wamid has been recorded since, this often.
 WEBHOOK_PENDING_RETRY_SECONDS = _int("WEBHOOK_PENDING_RETRY_SECONDS", 60, minimum=5)
 # An inbound message within this many hours of a campaign message to the same number (on the

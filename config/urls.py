@@ -13,6 +13,7 @@ from campaigns.api import CampaignViewSet
 from campaigns.api_lifecycle import SendBulkView
 from templates_app import views as template_views
 from templates_app.api import TemplateViewSet
+from webhooks.views import whatsapp_webhook
 from whatsapp.api import WhatsAppAccountViewSet
 
 router = SimpleRouter()
@@ -67,5 +68,6 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp_webhook"),
     path("api/v1/", include(api_v1)),
 ]

@@ -1,6 +1,9 @@
-from django.contrib import admin
+"""Admin for webhook events (inspect, reprocess) and statuses waiting for their send."""
 
-from .models import WebhookEvent
+from django.contrib import admin, messages
+
+from .models import PendingStatus, WebhookEvent
+from .services import webhook_events_reprocess
 
 
 @admin.register(WebhookEvent)
@@ -18,10 +21,33 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["body_sha256", "id"]
     raw_id_fields = ["account"]
-    readonly_fields = ["body_text", "body_sha256", "received_at", "processed_at", "error"]
+    readonly_fields = [
+        "body_text",
+        "body_sha256",
+        "received_at",
+        "processed_at",
+        "next_attempt_at",
+        "error",
+    ]
     exclude = ["body"]
     show_full_result_count = False
+    actions = ["reprocess"]
 
     @admin.display(description="Body")
     def body_text(self, obj):
         return bytes(obj.body).decode("utf-8", errors="replace")
+
+    @admin.action(description="Reprocess the selected events")
+    def reprocess(self, request, queryset):
+        count = webhook_events_reprocess(event_ids=queryset.values_list("id", flat=True))
+        self.message_user(request, f"{count} event(s) queued for processing.", messages.SUCCESS)
+
+
+@admin.register(PendingStatus)
+class PendingStatusAdmin(admin.ModelAdmin):
+    list_display = ["id", "wamid", "status", "timestamp", "account", "received_at", "event_id"]
+    list_filter = ["status"]
+    search_fields = ["wamid"]
+    raw_id_fields = ["account"]
+    readonly_fields = ["wamid", "status", "timestamp", "payload", "event_id", "received_at"]
+    show_full_result_count = False

@@ -43,11 +43,11 @@ def senders_alive(campaign_id) -> bool:
 
 
 def apply_early_statuses(wamids: list[str]) -> None:
-    """Status webhooks that arrived before we recorded these wamids are applied now."""
-    try:
-        from webhooks.services import pending_statuses_apply
-    except ImportError:  # the webhook processor keeps them and retries on its own schedule
-        return
+    """Status webhooks that arrived before we recorded these wamids are applied now (beat
+    retries them too, so a failure here only delays them)."""
+    # Imported here: webhooks → templates_app → campaigns.services → this module.
+    from webhooks.services import pending_statuses_apply
+
     try:
         pending_statuses_apply(wamids=wamids)
     except Exception:  # never let webhook bookkeeping break the send loop

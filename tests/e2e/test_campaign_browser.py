@@ -72,4 +72,4 @@ def test_create_preview_import_send_and_watch(page, live_server, owner, workspac
     assert page.inner_text("[data-field=sent]") == "30"
     assert sandbox.stats()["accepted_total"] == 30
     screenshot(page, "campaign-completed")
-    assert settings.WHATSAPP_GRAPH_URL == sandbox.url
+    assert sandbox.url == settings.WHATSAPP_GRAPH_URL

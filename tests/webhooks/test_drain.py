@@ -1,0 +1,184 @@
+"""The drain: batches, isolation of bad events, retries, retention, tasks, SKIP LOCKED."""
+
+import hashlib
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from campaigns.models import Recipient
+from webhooks.models import PendingStatus, WebhookEvent
+from webhooks.services import webhook_events_drain
+from webhooks.tasks import webhook_events_drain_task, webhooks_prune_task
+
+from . import payloads as p
+from .conftest import assert_counters_match
+
+pytestmark = pytest.mark.django_db
+
+E = WebhookEvent.Status
+
+
+def stored(account, payload=None, *, body=None, **fields) -> WebhookEvent:
+    body = body if body is not None else p.dumps(payload)
+    return WebhookEvent.objects.create(
+        account=account, body=body, body_sha256=hashlib.sha256(body).hexdigest(), **fields
+    )
+
+
+def test_drain_task_processes_every_batch(account, make_recipient):
+    recipients = [make_recipient(status="sent", wamid=f"wamid.{i}") for i in range(7)]
+    for r in recipients:
+        stored(account, p.statuses(account, p.status(r.wamid, "delivered")))
+
+    with override_settings(WEBHOOK_DRAIN_BATCH_SIZE=3):
+        summary = webhook_events_drain_task()
+
+    assert summary == {"events": 7, "processed": 7, "failed": 0, "statuses": 7}
+    assert set(Recipient.objects.values_list("status", flat=True)) == {"delivered"}
+    assert not WebhookEvent.objects.exclude(status=E.PROCESSED).exists()
+    assert_counters_match(recipients[0].campaign_id)
+
+
+def test_a_failing_event_does_not_hold_back_its_batch(account, make_recipient, monkeypatch):
+    good = make_recipient(status="sent", wamid="wamid.GOOD")
+    first = stored(account, p.statuses(account, p.status("wamid.GOOD", "read")))
+    poison = stored(account, p.text(account, "+447700900123", "hi"))
+    last = stored(account, p.statuses(account, p.status("wamid.GOOD", "delivered")))
+
+    def boom(**kwargs):
+        raise RuntimeError("replies are broken")
+
+    monkeypatch.setattr("webhooks.services.drain.inbound_messages_apply", boom)
+    result = webhook_events_drain()
+
+    assert (result.processed, result.failed) == (2, 1)
+    assert Recipient.objects.get(pk=good.pk).status == "read"
+    events = WebhookEvent.objects.in_bulk([first.pk, poison.pk, last.pk])
+    assert events[first.pk].status == events[last.pk].status == E.PROCESSED
+    bad = events[poison.pk]
+    assert (bad.status, bad.attempts) == (E.FAILED, 1)
+    assert "RuntimeError: replies are broken" in bad.error
+    assert bad.next_attempt_at > timezone.now()
+    assert_counters_match(good.campaign_id)
+
+    # not retried before its backoff is over …
+    assert webhook_events_drain().events == 0
+    # … then retried, and processed once the cause is gone
+    WebhookEvent.objects.filter(pk=poison.pk).update(next_attempt_at=timezone.now())
+    monkeypatch.undo()
+    assert webhook_events_drain().processed == 1
+    assert WebhookEvent.objects.get(pk=poison.pk).status == E.PROCESSED
+
+
+@override_settings(WEBHOOK_MAX_ATTEMPTS=3)
+def test_an_event_that_keeps_failing_is_given_up_and_stays_failed(account, monkeypatch):
+    event = stored(account, p.text(account, "+447700900123", "hi"))
+
+    def boom(**kwargs):
+        raise RuntimeError("still broken")
+
+    monkeypatch.setattr("webhooks.services.drain.inbound_messages_apply", boom)
+    for _ in range(5):
+        webhook_events_drain()
+        WebhookEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (E.FAILED, 3)
+
+
+def test_an_unreadable_stored_event_is_rejected_not_retried(account):
+    event = stored(account, body=b"\x00garbage")
+    result = webhook_events_drain()
+    event.refresh_from_db()
+    assert result.rejected == 1
+    assert event.status == E.REJECTED
+    assert "not JSON" in event.error
+
+
+def test_an_event_whose_account_was_deleted_is_processed_without_effect(account):
+    event = stored(None, p.statuses(account, p.status("wamid.X", "read")))
+    account_id = account.pk
+    webhook_events_drain()
+    assert WebhookEvent.objects.get(pk=event.pk).status == E.PROCESSED
+    assert PendingStatus.objects.get().account_id == account_id
+
+
+def test_drain_returns_nothing_to_do_quickly():
+    result = webhook_events_drain()
+    assert (result.events, result.batches) == (0, 0)
+
+
+# --- Retention ------------------------------------------------------------------------------
+
+
+@override_settings(WEBHOOK_RETENTION_DAYS=30, WEBHOOK_PENDING_STATUS_RETENTION_DAYS=60)
+def test_prune_deletes_old_processed_events_and_old_pending_statuses(account):
+    now = timezone.now()
+    old = stored(account, {"x": 1}, status=E.PROCESSED, processed_at=now - timedelta(days=31))
+    recent = stored(account, {"x": 2}, status=E.PROCESSED, processed_at=now - timedelta(days=29))
+    failed = stored(account, {"x": 3}, status=E.FAILED, attempts=5)
+    WebhookEvent.objects.filter(pk=failed.pk).update(received_at=now - timedelta(days=90))
+    keep = PendingStatus.objects.create(
+        account=account, wamid="wamid.K", status="sent", timestamp=now, payload={}
+    )
+    gone = PendingStatus.objects.create(
+        account=account, wamid="wamid.G", status="sent", timestamp=now, payload={}
+    )
+    PendingStatus.objects.filter(pk=gone.pk).update(received_at=now - timedelta(days=61))
+
+    assert webhooks_prune_task() == {"events": 1, "pending_statuses": 1}
+
+    assert set(WebhookEvent.objects.values_list("pk", flat=True)) == {recent.pk, failed.pk}
+    assert not WebhookEvent.objects.filter(pk=old.pk).exists()
+    assert list(PendingStatus.objects.values_list("pk", flat=True)) == [keep.pk]
+
+
+def test_prune_works_in_batches(account):
+    from webhooks.services import webhook_events_prune
+
+    long_ago = timezone.now() - timedelta(days=365)
+    for i in range(5):
+        stored(account, {"i": i}, status=E.PROCESSED, processed_at=long_ago)
+    assert webhook_events_prune(batch_size=2) == 5
+    assert not WebhookEvent.objects.exists()
+
+
+# --- Concurrency (PostgreSQL) ---------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drain_skips_events_locked_by_another_drain(account, make_recipient):
+    if connection.vendor != "postgresql":
+        pytest.skip("SKIP LOCKED is a PostgreSQL feature; SQLite serialises writers instead")
+    make_recipient(status="sent", wamid="wamid.A")
+    make_recipient(status="sent", wamid="wamid.B")
+    busy = stored(account, p.statuses(account, p.status("wamid.A", "read")))
+    free = stored(account, p.statuses(account, p.status("wamid.B", "read")))
+    locked, release = threading.Event(), threading.Event()
+
+    def other_drain():
+        try:
+            with transaction.atomic():
+                list(WebhookEvent.objects.select_for_update().filter(pk=busy.pk))
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_drain)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        result = webhook_events_drain()
+        assert result.events == 1
+        assert WebhookEvent.objects.get(pk=free.pk).status == E.PROCESSED
+        assert WebhookEvent.objects.get(pk=busy.pk).status == E.PENDING
+    finally:
+        release.set()
+        thread.join()
+    assert webhook_events_drain().events == 1
+    assert set(Recipient.objects.values_list("status", flat=True)) == {"read"}

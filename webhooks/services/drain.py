@@ -1,0 +1,336 @@
+"""Processing stored webhook events: the drain, reprocessing and retention.
+
+The drain claims unprocessed events in batches (`SELECT … FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so any number of workers can drain together), walks every entry, change, status
+and message, applies all the batch's statuses at once (`statuses.py`), then the rarer inbound
+messages, preferences, template updates and account errors, marks each event processed with
+its counts and, last (the campaign row is every drain's hot spot), adjusts the campaign
+counters, all in one transaction. Pending events are claimed in id order after the last one
+this run claimed, so the dead row versions a queue table collects are not rescanned. If the
+batch fails, its events are retried one by one
+so that one bad event cannot hold the others back; a failing event is retried with backoff
+and given up after WEBHOOK_MAX_ATTEMPTS (it stays `failed`, visible in the admin).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.redis import get_redis
+
+from ..models import PendingStatus, WebhookEvent
+from . import payload
+from .account_events import account_errors_record, template_update_apply
+from .directory import AccountRef, get_directory, reload_directory
+from .inbound import inbound_messages_apply, preferences_apply
+from .sql import is_postgres, update_from_arrays
+from .statuses import ApplyResult, CounterDeltas, statuses_apply
+
+logger = logging.getLogger(__name__)
+
+E = WebhookEvent.Status
+DRAIN_FLAG = "webhooks:drain-queued"
+MESSAGE_FIELDS = {"messages", "user_preferences"}
+TEMPLATE_FIELD = "message_template_status_update"
+RETRY_BASE_SECONDS = 60
+DRAIN_DEBOUNCE_SECONDS = 1.0
+
+
+_last_asked = 0.0  # when this process last asked Redis (monotonic seconds)
+
+
+def drain_soon() -> None:
+    """Queue a drain, at most about once a second however many POSTs arrive (a Redis flag
+    shared by all processes); beat drains every few seconds anyway, so a Redis or broker
+    hiccup loses nothing."""
+    global _last_asked
+    from ..tasks import webhook_events_drain_task
+
+    now = time.monotonic()
+    if now - _last_asked < DRAIN_DEBOUNCE_SECONDS:
+        return  # asked less than a second ago: spare every POST a Redis round trip
+    _last_asked = now
+    try:
+        if get_redis().set(DRAIN_FLAG, b"1", nx=True, ex=1):
+            webhook_events_drain_task.apply_async(expires=30)
+    except Exception:  # the event is stored; beat will drain it
+        logger.warning("could not queue a webhook drain", exc_info=True)
+
+
+@dataclass
+class Parsed:
+    event: Claimed
+    statuses: list[payload.StatusItem] = field(default_factory=list)
+    messages: list[tuple[AccountRef, list[payload.InboundMessage]]] = field(default_factory=list)
+    preferences: list[tuple[AccountRef, list[payload.Preference]]] = field(default_factory=list)
+    templates: list[tuple[list[AccountRef], payload.TemplateUpdate]] = field(default_factory=list)
+    errors: list[tuple[AccountRef, list]] = field(default_factory=list)
+    messages_count: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class DrainResult:
+    batches: int = 0
+    events: int = 0
+    processed: int = 0
+    failed: int = 0
+    rejected: int = 0
+    statuses: ApplyResult = field(default_factory=ApplyResult)
+    replied: int = 0
+    seconds: float = 0.0
+    last_id: int = 0  # the highest pending event claimed so far
+
+
+def webhook_events_drain(*, batch_size: int | None = None, max_seconds: float = 30.0):
+    """Process unprocessed events until none are left (or `max_seconds` have passed)."""
+    batch_size = batch_size or settings.WEBHOOK_DRAIN_BATCH_SIZE
+    started = time.monotonic()
+    result = DrainResult()
+    while time.monotonic() - started < max_seconds:
+        if not _drain_batch(batch_size, result):
+            break
+        result.batches += 1
+    result.seconds = time.monotonic() - started
+    if result.events:
+        logger.info(
+            "webhook events drained",
+            extra={
+                "events": result.events,
+                "processed": result.processed,
+                "failed": result.failed,
+                "rejected": result.rejected,
+                "statuses": result.statuses.statuses,
+                "statuses_pending": result.statuses.pending,
+                "seconds": round(result.seconds, 3),
+            },
+        )
+    return result
+
+
+@dataclass(slots=True)
+class Claimed:
+    """The columns of a claimed event the drain needs (model instances cost more)."""
+
+    id: int
+    account_id: object
+    body: bytes
+    received_at: object
+    attempts: int
+
+
+def _claim(batch_size: int, after_id: int) -> tuple[list[Claimed], int]:
+    """The next events to process: pending ones in id order, after `after_id` (the last one
+    this drain claimed: the index range then skips the versions it left behind, which a
+    queue table accumulates until vacuum), then failed ones whose retry is due (few)."""
+    fields = ("id", "account_id", "body", "received_at", "attempts")
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    pending = WebhookEvent.objects.filter(status=E.PENDING, id__gt=after_id).order_by("id")
+    if skip_locked:
+        pending = pending.select_for_update(skip_locked=True)
+    claimed = [Claimed(*row) for row in pending.values_list(*fields)[:batch_size]]
+    last_pending = claimed[-1].id if claimed else after_id
+    if len(claimed) < batch_size:
+        retry = (
+            WebhookEvent.objects.filter(status=E.FAILED, attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+            .order_by("id")
+        )
+        if skip_locked:
+            retry = retry.select_for_update(skip_locked=True)
+        limit = batch_size - len(claimed)
+        claimed += [Claimed(*row) for row in retry.values_list(*fields)[:limit]]
+    return claimed, last_pending
+
+
+def _drain_batch(batch_size: int, result: DrainResult) -> int:
+    with transaction.atomic():
+        events, result.last_id = _claim(batch_size, result.last_id)
+        if not events:
+            return 0
+        result.events += len(events)
+        directory = get_directory()
+        parsed: list[Parsed] = []
+        for event in events:
+            try:
+                parsed.append(_parse(event, directory))
+            except payload.MalformedPayload as exc:
+                _mark_rejected(event, str(exc))
+                result.rejected += 1
+            except Exception as exc:
+                _mark_failed(event, exc)
+                result.failed += 1
+        counters = CounterDeltas()  # applied last, so the campaign rows stay locked briefly
+        try:
+            with transaction.atomic():
+                applied = _apply(parsed, counters)
+            result.statuses.add(applied[0])
+            result.replied += applied[1]
+        except Exception:
+            counters = CounterDeltas()
+            logger.warning("webhook batch failed; retrying its events one by one", exc_info=True)
+            ok = []
+            for item in parsed:
+                try:
+                    with transaction.atomic():
+                        applied = _apply([item], None)
+                    result.statuses.add(applied[0])
+                    result.replied += applied[1]
+                    ok.append(item)
+                except Exception as exc:
+                    _mark_failed(item.event, exc)
+                    result.failed += 1
+            parsed = ok
+        _mark_processed(parsed)
+        counters.apply()
+        result.processed += len(parsed)
+        return len(events)
+
+
+def _parse(event: Claimed, directory) -> Parsed:
+    data = payload.load(bytes(event.body))
+    out = Parsed(event=event)
+    signer = directory.by_id.get(event.account_id)
+    if signer is None and event.account_id is not None:
+        directory = reload_directory() or directory
+        signer = directory.by_id.get(event.account_id)
+
+    def allowed(account: AccountRef) -> bool:
+        # The signature proved the app secret, so any account with that secret is genuine.
+        return signer is None or account.id == signer.id or account.secret == signer.secret
+
+    for change in payload.changes(data):
+        if change.field == TEMPLATE_FIELD:
+            update = payload.read_template_update(change.value)
+            accounts = [a for a in directory.by_waba.get(change.waba_id, ()) if allowed(a)]
+            if update is None or not accounts:
+                out.skipped += 1
+            else:
+                out.templates.append((accounts, update))
+            continue
+        account = directory.by_phone.get(change.phone_number_id)
+        if change.field not in MESSAGE_FIELDS or account is None or not allowed(account):
+            out.skipped += 1
+            continue
+        value = payload.read_messages_value(change.value, default_time=event.received_at)
+        for item in value.statuses:
+            item.account_id, item.event_id = account.id, event.id
+        out.statuses.extend(value.statuses)
+        if value.messages:
+            out.messages.append((account, value.messages))
+            out.messages_count += len(value.messages)
+        if value.preferences:
+            out.preferences.append((account, value.preferences))
+        if value.errors:
+            out.errors.append((account, value.errors))
+        out.skipped += value.skipped
+    return out
+
+
+def _apply(parsed: list[Parsed], counters: CounterDeltas | None) -> tuple[ApplyResult, int]:
+    applied = statuses_apply([s for p in parsed for s in p.statuses], counters=counters)
+    replied = 0
+    for item in parsed:
+        for account, messages in item.messages:
+            replied += inbound_messages_apply(account=account, messages=messages)
+        for account, preferences in item.preferences:
+            preferences_apply(account=account, preferences=preferences)
+        for accounts, update in item.templates:
+            template_update_apply(accounts=accounts, update=update)
+        for account, errors in item.errors:
+            account_errors_record(account=account, errors=errors, at=item.event.received_at)
+    return applied, replied
+
+
+def _mark_processed(parsed: list[Parsed]) -> None:
+    if not parsed:
+        return
+    now = timezone.now()
+    done = {"status": E.PROCESSED, "processed_at": now, "error": "", "next_attempt_at": None}
+    if is_postgres():
+        rows = [(p.event.id, len(p.statuses), p.messages_count) for p in parsed]
+        counts = {"statuses_count": "integer", "messages_count": "integer"}
+        update_from_arrays(WebhookEvent, counts, rows, constants=done)
+        return
+    by_counts: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for item in parsed:
+        by_counts[(len(item.statuses), item.messages_count)].append(item.event.id)
+    for (statuses, messages), ids in by_counts.items():
+        WebhookEvent.objects.filter(id__in=ids).update(
+            **done, statuses_count=statuses, messages_count=messages
+        )
+
+
+def _mark_rejected(event: Claimed, reason: str) -> None:
+    logger.warning("webhook event rejected", extra={"event_id": event.id, "reason": reason})
+    WebhookEvent.objects.filter(id=event.id).update(
+        status=E.REJECTED, error=reason[:2000], processed_at=timezone.now()
+    )
+
+
+def _mark_failed(event: Claimed, exc: Exception) -> None:
+    attempts = event.attempts + 1
+    gave_up = attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+    log = logger.error if gave_up else logger.warning
+    log(
+        "webhook event failed" + ("; giving up" if gave_up else ""),
+        extra={"event_id": event.id, "attempts": attempts},
+        exc_info=exc,
+    )
+    delay = timedelta(seconds=RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+    WebhookEvent.objects.filter(id=event.id).update(
+        status=E.FAILED,
+        attempts=F("attempts") + 1,
+        error=f"{type(exc).__name__}: {exc}"[:2000],
+        next_attempt_at=timezone.now() + delay,
+    )
+
+
+def webhook_events_reprocess(*, event_ids) -> int:
+    """Queue events for processing again (admin action); processing is idempotent."""
+    count = WebhookEvent.objects.filter(id__in=list(event_ids)).update(
+        status=E.PENDING, attempts=0, error="", next_attempt_at=None, processed_at=None
+    )
+    if count:
+        transaction.on_commit(drain_soon)
+    return count
+
+
+def webhook_events_prune(*, older_than: timedelta | None = None, batch_size: int = 5000) -> int:
+    """Delete processed events older than WEBHOOK_RETENTION_DAYS, a batch at a time."""
+    age = older_than or timedelta(days=settings.WEBHOOK_RETENTION_DAYS)
+    old = WebhookEvent.objects.filter(status=E.PROCESSED, processed_at__lt=timezone.now() - age)
+    deleted = _delete_in_batches(old, batch_size)
+    if deleted:
+        logger.info("processed webhook events pruned", extra={"count": deleted})
+    return deleted
+
+
+def pending_statuses_prune(*, older_than: timedelta | None = None, batch_size: int = 5000) -> int:
+    """Delete kept statuses that never matched a send within the retention age (statuses of
+    messages sent by other tools on the same number end up here)."""
+    age = older_than or timedelta(days=settings.WEBHOOK_PENDING_STATUS_RETENTION_DAYS)
+    old = PendingStatus.objects.filter(received_at__lt=timezone.now() - age)
+    deleted = _delete_in_batches(old, batch_size)
+    if deleted:
+        logger.warning("unmatched pending statuses pruned", extra={"count": deleted})
+    return deleted
+
+
+def _delete_in_batches(queryset, batch_size: int) -> int:
+    total = 0
+    while True:
+        ids = list(queryset.order_by("id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return total
+        queryset.model.objects.filter(id__in=ids).delete()
+        total += len(ids)

@@ -1,0 +1,141 @@
+"""Inbound messages and marketing preferences: opt-outs, opt-ins and replies.
+
+WhatsApp does not interpret "STOP" (WHATSAPP.md §5.5): a text equal to an opt-out keyword
+(STOP, UNSUBSCRIBE and OPT_OUT_KEYWORDS; case-insensitive, trimmed) puts the number on the
+workspace's OptOut list, an opt-in keyword (START) takes it off again. The native control
+arrives as `user_preferences` stop / resume. Each way of opting back in lifts only the
+opt-outs it can speak for: START lifts a keyword opt-out, `resume` lifts a `user_preferences`
+one (and a 131050, which is Meta enforcing that same preference); an operator's manual entry
+is never lifted automatically. The importer and the engine read the list.
+
+A quick-reply tap names the template message it answers (`context.id`); any other inbound
+message is a reply to the latest campaign message sent to that number on this account within
+REPLY_WINDOW_HOURS. A recipient is marked replied once, with the campaign's replied_count.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from campaigns.models import OptOut, Recipient
+from campaigns.services import counters_apply
+
+from .directory import AccountRef
+from .payload import InboundMessage, Preference
+
+logger = logging.getLogger(__name__)
+
+Source = OptOut.Source
+MARKETING = "marketing_messages"
+LIFTED_BY = {
+    Source.KEYWORD: {Source.KEYWORD},
+    Source.USER_PREFERENCES: {Source.USER_PREFERENCES, Source.ERROR},
+}
+
+
+def _keywords(names) -> frozenset[str]:
+    return frozenset(str(k).strip().casefold() for k in names if str(k).strip())
+
+
+def inbound_messages_apply(*, account: AccountRef, messages: list[InboundMessage]) -> int:
+    """Opt-outs, opt-ins and replies for one change's messages; returns how many replied."""
+    stop_words = _keywords(settings.OPT_OUT_KEYWORDS)
+    start_words = _keywords(settings.OPT_IN_KEYWORDS)
+    replied = 0
+    for message in messages:
+        word = message.text.strip().casefold()
+        if word and word in stop_words:
+            optout_add(
+                workspace_id=account.workspace_id,
+                phone=message.phone,
+                source=Source.KEYWORD,
+                detail=f"Replied {message.text.strip()[:40]!r}",
+            )
+        elif word and word in start_words:
+            optout_lift(workspace_id=account.workspace_id, phone=message.phone, by=Source.KEYWORD)
+        replied += recipient_mark_replied(account_id=account.id, message=message)
+    return replied
+
+
+def preferences_apply(*, account: AccountRef, preferences: list[Preference]) -> None:
+    for pref in preferences:
+        if pref.category and pref.category != MARKETING:
+            logger.info("user preference ignored", extra={"category": pref.category})
+            continue
+        if pref.value == "stop":
+            optout_add(
+                workspace_id=account.workspace_id,
+                phone=pref.phone,
+                source=Source.USER_PREFERENCES,
+                detail=pref.detail[:500],
+            )
+        else:
+            optout_lift(
+                workspace_id=account.workspace_id, phone=pref.phone, by=Source.USER_PREFERENCES
+            )
+
+
+def optout_add(*, workspace_id, phone: str, source: str, detail: str = "") -> bool:
+    """Put the number on the list; an existing entry (from any source) is left as it is."""
+    try:
+        with transaction.atomic():
+            _, created = OptOut.objects.get_or_create(
+                workspace_id=workspace_id,
+                phone=phone,
+                defaults={"source": source, "detail": detail},
+            )
+    except IntegrityError:  # a concurrent add of the same number won
+        created = False
+    if created:
+        logger.info(
+            "number opted out",
+            extra={"workspace_id": str(workspace_id), "phone": phone, "source": source},
+        )
+    return created
+
+
+def optout_lift(*, workspace_id, phone: str, by: str) -> bool:
+    deleted, _ = OptOut.objects.filter(
+        workspace_id=workspace_id, phone=phone, source__in=LIFTED_BY[by]
+    ).delete()
+    if deleted:
+        logger.info(
+            "number opted back in",
+            extra={"workspace_id": str(workspace_id), "phone": phone, "by": by},
+        )
+    return bool(deleted)
+
+
+def recipient_mark_replied(*, account_id, message: InboundMessage) -> int:
+    """Mark the recipient this message answers as replied (once); returns 1 if it was."""
+    recipients = Recipient.objects.filter(campaign__account_id=account_id)
+    fields = ("id", "campaign_id", "replied_at")
+    target = None
+    if message.context_wamid:
+        target = recipients.filter(wamid=message.context_wamid).values(*fields).first()
+    if target is None:
+        window = timedelta(hours=settings.REPLY_WINDOW_HOURS)
+        target = (
+            recipients.filter(
+                phone=message.phone,
+                sent_at__gte=message.timestamp - window,
+                sent_at__lte=message.timestamp,
+            )
+            .order_by("-sent_at")
+            .values(*fields)
+            .first()
+        )
+    if target is None or target["replied_at"] is not None:
+        return 0
+    with transaction.atomic():
+        # Conditional, so that a duplicate webhook processed concurrently counts once.
+        updated = Recipient.objects.filter(id=target["id"], replied_at__isnull=True).update(
+            replied_at=message.timestamp
+        )
+        if updated:
+            counters_apply(campaign_id=target["campaign_id"], deltas={}, replied=1)
+    return updated

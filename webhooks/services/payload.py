@@ -1,0 +1,287 @@
+"""Reading Meta's webhook payloads (WHATSAPP.md §5.3-§5.6 and §2.3) into plain items.
+
+Pure functions, no database. The receiver uses `load` and `identify` to decide whether a POST
+is well formed and which account it names; the drain uses `changes` and the item readers to
+walk every entry, change, status and message. Anything of the wrong shape *inside* a
+well-formed payload is skipped (and counted by the caller), never raised: one odd item must
+not stop the rest of the event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from campaigns import callback
+from whatsapp.errors import WhatsAppError, classify
+
+OBJECT = "whatsapp_business_account"
+# The statuses that move a recipient (WHATSAPP.md §5.4); `played` (voice) and anything newer
+# are read but ignored.
+KNOWN_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
+
+
+class MalformedPayload(ValueError):
+    """The body is not a webhook payload at all (stored as REJECTED with this reason)."""
+
+
+@dataclass(slots=True)
+class Change:
+    field: str
+    waba_id: str
+    phone_number_id: str
+    value: dict
+
+
+@dataclass(slots=True)
+class Failure:
+    code: int | None
+    title: str
+    details: str
+    retryable: bool
+
+
+@dataclass(slots=True)
+class StatusItem:
+    wamid: str
+    status: str
+    timestamp: datetime
+    recipient_id: int | None  # from biz_opaque_callback_data
+    category: str
+    failure: Failure | None
+    raw: dict
+    # Filled in by the caller: where the status came from and what it was matched with.
+    account_id: object = None
+    event_id: int | None = None
+    pending_id: int | None = None
+
+
+@dataclass(slots=True)
+class InboundMessage:
+    wamid: str
+    phone: str  # E.164, "+" and digits
+    type: str
+    text: str  # a text body or a button's text; "" otherwise
+    context_wamid: str
+    timestamp: datetime
+
+
+@dataclass(slots=True)
+class Preference:
+    phone: str
+    category: str
+    value: str  # "stop" or "resume"
+    detail: str
+    timestamp: datetime
+
+
+@dataclass(slots=True)
+class TemplateUpdate:
+    meta_id: str
+    name: str
+    language: str
+    event: str
+    reason: str
+
+
+@dataclass(slots=True)
+class MessagesValue:
+    """What one `messages`-style change carries, read."""
+
+    statuses: list[StatusItem] = field(default_factory=list)
+    messages: list[InboundMessage] = field(default_factory=list)
+    preferences: list[Preference] = field(default_factory=list)
+    errors: list[WhatsAppError] = field(default_factory=list)
+    skipped: int = 0
+
+
+def load(body: bytes) -> dict:
+    """The payload as a dict, or MalformedPayload saying why it is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedPayload(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise MalformedPayload("not a JSON object")
+    if data.get("object") != OBJECT:
+        raise MalformedPayload(f"object is {data.get('object')!r}, not {OBJECT!r}")
+    entries = data.get("entry")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise MalformedPayload("entry is not a list of objects")
+    return data
+
+
+def identify(data: dict) -> tuple[set[str], set[str]]:
+    """The phone number ids and WABA ids a payload names (to find the signing account)."""
+    phone_ids: set[str] = set()
+    waba_ids: set[str] = set()
+    for change in changes(data):
+        if change.phone_number_id:
+            phone_ids.add(change.phone_number_id)
+        if change.waba_id:
+            waba_ids.add(change.waba_id)
+    return phone_ids, waba_ids
+
+
+def changes(data: dict) -> Iterator[Change]:
+    """Every change of every entry (Meta batches both, WHATSAPP.md §5.7)."""
+    for entry in data.get("entry") or ():
+        if not isinstance(entry, dict):
+            continue
+        waba_id = _str(entry.get("id"))
+        for change in entry.get("changes") or ():
+            if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
+                continue
+            value = change["value"]
+            metadata = value.get("metadata")
+            phone_number_id = (
+                _str(metadata.get("phone_number_id")) if isinstance(metadata, dict) else ""
+            )
+            yield Change(_str(change.get("field")), waba_id, phone_number_id, value)
+
+
+def read_messages_value(value: dict, *, default_time: datetime) -> MessagesValue:
+    """Statuses, inbound messages, user preferences and value-level errors of one change."""
+    out = MessagesValue()
+    for raw in _list(value.get("statuses")):
+        item = read_status(raw, default_time)
+        if item is None:
+            out.skipped += 1
+        else:
+            out.statuses.append(item)
+    for raw in _list(value.get("messages")):
+        message = _message(raw, default_time)
+        if message is None:
+            out.skipped += 1
+        else:
+            out.messages.append(message)
+    for raw in _list(value.get("user_preferences")):
+        pref = _preference(raw, default_time)
+        if pref is None:
+            out.skipped += 1
+        else:
+            out.preferences.append(pref)
+    for raw in _list(value.get("errors")):
+        if isinstance(raw, dict):
+            out.errors.append(WhatsAppError.from_error_object(raw))
+        else:
+            out.skipped += 1
+    return out
+
+
+def read_template_update(value: dict) -> TemplateUpdate | None:
+    event = _str(value.get("event")).upper()
+    if not event:
+        return None
+    reasons = []
+    reason = value.get("reason")
+    if reason and str(reason).upper() != "NONE":
+        reasons.append(str(reason))
+    for block, key in (("other_info", "title"), ("rejection_info", "reason")):
+        info = value.get(block)
+        if isinstance(info, dict) and info.get(key):
+            reasons.append(str(info[key]))
+    return TemplateUpdate(
+        # An integer in this payload (WHATSAPP.md §2.3), a string in the catalogue.
+        meta_id=_str(value.get("message_template_id")),
+        name=_str(value.get("message_template_name")),
+        language=_str(value.get("message_template_language")),
+        event=event,
+        reason="; ".join(reasons),
+    )
+
+
+def parse_time(raw, default: datetime) -> datetime:
+    """Meta's unix seconds (a string in `messages`, an integer elsewhere), as aware UTC."""
+    try:
+        seconds = int(raw)
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return default
+
+
+def phone_from_wa_id(raw) -> str:
+    """E.164 from Meta's digits-only `from` / `wa_id`; "" when it is not a phone number."""
+    digits = _str(raw).lstrip("+")
+    return f"+{digits}" if digits.isdigit() and 6 <= len(digits) <= 15 else ""
+
+
+def read_status(raw, default_time: datetime) -> StatusItem | None:
+    """One `statuses[]` item, or None when it is not a status this app tracks."""
+    if not isinstance(raw, dict):
+        return None
+    wamid, status = _str(raw.get("id")), _str(raw.get("status")).lower()
+    if not wamid or len(wamid) > 128 or status not in KNOWN_STATUSES:
+        return None
+    pricing = raw.get("pricing")
+    category = _str(pricing.get("category"))[:40] if isinstance(pricing, dict) else ""
+    failure = None
+    if status == "failed":
+        errors = [e for e in _list(raw.get("errors")) if isinstance(e, dict)]
+        error = WhatsAppError.from_error_object(errors[0] if errors else {})
+        failure = Failure(
+            code=error.code,
+            title=(error.title or error.message)[:255],
+            details=error.details,
+            retryable=classify(error.code, error.details).retryable,
+        )
+    return StatusItem(
+        wamid=wamid,
+        status=status,
+        timestamp=parse_time(raw.get("timestamp"), default_time),
+        recipient_id=callback.decode(raw.get("biz_opaque_callback_data")),
+        category=category,
+        failure=failure,
+        raw=raw,
+    )
+
+
+def _message(raw, default_time: datetime) -> InboundMessage | None:
+    if not isinstance(raw, dict):
+        return None
+    phone = phone_from_wa_id(raw.get("from"))
+    if not phone:
+        return None
+    kind = _str(raw.get("type"))
+    text = ""
+    if kind == "text" and isinstance(raw.get("text"), dict):
+        text = _str(raw["text"].get("body"))
+    elif kind == "button" and isinstance(raw.get("button"), dict):
+        text = _str(raw["button"].get("text"))
+    context = raw.get("context")
+    return InboundMessage(
+        wamid=_str(raw.get("id")),
+        phone=phone,
+        type=kind,
+        text=text,
+        context_wamid=_str(context.get("id")) if isinstance(context, dict) else "",
+        timestamp=parse_time(raw.get("timestamp"), default_time),
+    )
+
+
+def _preference(raw, default_time: datetime) -> Preference | None:
+    if not isinstance(raw, dict):
+        return None
+    phone = phone_from_wa_id(raw.get("wa_id"))
+    value = _str(raw.get("value")).lower()
+    if not phone or value not in ("stop", "resume"):
+        return None
+    return Preference(
+        phone=phone,
+        category=_str(raw.get("category")),
+        value=value,
+        detail=_str(raw.get("detail")),
+        timestamp=parse_time(raw.get("timestamp"), default_time),
+    )
+
+
+def _str(value) -> str:
+    if value is None or isinstance(value, dict | list):
+        return ""
+    return str(value).strip()
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []

@@ -1,0 +1,390 @@
+"""Status webhooks applied to recipients: one precedence, order-independent, in batches.
+
+Precedence (ARCHITECTURE.md §6, WHATSAPP.md §5.7): pending / sending / unknown / skipped = 0
+< sent = 1 < failed = 2 < delivered = 3 < read = 4. A recipient's status is the highest rank
+seen and never goes down, so duplicates change nothing and any arrival order ends in the same
+state. `failed` counts only while nothing better has arrived: a failure after a delivery is
+logged and ignored (multi-device), and a delivery after a failure clears the failure. Each
+step keeps the earliest timestamp seen for it, and a status proves the steps before it (read
+implies delivered implies sent), so timestamps do not depend on order either.
+
+Work is per batch: statuses grouped by wamid, the recipients loaded (and locked) in one query,
+the new states computed in Python, changed rows written with one statement and the
+campaign counters adjusted in the same transaction. A status whose send is not recorded yet
+(no recipient by wamid, no usable callback data) is kept as a PendingStatus and applied by
+`pending_statuses_apply` once the engine records the wamid.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+
+from campaigns.models import Campaign, OptOut, Recipient
+from campaigns.services import counters_apply, transition_deltas
+
+from ..models import PendingStatus
+from .payload import StatusItem, read_status
+from .sql import execute, in_array, is_postgres, update_from_arrays
+
+logger = logging.getLogger(__name__)
+
+RANK = {"sent": 1, "failed": 2, "delivered": 3, "read": 4}  # every other status ranks 0
+FAILED_RANK = RANK["failed"]
+# The step timestamps a status proves.
+STEPS = {
+    "sent": ("sent_at",),
+    "delivered": ("sent_at", "delivered_at"),
+    "read": ("sent_at", "delivered_at", "read_at"),
+}
+FAILURE_FIELDS = ("failed_at", "error_code", "error_title", "error_details", "error_retryable")
+NO_FAILURE = dict.fromkeys(FAILURE_FIELDS) | {"error_title": "", "error_details": ""}
+TRACKED = (
+    "status",
+    "wamid",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    *FAILURE_FIELDS,
+    "pricing_category",
+)
+LOADED = ("id", "campaign_id", "phone", *TRACKED)
+LOADED_COLUMNS = [Recipient._meta.get_field(name).column for name in LOADED]
+# Meta 131050: the user stopped marketing messages (WHATSAPP.md §4, §7): keep them out.
+STOPPED_MARKETING = 131050
+STOPPED_DETAIL = "Meta error 131050 on a status webhook: the user stopped marketing messages."
+CHUNK = 1000  # distinct wamids per query; keeps IN lists within SQLite's parameter limit
+_NEVER = 10**12  # sorts a failure without a code after those with one
+
+
+@dataclass
+class ApplyResult:
+    statuses: int = 0
+    applied: int = 0  # matched to a recipient (changed or not)
+    changed: int = 0  # recipients written
+    pending: int = 0  # kept for later
+    ignored: int = 0  # another account's recipient, or an older send of the recipient
+    unmatched: list[StatusItem] = field(default_factory=list)
+
+    def add(self, other: ApplyResult) -> None:
+        self.statuses += other.statuses
+        self.applied += other.applied
+        self.changed += other.changed
+        self.pending += other.pending
+        self.ignored += other.ignored
+        self.unmatched.extend(other.unmatched)
+
+
+class CounterDeltas:
+    """Counter changes per campaign, applied together at the end of the caller's
+    transaction: the campaign row is everybody's hot spot, so its lock is held briefly."""
+
+    def __init__(self):
+        self.by_campaign: dict[object, Counter] = defaultdict(Counter)
+
+    def add(self, campaign_id, transitions) -> None:
+        self.by_campaign[campaign_id].update(transition_deltas(transitions))
+
+    def merge(self, other: CounterDeltas) -> None:
+        for campaign_id, deltas in other.by_campaign.items():
+            self.by_campaign[campaign_id].update(deltas)
+
+    def apply(self) -> None:
+        for campaign_id in sorted(self.by_campaign, key=str):
+            deltas = {state: n for state, n in self.by_campaign[campaign_id].items() if n}
+            counters_apply(campaign_id=campaign_id, deltas=deltas)
+        self.by_campaign.clear()
+
+
+def rank(status: str) -> int:
+    return RANK.get(status, 0)
+
+
+def fold(row: dict, items: list[StatusItem]) -> tuple[dict, list[StatusItem]]:
+    """The tracked fields of `row` after `items` (pure), and the failures ignored because
+    the message was delivered or read."""
+    new = {name: row[name] for name in TRACKED}
+    best_rank = rank(new["status"])
+    failure: StatusItem | None = None
+    # A canonical order, so that "the first pricing category" is the same for any arrival
+    # order within a batch.
+    for item in sorted(items, key=lambda i: (i.timestamp, rank(i.status), i.wamid)):
+        item_rank = RANK[item.status]
+        if item.status == "failed":
+            if failure is None or _failure_key(item) < _failure_key(failure):
+                failure = item
+        else:
+            for step in STEPS[item.status]:
+                current = new[step]
+                if current is None or item.timestamp < current:
+                    new[step] = item.timestamp
+        if item_rank > best_rank:
+            new["status"], best_rank = item.status, item_rank
+        if item.category and not new["pricing_category"]:
+            new["pricing_category"] = item.category
+    ignored = []
+    if best_rank > FAILED_RANK:
+        # A delivered or read message carries no failure, whichever arrived first.
+        ignored = [i for i in items if i.status == "failed"]
+        new.update(NO_FAILURE)
+    elif new["status"] == "failed" and failure is not None:
+        stored = (new["failed_at"], new["error_code"]) if row["status"] == "failed" else None
+        if stored is None or stored[0] is None or _failure_key(failure) < _stored_key(*stored):
+            f = failure.failure
+            new.update(
+                failed_at=failure.timestamp,
+                error_code=f.code,
+                error_title=f.title,
+                error_details=f.details,
+                error_retryable=f.retryable,
+            )
+    return new, ignored
+
+
+def _failure_key(item: StatusItem) -> tuple[datetime, int]:
+    code = item.failure.code if item.failure else None
+    return item.timestamp, _NEVER if code is None else code
+
+
+def _stored_key(failed_at: datetime, code: int | None) -> tuple[datetime, int]:
+    return failed_at, _NEVER if code is None else code
+
+
+def statuses_apply(
+    items: list[StatusItem], *, keep_unmatched: bool = True, counters: CounterDeltas | None = None
+) -> ApplyResult:
+    """Apply status items (each with `account_id` set). Call inside a transaction; the
+    campaign counters change in it too: at once, or through `counters` when the caller
+    applies them itself before committing."""
+    groups: dict[str, list[StatusItem]] = defaultdict(list)
+    for item in items:
+        groups[item.wamid].append(item)
+    wamids = sorted(groups)
+    result = ApplyResult()
+    deltas = counters if counters is not None else CounterDeltas()
+    recorded: list[str] = []
+    for start in range(0, len(wamids), CHUNK):
+        chunk = {w: groups[w] for w in wamids[start : start + CHUNK]}
+        result.add(_apply_chunk(chunk, keep_unmatched, deltas, recorded))
+    if counters is None:
+        deltas.apply()
+    if recorded:  # matched by callback data: statuses kept for these wamids apply now
+        pending_statuses_apply(wamids=recorded)
+    return result
+
+
+def _lock_recipients(wamids: list[str], ids: list[int]) -> list[dict]:
+    """The recipients with these wamids or ids, locked in id order (the engine and other
+    drains write the same rows)."""
+    if is_postgres():
+        # Two index scans (BitmapOr); an IN (subquery) on either side would scan the table.
+        qn = connection.ops.quote_name
+        sql = (
+            f"SELECT {', '.join(qn(c) for c in LOADED_COLUMNS)} "
+            f"FROM {qn(Recipient._meta.db_table)} "
+            "WHERE wamid = ANY(%b::varchar[]) OR id = ANY(%b::bigint[]) ORDER BY id FOR UPDATE"
+        )
+        return [dict(zip(LOADED, row, strict=True)) for row in execute(sql, [wamids, ids])]
+    query = Q(wamid__in=wamids) | Q(id__in=ids)
+    recipients = Recipient.objects.filter(query).order_by("id")
+    if connection.features.has_select_for_update:
+        recipients = recipients.select_for_update()
+    return list(recipients.values(*LOADED))
+
+
+def _apply_chunk(
+    groups: dict[str, list[StatusItem]], keep_unmatched: bool, deltas, recorded: list[str]
+) -> ApplyResult:
+    result = ApplyResult(statuses=sum(len(g) for g in groups.values()))
+    callback_ids = {i.recipient_id for g in groups.values() for i in g if i.recipient_id}
+    rows = _lock_recipients(list(groups), sorted(callback_ids))
+    by_wamid = {r["wamid"]: r for r in rows if r["wamid"]}
+    by_id = {r["id"]: r for r in rows}
+    campaigns = {
+        c[0]: c[1:]
+        for c in Campaign.objects.filter(id__in={r["campaign_id"] for r in rows}).values_list(
+            "id", "account_id", "workspace_id"
+        )
+    }
+
+    targets: dict[int, tuple[dict, str, list[StatusItem]]] = {}
+    for wamid, group in groups.items():
+        row = by_wamid.get(wamid)
+        if row is None:
+            recipient_id = next((i.recipient_id for i in group if i.recipient_id), None)
+            row = by_id.get(recipient_id) if recipient_id else None
+            if row is None or not _same_account(row, group[0], campaigns):
+                result.unmatched.extend(group)
+                continue
+            known = targets[row["id"]][1] if row["id"] in targets else row["wamid"]
+            if known and known != wamid:
+                # An older (or other) send of this recipient: its wamid is not the one stored.
+                logger.info(
+                    "status for another send of the recipient ignored",
+                    extra={"wamid": wamid, "recipient_id": row["id"], "stored_wamid": known},
+                )
+                result.ignored += len(group)
+                continue
+            if not known:
+                recorded.append(wamid)  # matched by callback data: the wamid is recorded now
+        matching = [i for i in group if _same_account(row, i, campaigns)]
+        result.ignored += len(group) - len(matching)
+        if len(matching) < len(group):
+            logger.warning(
+                "status from another account ignored",
+                extra={"wamid": wamid, "recipient_id": row["id"]},
+            )
+        if matching:
+            entry = targets.setdefault(row["id"], (row, wamid, []))
+            entry[2].extend(matching)
+            result.applied += len(matching)
+
+    changed, transitions, stopped = [], defaultdict(list), []
+    for row, wamid, row_items in targets.values():
+        base = {**row, "wamid": row["wamid"] or wamid}
+        new, ignored = fold(base, row_items)
+        for item in ignored:
+            logger.info(
+                "failed status ignored: the message was delivered",
+                extra={
+                    "wamid": item.wamid,
+                    "recipient_id": row["id"],
+                    "error_code": item.failure.code if item.failure else None,
+                },
+            )
+        if any(new[name] != row[name] for name in TRACKED):
+            changed.append((row["id"], new))
+        if new["status"] != row["status"]:
+            transitions[row["campaign_id"]].append((row["status"], new["status"]))
+            if new["status"] == "failed" and new["error_code"] == STOPPED_MARKETING:
+                stopped.append((campaigns[row["campaign_id"]][1], row["phone"]))
+
+    _write(changed)
+    for campaign_id, pairs in transitions.items():
+        deltas.add(campaign_id, pairs)
+    if stopped:
+        OptOut.objects.bulk_create(
+            [
+                OptOut(
+                    workspace_id=ws, phone=phone, source=OptOut.Source.ERROR, detail=STOPPED_DETAIL
+                )
+                for ws, phone in stopped
+            ],
+            ignore_conflicts=True,
+        )
+    result.changed = len(changed)
+    if keep_unmatched and result.unmatched:
+        result.pending = _keep(result.unmatched)
+    return result
+
+
+def _same_account(row: dict, item: StatusItem, campaigns: dict) -> bool:
+    campaign = campaigns.get(row["campaign_id"])
+    return campaign is not None and campaign[0] == item.account_id
+
+
+def _keep(items: list[StatusItem]) -> int:
+    rows = [
+        PendingStatus(
+            account_id=i.account_id,
+            wamid=i.wamid,
+            status=i.status,
+            timestamp=i.timestamp,
+            payload=i.raw,
+            event_id=i.event_id,
+        )
+        for i in items
+        if i.account_id is not None and i.pending_id is None
+    ]
+    PendingStatus.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+_TYPES = {
+    "status": "varchar",
+    "wamid": "varchar",
+    "sent_at": "timestamptz",
+    "delivered_at": "timestamptz",
+    "read_at": "timestamptz",
+    "failed_at": "timestamptz",
+    "error_code": "integer",
+    "error_title": "varchar",
+    "error_details": "text",
+    "error_retryable": "boolean",
+    "pricing_category": "varchar",
+}
+
+
+def _write(changed: list[tuple[int, dict]]) -> None:
+    if not changed:
+        return
+    if is_postgres():
+        rows = [(rid, *(values[c] for c in TRACKED)) for rid, values in changed]
+        update_from_arrays(Recipient, {c: _TYPES[c] for c in TRACKED}, rows)
+    else:
+        Recipient.objects.bulk_update(
+            [Recipient(id=rid, **values) for rid, values in changed], TRACKED, batch_size=200
+        )
+
+
+def pending_statuses_apply(*, wamids) -> int:
+    """Apply the kept statuses of these wamids, now that the engine has recorded them.
+
+    The sending engine calls this after the transaction that records a batch's wamids
+    commits; beat calls it for the rest. Idempotent, and cheap when nothing is pending (one
+    indexed query per 1,000 wamids). Returns how many kept statuses were applied.
+    """
+    wamids = sorted({w for w in wamids if w})
+    applied = 0
+    for start in range(0, len(wamids), CHUNK):
+        with transaction.atomic():
+            chunk = wamids[start : start + CHUNK]
+            pending = PendingStatus.objects.filter(wamid__in=in_array(chunk, "varchar"))
+            if connection.features.has_select_for_update_skip_locked:
+                # Another caller applying the same rows will do it; no need to wait.
+                pending = pending.select_for_update(skip_locked=True)
+            items = []
+            for row in pending.order_by("id"):
+                item = read_status(row.payload, row.timestamp)
+                if item is None:
+                    continue
+                item.account_id, item.event_id, item.pending_id = (
+                    row.account_id,
+                    row.event_id,
+                    row.id,
+                )
+                items.append(item)
+            if not items:
+                continue
+            result = statuses_apply(items, keep_unmatched=False)
+            still = {i.pending_id for i in result.unmatched}
+            done = [i.pending_id for i in items if i.pending_id not in still]
+            PendingStatus.objects.filter(id__in=done).delete()
+            applied += len(done)
+    if applied:
+        logger.info("pending statuses applied", extra={"count": applied})
+    return applied
+
+
+def pending_statuses_retry(*, batch_size: int = CHUNK) -> int:
+    """Beat's safety net: apply every kept status whose wamid has been recorded since (the
+    engine's call can miss one that a concurrent drain had not committed yet)."""
+    recorded = Recipient.objects.filter(
+        wamid=OuterRef("wamid"), campaign__account_id=OuterRef("account_id")
+    )
+    last_id, applied = 0, 0
+    while True:
+        rows = list(
+            PendingStatus.objects.filter(Exists(recorded), id__gt=last_id)
+            .order_by("id")
+            .values_list("id", "wamid")[:batch_size]
+        )
+        if not rows:
+            return applied
+        last_id = rows[-1][0]
+        applied += pending_statuses_apply(wamids=[wamid for _, wamid in rows])
