@@ -12,86 +12,15 @@ from templates_app.variables import (
     variables_for,
 )
 
+from . import meta_shapes
+
 # --- the four templates of WHATSAPP.md §2.2, verbatim -----------------------------------------
 
-DELIVERY_WINDOW = [
-    {
-        "type": "BODY",
-        "text": "Hi {{1}}, your parcel {{2}} arrives {{3}} between {{4}}.",
-        "example": {"body_text": [["Ana", "PK-88213", "tomorrow", "9:00–12:00"]]},
-    }
-]
-
-CART_REMINDER = [
-    {
-        "type": "HEADER",
-        "format": "TEXT",
-        "text": "Still thinking, {{1}}?",
-        "example": {"header_text": ["Sam"]},
-    },
-    {
-        "type": "BODY",
-        "text": "Your basket with {{1}} items is saved. Finish checkout before {{2}}.",
-        "example": {"body_text": [["3", "Friday"]]},
-    },
-    {"type": "FOOTER", "text": "Reply STOP to opt out"},
-    {
-        "type": "BUTTONS",
-        "buttons": [
-            {
-                "type": "URL",
-                "text": "Open basket",
-                "url": "https://shop.example.com/cart/{{1}}",
-                "example": ["https://shop.example.com/cart/c-7f3a9"],
-            },
-            {"type": "QUICK_REPLY", "text": "Stop promotions"},
-        ],
-    },
-]
-
-APPOINTMENT_CONFIRMED = [
-    {
-        "type": "BODY",
-        "text": "Thanks {{first_name}}, your {{service}} is booked for {{date}} at {{time}}.",
-        "example": {
-            "body_text_named_params": [
-                {"param_name": "first_name", "example": "Leo"},
-                {"param_name": "service", "example": "eye test"},
-                {"param_name": "date", "example": "12 Dec"},
-                {"param_name": "time", "example": "14:30"},
-            ]
-        },
-    },
-    {
-        "type": "BUTTONS",
-        "buttons": [
-            {"type": "QUICK_REPLY", "text": "Reschedule"},
-            {"type": "PHONE_NUMBER", "text": "Call us", "phone_number": "+442079460000"},
-        ],
-    },
-]
-
-WINTER_COUPON = [
-    {
-        "type": "HEADER",
-        "format": "IMAGE",
-        "example": {"header_handle": ["https://scontent.whatsapp.net/v/t61.x"]},
-    },
-    {
-        "type": "BODY",
-        "text": "Usa el código {{1}} y obtén {{2}} de descuento.",
-        "example": {"body_text": [["INV25", "25%"]]},
-    },
-    {
-        "type": "BUTTONS",
-        "buttons": [
-            {"type": "COPY_CODE", "example": "INV25"},
-            {"type": "QUICK_REPLY", "text": "No me interesa"},
-        ],
-    },
-]
-
-# --- more shapes -------------------------------------------------------------------------------
+# The four shapes of WHATSAPP.md §2.2, as Meta's GET returns them.
+DELIVERY_WINDOW = meta_shapes.DELIVERY_WINDOW["components"]
+CART_REMINDER = meta_shapes.CART_REMINDER["components"]
+APPOINTMENT_CONFIRMED = meta_shapes.APPOINTMENT["components"]
+WINTER_COUPON = meta_shapes.WINTER_COUPON["components"]
 
 NAMED_HEADER = [
     {
@@ -234,7 +163,7 @@ CASES = {
                 column="header_media_url",
                 component="header",
                 kind="image",
-                example="https://scontent.whatsapp.net/v/t61.x",
+                example="https://scontent.whatsapp.net/v/t61/x.jpg",
             ),
             text("body_param_1", "body", position=1, example="INV25"),
             text("body_param_2", "body", position=2, example="25%"),
