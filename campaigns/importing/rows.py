@@ -1,9 +1,10 @@
 """Validation of one recipient row against the campaign's template."""
 
+import sys
 from dataclasses import dataclass, field
 
 from templates_app.variables import Variable
-from whatsapp.payload import check_value
+from whatsapp.payload import _BAD_TEXT, _TEXT_KINDS, check_value
 
 from .phones import normalize
 from .readers import FileRejected
@@ -11,6 +12,8 @@ from .readers import FileRejected
 PHONE_COLUMN = "phone_number"
 COUNTRY_COLUMN = "country_code"
 MAX_CELL_SHOWN = 200
+# What whatsapp.payload._BAD_TEXT forbids in a text value, restated as substring tests.
+_BAD_TEXT_RULE = r"[\n\r\t]| {5,}"
 
 
 @dataclass(slots=True)
@@ -37,6 +40,33 @@ class RowChecker:
 
     variables: list[Variable]
     warnings: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        # Where each cell is in a row list, worked out once per file: -1 for an absent column.
+        at = {name: i for i, name in reversed(list(enumerate(self.columns))) if name}
+        self._phone_at = at.get(PHONE_COLUMN, -1)
+        self._country_at = at.get(COUNTRY_COLUMN, -1)
+        self._slots = [(v, at.get(v.column, -1)) for v in self.variables]
+        # The quick test for a whole row, when every variable is a text value in the file: all
+        # present, none blank, none longer than the smallest limit, none with a line break, a
+        # tab or 5 spaces in a row. It accepts only rows check_value accepts (anything else
+        # goes through check_value), and only while _BAD_TEXT is the rule it restates.
+        quick = (
+            _BAD_TEXT.pattern == _BAD_TEXT_RULE
+            and self.variables
+            and all(v.kind in _TEXT_KINDS for v in self.variables)
+            and all(i >= 0 for _, i in self._slots)
+        )
+        self._quick = (
+            (
+                [i for _, i in self._slots],
+                [v.column for v in self.variables],
+                min(v.max_length or sys.maxsize for v in self.variables),
+            )
+            if quick
+            else None
+        )
 
     @classmethod
     def for_columns(cls, variables: list[Variable], columns: list[str]) -> "RowChecker":
@@ -56,18 +86,37 @@ class RowChecker:
             for c in columns
             if c and c not in known
         ]
-        return cls(variables=variables, warnings=warnings)
+        return cls(variables=variables, warnings=warnings, columns=list(columns))
 
     def check(self, line: int, cells: dict[str, str]) -> tuple[str | None, dict, list[Problem]]:
         """(E.164 phone, values to store, problems); the row is valid when problems is []."""
+        return self.check_list(line, [cells.get(c, "") for c in self.columns])
+
+    def check_list(self, line: int, cells: list[str]) -> tuple[str | None, dict, list[Problem]]:
+        """`check` for a row as a list under `columns` (RowSource.lists)."""
         problems: list[Problem] = []
-        raw_phone = cells.get(PHONE_COLUMN, "")
-        phone, reason = normalize(cells.get(COUNTRY_COLUMN, ""), raw_phone)
+        raw_phone = cells[self._phone_at] if self._phone_at >= 0 else ""
+        country = cells[self._country_at] if self._country_at >= 0 else ""
+        phone, reason = normalize(country, raw_phone)
         if reason is not None:
             problems.append(Problem(line, PHONE_COLUMN, reason, raw_phone[:MAX_CELL_SHOWN]))
+        if self._quick is not None:
+            at, names, limit = self._quick
+            texts = [cells[i] for i in at]
+            joined = "\0".join(texts)  # no forbidden sequence can span the separator
+            if (
+                all(texts)
+                and "\n" not in joined
+                and "\r" not in joined
+                and "\t" not in joined
+                and "     " not in joined
+                and max(map(len, texts)) <= limit
+                and not any(map(str.isspace, texts))
+            ):
+                return phone, dict(zip(names, texts, strict=True)), problems
         values = {}
-        for variable in self.variables:
-            value = cells.get(variable.column, "")
+        for variable, at in self._slots:
+            value = cells[at] if at >= 0 else ""
             message = check_value(variable, value)
             if message is not None:
                 problems.append(Problem(line, variable.column, message, value[:MAX_CELL_SHOWN]))
