@@ -84,8 +84,10 @@ def sandbox(sandbox_server, settings):
     return sandbox_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    # Per test, not per session: Playwright's sync API keeps an event loop running in this
+    # thread while it is open, which would break the asyncio tests that follow on the worker.
     from playwright.sync_api import sync_playwright
 
     from .e2e.browser import FLAGS, chromium_or_skip
