@@ -416,6 +416,10 @@ def _engine_main(session, base: str, user, campaign, memory: WorkerTree) -> dict
         time.sleep(0.2)
     seen_done = time.time()
     cpu = memory.cpu_seconds() - cpu_before
+    # The last sender marks the campaign completed once it has recorded its last outcome.
+    deadline = time.monotonic() + 15
+    while _counters(campaign.pk)["status"] != "completed" and time.monotonic() < deadline:
+        time.sleep(0.1)
     memory.sample()
     rows = Recipient.objects.filter(campaign=campaign)
     last = rows.aggregate(last=Max("sent_at"))["last"]
@@ -643,6 +647,13 @@ def _rows(*, idle_mb: float, unpaced: dict, paced: dict, engine: dict, big_run: 
             "unit": "%",
             "target": None,
             "ok": None,
+        },
+        {
+            "name": f"engine {N_MAIN // 1000}k: campaign completed",
+            "value": float(engine["status"] == "completed"),
+            "unit": "bool",
+            "target": "1",
+            "ok": engine["status"] == "completed",
         },
         {
             "name": "duplicate sends (sandbox)",

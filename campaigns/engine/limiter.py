@@ -7,8 +7,14 @@ recovery reads: a recipient whose request may have left is never re-sent automat
 
 Pacing runs at PACING_FACTOR of the configured rate, with a tolerance of at most 2 ms, so
 that no one-second window can exceed the configured rate even with a little network jitter.
+A sender asks for the slots of the next few milliseconds in one call (one Redis round trip per
+handful of sends instead of one per send); each granted slot carries its own time, so the
+sends still go out evenly spaced, and each recipient is still marked with its own slot.
 Meta's 130429 slows the number's bucket to half speed for SLOWDOWN_SECONDS.
 """
+
+import time
+from collections.abc import Sequence
 
 from redis.asyncio import Redis as AsyncRedis
 
@@ -20,30 +26,46 @@ TOLERANCE_US = 2000
 SLOWDOWN_SECONDS = 10
 
 # KEYS: campaign bucket, number bucket, number slowdown flag, campaign marks set
-# ARGV: campaign interval µs, number interval µs, member to mark ("" for none), tolerance µs
-# Returns 0 when both buckets granted the slot, else the µs to wait before asking again.
+# ARGV: campaign interval µs, number interval µs, tolerance µs, horizon µs, member…
+# Grants a slot to each member in turn, as long as the slot's time falls within `horizon` of
+# now, and marks every granted member ("" marks nothing) in the same atomic step. Slots keep
+# GCRA's spacing: granting n at once is exactly n single grants at their conforming times.
+# Returns {n, now, offset₁ … offsetₙ}: n slots granted to the first n members, the i-th at
+# offsetᵢ µs from now (Redis's clock, µs); or {0, now, µs to wait} when even the first slot
+# is further out.
 _SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local ci = tonumber(ARGV[1])
 local ni = tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[3]) == 1 then ni = ni * 2 end
-local ctat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local ntat = tonumber(redis.call('GET', KEYS[2]) or '0')
-if ctat < now then ctat = now end
-if ntat < now then ntat = now end
 -- a little tolerance absorbs the caller's timer jitter without allowing a burst
-local tol = tonumber(ARGV[4])
-local cwait = ctat - math.min(ci, tol) - now
-local nwait = ntat - math.min(ni, tol) - now
-if cwait > 0 or nwait > 0 then
-  if cwait > nwait then return cwait end
-  return nwait
+local tol = tonumber(ARGV[3])
+local ctol = math.min(ci, tol)
+local ntol = math.min(ni, tol)
+local last = now + tonumber(ARGV[4])
+local ctat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local ntat = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), now)
+local out = {0, now}
+local marks = {}
+for i = 5, #ARGV do
+  local at = math.max(ctat - ctol, ntat - ntol, now)
+  if at > last then
+    if out[1] == 0 then out[3] = at - last end
+    break
+  end
+  ctat = math.max(ctat, at) + ci
+  ntat = math.max(ntat, at) + ni
+  out[1] = out[1] + 1
+  out[#out + 1] = at - now
+  if ARGV[i] ~= '' then marks[#marks + 1] = ARGV[i] end
 end
-redis.call('SET', KEYS[1], ctat + ci, 'PX', math.floor(ci / 1000) + 5000)
-redis.call('SET', KEYS[2], ntat + ni, 'PX', math.floor(ni / 1000) + 5000)
-if ARGV[3] ~= '' then redis.call('SADD', KEYS[4], ARGV[3]) end
-return 0
+if out[1] > 0 then
+  redis.call('SET', KEYS[1], ctat, 'PX', math.floor((ctat - now) / 1000) + 5000)
+  redis.call('SET', KEYS[2], ntat, 'PX', math.floor((ntat - now) / 1000) + 5000)
+  if #marks > 0 then redis.call('SADD', KEYS[4], unpack(marks)) end
+end
+return out
 """
 
 
@@ -56,7 +78,7 @@ def interval_us(rate: float) -> int:
 
 
 class RateLimiter:
-    """One campaign on one number; `acquire` returns when the send may go."""
+    """One campaign on one number; `acquire` hands out slots, each with the time it may go."""
 
     def __init__(
         self, redis: AsyncRedis, *, campaign_id, rate: int, phone_number_id: str, throughput: int
@@ -72,13 +94,43 @@ class RateLimiter:
         self.number_interval = interval_us(throughput)
         self._script = redis.register_script(_SCRIPT)
 
-    async def try_acquire(self, mark: int | str = "") -> float:
-        """0.0 if granted (and `mark` recorded), else seconds to wait."""
-        wait = await self._script(
+    async def acquire(
+        self, marks: Sequence[int | str], horizon: float
+    ) -> tuple[list[float], float]:
+        """Slots for up to len(marks) sends due within `horizon` seconds, each mark recorded
+        with its slot. Returns (times, wait): the first len(times) marks got a slot, the i-th
+        to go at `times[i]` (time.monotonic(), the event loop's clock); with no slot granted,
+        `wait` is how long until asking again can succeed.
+
+        Slot times are Redis's; they are placed on our clock through the wall clock, which is
+        exact when Redis runs on this host. Redis granted them while our call was on its way,
+        so a result outside that interval means the clocks disagree: then they count from
+        when the answer arrived, which can only make the sends late, never early.
+        """
+        sent, sent_wall = time.monotonic(), time.time()
+        out = await self._script(
             keys=self.keys,
-            args=[self.campaign_interval, self.number_interval, str(mark), TOLERANCE_US],
+            args=[
+                self.campaign_interval,
+                self.number_interval,
+                TOLERANCE_US,
+                int(horizon * 1_000_000),
+                *[str(m) for m in marks],
+            ],
         )
-        return int(wait) / 1_000_000
+        answered = time.monotonic()
+        granted = int(out[0])
+        if not granted:
+            return [], int(out[2]) / 1_000_000
+        at = sent + int(out[1]) / 1_000_000 - sent_wall
+        if not sent <= at <= answered:
+            at = answered
+        return [at + int(x) / 1_000_000 for x in out[2 : granted + 2]], 0.0
+
+    async def try_acquire(self, mark: int | str = "") -> float:
+        """0.0 if a slot is granted now (and `mark` recorded), else seconds to wait."""
+        times, wait = await self.acquire([mark], 0.0)
+        return 0.0 if times else wait
 
     async def slow_down(self) -> None:
         await self.redis.set(self.keys[2], 1, ex=SLOWDOWN_SECONDS)

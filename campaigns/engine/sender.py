@@ -8,8 +8,10 @@ spent (the task then re-enqueues itself, so no Celery time limit is ever hit).
 """
 
 import asyncio
+import gc
 import logging
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +35,13 @@ logger = logging.getLogger(__name__)
 
 RECORD_EVERY = 0.25  # seconds between outcome writes
 CONTROL_EVERY = 0.25  # seconds between pause/stop checks
+# Slots are taken from the limiter up to GRANT_AHEAD seconds before they are due, a few per
+# call, instead of one call per send. A sender whose event loop stalls then sends the slots it
+# holds late, together: at most GRANT_AHEAD's worth (5 ms, 0.5 % of the rate), well inside the
+# limiter's 2 % margin.
+GRANT_AHEAD = 0.005
+# When the rest of the next GRANT_AHEAD went to another sender, ask again this much later.
+GRANT_EVERY = 0.0025
 
 
 @dataclass
@@ -150,48 +159,82 @@ class Sender:
         return [r for r, ok in zip(rows, allowed, strict=True) if ok]
 
     async def _dispatch(self):
+        """Take rows from the queue, get their slots from the limiter a few milliseconds
+        ahead, and start each send at its slot's time."""
         # Slow start: one request in flight until one succeeds, then one more per success.
         # An expired token or a paused template therefore costs one failed request, not
         # `slots` of them.
-        slots = asyncio.Semaphore(1)
         self._capacity = 1
-        self._slots = slots
-        pending: set[asyncio.Task] = set()
+        self._busy = 0  # rows with a slot: waiting for their time, or being sent
+        self._freed = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        loop = asyncio.get_running_loop()
+        held: deque[store.Claimed] = deque()  # taken from the queue, no slot yet
+        ended = False
         while not self.stop.is_set():
-            try:
-                row = await asyncio.wait_for(self.queue.get(), timeout=0.2)
-            except TimeoutError:
+            room = self._capacity - self._busy
+            if room <= 0:
+                self._freed.clear()
+                await self._freed.wait()
                 continue
-            if row is None:
-                break
-            await slots.acquire()
-            if self.stop.is_set():
-                slots.release()
-                self.results.append(store.Outcome(row.id, "pending", released=True))
-                break
-            while True:
-                wait = await self.limiter.try_acquire(row.id)
-                if wait <= 0:
+            while len(held) < room:
+                try:
+                    row = self.queue.get_nowait()
+                except asyncio.QueueEmpty:
                     break
-                if self.stop.is_set():
+                if row is None:
+                    ended = True
                     break
-                await asyncio.sleep(min(wait, 0.2))
-            if wait > 0:  # stopped while waiting for a slot: this row never left
-                slots.release()
-                self.results.append(store.Outcome(row.id, "pending", released=True))
-                break
-            self.in_flight += 1
-            task = asyncio.create_task(self._send(row))
-            pending.add(task)
+                self.in_flight += 1
+                held.append(row)
+            if not held:
+                if ended:
+                    break
+                row = await self.queue.get()
+                if row is None:
+                    ended = True
+                else:
+                    self.in_flight += 1
+                    held.append(row)
+                continue
+            batch = [held[i] for i in range(min(room, len(held)))]
+            times, wait = await self.limiter.acquire([r.id for r in batch], GRANT_AHEAD)
+            if not times:
+                await asyncio.sleep(min(max(wait, GRANT_EVERY), 0.2))
+                continue
+            for at in times:
+                self._busy += 1
+                loop.call_at(at, self._launch, held.popleft())
+            if len(times) < len(batch):
+                # The rest of the next GRANT_AHEAD is someone else's: ask again a little
+                # later, for a few slots at once rather than one per call.
+                await asyncio.sleep(GRANT_EVERY)
+        while held:  # never got a slot: never left
+            self._release(held.popleft())
+        while self._busy:
+            self._freed.clear()
+            await self._freed.wait()
 
-            def done(t, row=row):
-                pending.discard(t)
-                self.in_flight -= 1
-                slots.release()
+    def _launch(self, row: store.Claimed) -> None:
+        """A row's slot has come: send it (or, once stopping, give it back: it never left)."""
+        if self.stop.is_set():
+            self._release(row)
+            self._busy -= 1
+            self._freed.set()
+            return
+        task = asyncio.create_task(self._send(row))
+        self._tasks.add(task)
+        task.add_done_callback(self._sent)
 
-            task.add_done_callback(done)
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+    def _sent(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        self._busy -= 1
+        self.in_flight -= 1
+        self._freed.set()
+
+    def _release(self, row: store.Claimed) -> None:
+        self.in_flight -= 1
+        self.results.append(store.Outcome(row.id, "pending", released=True))
 
     async def _send(self, row: store.Claimed):
         account = self.campaign.account
@@ -223,7 +266,6 @@ class Sender:
         self.result.sent += 1
         if self._capacity < self.slots:
             self._capacity += 1
-            self._slots.release()
         self.results.append(
             store.Outcome(
                 row.id, "sent", wamid=result.wamid, message_status=result.message_status or ""
@@ -282,4 +324,12 @@ def run_sender(*, campaign_id, worker: str, budget_seconds: float) -> RunResult:
     senders = max(1, settings.ENGINE_SENDERS_PER_CAMPAIGN)
     slots = max(1, -(-campaign.worker_count // senders))
     sender = Sender(campaign, worker=worker, slots=slots, budget_seconds=budget_seconds)
-    return asyncio.run(sender.run())
+    # A full collection of a Django process's heap pauses the event loop for ~150 ms: sends
+    # held by a paused sender then leave in a burst, and slots go unused. Collecting once now
+    # and freezing what survives keeps later collections to the objects of this run.
+    gc.collect()
+    gc.freeze()
+    try:
+        return asyncio.run(sender.run())
+    finally:
+        gc.unfreeze()

@@ -5,6 +5,7 @@ the campaign counters in the same transaction as the recipients.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import Recipient
+from ..models import Campaign, OptOut, Recipient
 from ..services.counters import counters_apply
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def claim_batch(*, campaign_id, worker: str, size: int) -> list[Claimed]:
             counters_apply(
                 campaign_id=campaign_id, deltas={R.PENDING: -len(rows), R.SENDING: len(rows)}
             )
+            rows = _skip_opted_out(c, campaign_id=campaign_id, rows=rows)
     decode = Recipient._meta.get_field("values").from_db_value
     claimed = [
         Claimed(id=r[0], phone=r[1], values=decode(r[2], None, connection) or {}, attempts=r[3])
@@ -81,6 +83,31 @@ def claim_batch(*, campaign_id, worker: str, size: int) -> list[Claimed]:
     ]
     claimed.sort(key=lambda c: c.id)
     return claimed
+
+
+def _skip_opted_out(c, *, campaign_id, rows: list[tuple]) -> list[tuple]:
+    """Numbers that opted out after the import (STOP, user_preferences, an operator) are
+    skipped at send time: marked skipped (`opted_out`), the attempt not counted. One
+    statement per batch, on the opt-out list's (workspace, phone) index."""
+    ids = [r[0] for r in rows]
+    c.execute(
+        f"""UPDATE {TABLE} SET status = 'skipped', skip_reason = 'opted_out',
+                claimed_at = NULL, claimed_by = '', attempts = attempts - 1
+            WHERE id IN ({", ".join(["%s"] * len(ids))}) AND status = 'sending'
+              AND phone IN (
+                SELECT o.phone FROM {OptOut._meta.db_table} o
+                JOIN {Campaign._meta.db_table} k ON k.workspace_id = o.workspace_id
+                WHERE k.id = %s)
+            RETURNING id""",
+        [*ids, _uuid(campaign_id)],
+    )
+    skipped = {r[0] for r in c.fetchall()}
+    if not skipped:
+        return rows
+    counters_apply(
+        campaign_id=campaign_id, deltas={R.SENDING: -len(skipped), R.SKIPPED: len(skipped)}
+    )
+    return [r for r in rows if r[0] not in skipped]
 
 
 def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
@@ -106,70 +133,140 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
     unknown = [o for o in outcomes if o.status == R.UNKNOWN]
     with transaction.atomic(), connection.cursor() as c:
         if sent:
-            for from_state in (R.SENDING, R.UNKNOWN):
-                c.executemany(
-                    f"""UPDATE {TABLE} SET status = 'sent', wamid = %s, message_status = %s,
-                            sent_at = COALESCE(sent_at, %s), claimed_at = NULL
-                        WHERE id = %s AND status = %s""",
-                    [(o.wamid, o.message_status, now, o.id, from_state) for o in sent],
-                )
-                move(from_state, R.SENT, c.rowcount)
-            # Rows a webhook already advanced still need their wamid.
-            c.executemany(
-                f"""UPDATE {TABLE} SET wamid = %s, message_status = %s, claimed_at = NULL
-                    WHERE id = %s AND wamid IS NULL""",
-                [(o.wamid, o.message_status, o.id) for o in sent],
+            rows = [(o.id, o.wamid, o.message_status, now) for o in sent]
+            columns = (
+                ("id", "bigint"),
+                ("wid", "text"),
+                ("mstatus", "text"),
+                ("ts", "timestamptz"),
             )
+            for from_state in (R.SENDING, R.UNKNOWN):
+                n = _update_each(
+                    c,
+                    set_sql="""status = 'sent', wamid = v.wid, message_status = v.mstatus,
+                        sent_at = COALESCE(sent_at, v.ts), claimed_at = NULL""",
+                    where_sql=f"status = '{from_state}'",
+                    columns=columns,
+                    rows=rows,
+                )
+                move(from_state, R.SENT, n)
+                if from_state == R.SENDING and n == len(rows):
+                    break  # the usual case: every row was still sending, all are done
+            else:
+                # Rows a webhook already advanced still need their wamid.
+                _update_each(
+                    c,
+                    set_sql="wamid = v.wid, message_status = v.mstatus, claimed_at = NULL",
+                    where_sql="wamid IS NULL",
+                    columns=columns,
+                    rows=rows,
+                )
         if failed:
-            c.executemany(
-                f"""UPDATE {TABLE} SET status = 'failed', failed_at = %s, error_code = %s,
-                        error_title = %s, error_details = %s, error_retryable = %s,
-                        next_attempt_at = %s, claimed_at = NULL
-                    WHERE id = %s AND status = 'sending'""",
-                [
+            n = _update_each(
+                c,
+                set_sql="""status = 'failed', failed_at = v.ts, error_code = v.code,
+                    error_title = v.title, error_details = v.details, error_retryable = v.retry,
+                    next_attempt_at = v.later, claimed_at = NULL""",
+                where_sql="status = 'sending'",
+                columns=(
+                    ("id", "bigint"),
+                    ("ts", "timestamptz"),
+                    ("code", "integer"),
+                    ("title", "text"),
+                    ("details", "text"),
+                    ("retry", "boolean"),
+                    ("later", "timestamptz"),
+                ),
+                rows=[
                     (
+                        o.id,
                         now,
                         o.error_code,
                         o.error_title[:255],
                         o.error_details,
                         o.error_retryable,
                         o.next_attempt_at,
-                        o.id,
                     )
                     for o in failed
                 ],
             )
-            move(R.SENDING, R.FAILED, c.rowcount)
+            move(R.SENDING, R.FAILED, n)
         if retry:
-            c.executemany(
-                f"""UPDATE {TABLE} SET status = 'pending', next_attempt_at = %s,
-                        error_code = %s, error_title = %s, error_details = %s,
-                        claimed_at = NULL
-                    WHERE id = %s AND status = 'sending'""",
-                [
-                    (o.next_attempt_at, o.error_code, o.error_title[:255], o.error_details, o.id)
+            n = _update_each(
+                c,
+                set_sql="""status = 'pending', next_attempt_at = v.later, error_code = v.code,
+                    error_title = v.title, error_details = v.details, claimed_at = NULL""",
+                where_sql="status = 'sending'",
+                columns=(
+                    ("id", "bigint"),
+                    ("later", "timestamptz"),
+                    ("code", "integer"),
+                    ("title", "text"),
+                    ("details", "text"),
+                ),
+                rows=[
+                    (o.id, o.next_attempt_at, o.error_code, o.error_title[:255], o.error_details)
                     for o in retry
                 ],
             )
-            move(R.SENDING, R.PENDING, c.rowcount)
+            move(R.SENDING, R.PENDING, n)
         if released:
-            c.executemany(
-                f"""UPDATE {TABLE} SET status = 'pending', attempts = attempts - 1,
-                        claimed_at = NULL, next_attempt_at = %s
-                    WHERE id = %s AND status = 'sending' AND attempts > 0""",
-                [(o.next_attempt_at, o.id) for o in released],
+            n = _update_each(
+                c,
+                set_sql="""status = 'pending', attempts = attempts - 1, claimed_at = NULL,
+                    next_attempt_at = v.later""",
+                where_sql="status = 'sending' AND attempts > 0",
+                columns=(("id", "bigint"), ("later", "timestamptz")),
+                rows=[(o.id, o.next_attempt_at) for o in released],
             )
-            move(R.SENDING, R.PENDING, c.rowcount)
+            move(R.SENDING, R.PENDING, n)
         if unknown:
-            c.executemany(
-                f"""UPDATE {TABLE} SET status = 'unknown', error_title = %s,
-                        error_details = %s, claimed_at = NULL
-                    WHERE id = %s AND status = 'sending'""",
-                [(o.error_title[:255], o.error_details, o.id) for o in unknown],
+            n = _update_each(
+                c,
+                set_sql="""status = 'unknown', error_title = v.title, error_details = v.details,
+                    claimed_at = NULL""",
+                where_sql="status = 'sending'",
+                columns=(("id", "bigint"), ("title", "text"), ("details", "text")),
+                rows=[(o.id, o.error_title[:255], o.error_details) for o in unknown],
             )
-            move(R.SENDING, R.UNKNOWN, c.rowcount)
+            move(R.SENDING, R.UNKNOWN, n)
         counters_apply(campaign_id=campaign_id, deltas=deltas)
     return [o.wamid for o in sent if o.wamid]
+
+
+_VALUE = re.compile(r"\bv\.(\w+)")
+
+
+def _update_each(c, *, set_sql: str, where_sql: str, columns, rows: list[tuple]) -> int:
+    """For each row of `rows` (values in the order of `columns`, `id` first), UPDATE the
+    recipient with that id: SET `set_sql` WHERE `where_sql`, both naming the row's values
+    `v.<column>`. Returns how many recipients changed.
+
+    PostgreSQL: one statement for the whole batch (unnest of one array per column), so a
+    batch costs one round trip and one plan whatever its size. Elsewhere one statement per
+    row (executemany).
+    """
+    if not rows:
+        return 0
+    if connection.vendor == "postgresql":
+        names = ", ".join(name for name, _ in columns)
+        arrays = ", ".join(f"%s::{pg_type}[]" for _, pg_type in columns)
+        c.execute(
+            f"""UPDATE {TABLE} SET {set_sql}
+                FROM unnest({arrays}) AS v({names})
+                WHERE {TABLE}.id = v.id AND {where_sql}""",
+            [list(values) for values in zip(*rows, strict=True)],
+        )
+        return c.rowcount
+    index = {name: i for i, (name, _) in enumerate(columns)}
+    order = [index[name] for name in _VALUE.findall(set_sql)] + [0]
+    order += [index[name] for name in _VALUE.findall(where_sql)]
+    c.executemany(
+        f"UPDATE {TABLE} SET {_VALUE.sub('%s', set_sql)} "
+        f"WHERE id = %s AND {_VALUE.sub('%s', where_sql)}",
+        [[row[i] for i in order] for row in rows],
+    )
+    return c.rowcount
 
 
 def lease_seconds() -> int:

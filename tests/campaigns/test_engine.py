@@ -10,12 +10,12 @@ from django.utils import timezone
 from campaigns.engine import store
 from campaigns.engine.runner import recover_expired, sender_finished, sweep
 from campaigns.engine.sender import run_sender
-from campaigns.models import Campaign, Recipient
+from campaigns.models import Campaign, OptOut, Recipient
 from campaigns.services.counters import counts_from_recipients, stored_counts
 from campaigns.services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
 from whatsapp.models import WhatsAppAccount
 
-from ..factories import CampaignFactory
+from ..factories import CampaignFactory, WorkspaceFactory
 from ..templates_app import meta_shapes
 from .conftest import make_template
 
@@ -75,6 +75,24 @@ def test_every_recipient_is_sent_once_with_its_wamid(sandbox, make_campaign):
     campaign.refresh_from_db()
     assert campaign.status == "completed"
     assert campaign.completed_at is not None
+
+
+def test_numbers_that_opted_out_after_the_import_are_skipped_not_sent(sandbox, make_campaign):
+    campaign = make_campaign(10)
+    OptOut.objects.create(workspace=campaign.workspace, phone="+14155550003", source="keyword")
+    OptOut.objects.create(workspace=campaign.workspace, phone="+14155550007")
+    # the same number opted out of another workspace changes nothing here
+    OptOut.objects.create(workspace=WorkspaceFactory(), phone="+14155550001")
+    result = run(campaign)
+    assert result.reason == "drained"
+    skipped = Recipient.objects.filter(campaign=campaign, status="skipped")
+    assert sorted(r.phone for r in skipped) == ["+14155550003", "+14155550007"]
+    assert {(r.skip_reason, r.attempts, r.wamid) for r in skipped} == {("opted_out", 0, None)}
+    assert Recipient.objects.filter(campaign=campaign, status="sent").count() == 8
+    assert sandbox.stats(recipient="+14155550003")["recipient"]["accepted"] == 0
+    assert sandbox.stats(recipient="+14155550001")["recipient"]["accepted"] == 1
+    assert sandbox.stats()["accepted_total"] == 8
+    assert_counters_match(campaign)
 
 
 def test_every_send_carries_callback_data(sandbox, make_campaign):
