@@ -98,7 +98,8 @@ def test_two_campaigns_on_one_number_share_its_throughput():
     )
     both = sorted(t for cid in (a, b) for t, _ in grants[cid])
     assert len(both) == 120
-    assert grants[a] and grants[b]
+    assert grants[a]
+    assert grants[b]
     # 120 sends at the number's 100/s take at least ~1.2 s, whatever each campaign allows
     assert both[-1] - both[0] >= 1.15
     assert max_in_any_window(both) <= 100

@@ -16,11 +16,14 @@ from .test_dashboard_browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CSV = "\n".join(
-    ["country_code,phone_number,body_param_1,body_param_2,body_param_3,body_param_4"]
-    + [f"+1,41555501{i:02d},Ana,PK-{i},tomorrow,9-12" for i in range(30)]
-    + ["+1,12,Bad,PK-X,today,1-2", "+1,4155550100,Dup,PK-Y,today,1-2"]
-) + "\n"
+CSV = (
+    "\n".join(
+        ["country_code,phone_number,body_param_1,body_param_2,body_param_3,body_param_4"]
+        + [f"+1,41555501{i:02d},Ana,PK-{i},tomorrow,9-12" for i in range(30)]
+        + ["+1,12,Bad,PK-X,today,1-2", "+1,4155550100,Dup,PK-Y,today,1-2"]
+    )
+    + "\n"
+)
 
 
 @pytest.fixture
@@ -34,8 +37,9 @@ def worker(sandbox, settings):
     celery_app.conf.task_default_queue = previous
 
 
-def test_create_preview_import_send_and_watch(page, live_server, owner, workspace_a, worker,
-                                              sandbox, tmp_path):
+def test_create_preview_import_send_and_watch(
+    page, live_server, owner, workspace_a, worker, sandbox, tmp_path
+):
     make_template(workspace_a, meta_shapes.DELIVERY_WINDOW)
     log_in(page, live_server)
     page.click("text=New campaign")
