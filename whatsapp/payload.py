@@ -48,6 +48,9 @@ def check_value(variable: Variable, value: str | None) -> str | None:
     if not value.strip():
         # A blank optional value (a quick-reply payload) just means "send none".
         return f"{column} is empty" if variable.required else None
+    if "\x00" in value:
+        # No message carries it, and PostgreSQL cannot store it (in text or JSON).
+        return f"{column} contains a NUL character"
     if variable.max_length is not None and len(value) > variable.max_length:
         limit = variable.max_length
         return f"{column} is {len(value)} characters long; Meta allows at most {limit}"

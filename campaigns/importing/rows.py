@@ -16,6 +16,10 @@ MAX_CELL_SHOWN = 200
 _BAD_TEXT_RULE = r"[\n\r\t]| {5,}"
 
 
+def printable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
+
+
 @dataclass(slots=True)
 class Problem:
     line: int
@@ -23,6 +27,13 @@ class Problem:
     reason: str
     value: str = ""
     kind: str = "rejected"
+
+    def __post_init__(self):
+        # Shown to the user and stored (PostgreSQL refuses NUL in text and JSON): a cell's
+        # NUL characters appear as U+FFFD.
+        if "\x00" in self.value or "\x00" in self.reason:
+            self.value = printable(self.value)
+            self.reason = printable(self.reason)
 
     def as_dict(self) -> dict:
         return {
@@ -82,7 +93,7 @@ class RowChecker:
             )
         known = {PHONE_COLUMN, COUNTRY_COLUMN, *(v.column for v in variables)}
         warnings = [
-            f"Column {c!r} is not used by this template and was ignored."
+            printable(f"Column {c!r} is not used by this template and was ignored.")
             for c in columns
             if c and c not in known
         ]
@@ -103,9 +114,10 @@ class RowChecker:
         if self._quick is not None:
             at, names, limit = self._quick
             texts = [cells[i] for i in at]
-            joined = "\0".join(texts)  # no forbidden sequence can span the separator
+            joined = "\x01".join(texts)  # no forbidden sequence can span the separator
             if (
                 all(texts)
+                and "\x00" not in joined
                 and "\n" not in joined
                 and "\r" not in joined
                 and "\t" not in joined

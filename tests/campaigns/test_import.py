@@ -366,6 +366,64 @@ def test_rejections_download_lists_every_row_as_safe_csv(owner_api, campaign_a):
     assert lines[1].endswith(",'=cmd|0")  # formula injection neutralised
 
 
+def test_thousands_of_rejections_and_rows_in_one_file(owner_api, campaign_a):
+    """More rows than one COPY statement and more rejections than one batch, interleaved:
+    every valid row imported, every rejection stored for the download."""
+    rows = []
+    for i in range(24_000):
+        phone = f"41555{i:05d}" if i % 4 else "12"  # every fourth row impossible
+        rows.append(ROW.format(cc="+1", phone=phone))
+    rows += [ROW.format(cc="+1", phone="4155500001")] * 3  # a duplicate, twice
+    report = upload(owner_api, campaign_a, csv_text(*rows).encode()).json()
+    assert report["rows_read"] == 24_003
+    assert report["rejected"] == 6_000
+    assert report["imported"] == 18_000
+    assert report["skipped_duplicate"] == 3
+    assert Recipient.objects.filter(campaign=campaign_a).count() == 18_000
+    stored = ImportRejection.objects.filter(report_id=report["id"])
+    assert stored.filter(kind="rejected").count() == 6_000
+    assert stored.filter(kind="skipped").count() == 3
+    assert stored_counts(campaign_id=campaign_a.pk) == counts_from_recipients(
+        campaign_id=campaign_a.pk
+    )
+
+
+NUL_ROWS = [
+    "+1,4155550100,A\x00na,PK-1,tomorrow,9-12",
+    "+1,41555\x0050101,Bob,PK-2,today,1-2",
+    "+1\x00,4155550102,Cy,PK-3,today,1-2",
+    "+1,4155550103,Di,PK-4,today,1-2",
+]
+
+
+def test_nul_characters_deep_in_a_csv_are_rejected_rows(owner_api, campaign_a):
+    """A NUL at the start marks a binary file; one deep inside a text file (past what the
+    reader samples) is a bad cell: PostgreSQL cannot store it and Meta would not send it."""
+    filler = [ROW.format(cc="+1", phone=f"41566{i:05d}") for i in range(3000)]
+    report = upload(owner_api, campaign_a, csv_text(*filler, *NUL_ROWS).encode()).json()
+    assert report["imported"] == 3001
+    assert report["rejected"] == 3
+    problems = {(p["column"], p["reason"]) for p in report["rejected_rows"]}
+    assert ("body_param_1", "body_param_1 contains a NUL character") in problems
+    assert all("\x00" not in p["value"] for p in report["rejected_rows"])
+    assert ImportRejection.objects.filter(report_id=report["id"]).count() == 3
+    assert "+14155550103" in phones(campaign_a)
+
+
+def test_nul_characters_in_a_json_list_are_rejected_rows(owner_api, campaign_a):
+    keys = ["country_code", "phone_number", "body_param_1", "body_param_2", "body_param_3"]
+    body = [
+        dict(zip([*keys, "body_param_4"], row.split(","), strict=True)) | {"note\x00": "x"}
+        for row in NUL_ROWS
+    ]
+    response = owner_api.post(f"/api/v1/campaigns/{campaign_a.id}/recipients/", body, format="json")
+    assert response.status_code == 201, response.json()
+    report = response.json()
+    assert report["imported"] == 1
+    assert report["rejected"] == 3
+    assert phones(campaign_a) == ["+14155550103"]
+
+
 def test_json_list_in_the_seed_shape(owner_api, campaign_a):
     body = [
         {
