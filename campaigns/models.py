@@ -136,7 +136,9 @@ class Recipient(models.Model):
     # The lease of the worker that claimed the row; an expired lease is recovered by beat.
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)
-    wamid = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    # Unique where set (recipient_wamid_unique): a partial index, so the rows an import adds
+    # (all without a wamid yet) cost it nothing.
+    wamid = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
     message_status = models.CharField(max_length=32, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -152,6 +154,13 @@ class Recipient(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["campaign", "phone"], name="recipient_phone_unique"),
+            # Status webhooks: WHERE wamid = ANY(…) AND wamid IS NOT NULL (say so: a partial
+            # index is only used when the query implies its condition).
+            models.UniqueConstraint(
+                fields=["wamid"],
+                condition=Q(wamid__isnull=False),
+                name="recipient_wamid_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(
                     status__in=[
@@ -169,23 +178,23 @@ class Recipient(models.Model):
             ),
         ]
         indexes = [
-            # Listing, export, recount and rerun: WHERE campaign_id = ? AND status = ? ORDER BY id.
+            # Listing, export, recount and rerun: WHERE campaign_id = ? AND status = ? ORDER BY id;
+            # and the engine's claim: … status = 'pending' ORDER BY id LIMIT n FOR UPDATE SKIP
+            # LOCKED. (Every index costs each imported row an insert: the import's bound.)
             models.Index(fields=["campaign", "status", "id"], name="recipient_campaign_status_idx"),
-            # Claim: WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT n
-            # FOR UPDATE SKIP LOCKED; partial, so it stays small as the campaign drains.
-            models.Index(
-                fields=["campaign", "id"],
-                condition=Q(status="pending"),
-                name="recipient_pending_idx",
-            ),
             # Lease recovery: WHERE status = 'sending' AND claimed_at < now() - lease.
             models.Index(
                 fields=["claimed_at"],
                 condition=Q(status="sending"),
                 name="recipient_sending_lease_idx",
             ),
-            # Inbound replies and opt-outs: WHERE phone = ? AND sent_at > now() - window.
-            models.Index(fields=["phone"], name="recipient_phone_idx"),
+            # Inbound replies: WHERE phone = ? AND sent_at BETWEEN ? AND ?; only sent rows, so
+            # imported rows cost it nothing.
+            models.Index(
+                fields=["phone"],
+                condition=Q(sent_at__isnull=False),
+                name="recipient_phone_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -27,7 +27,9 @@ def test_two_processes_share_one_rate():
     grants = results[0] + results[1]
     assert results[0]
     assert results[1]  # both processes got slots: the limit is shared, not per process
-    assert len(grants) <= rate * seconds + 1
+    # GCRA spacing allows one grant per interval plus the first; a call that started just
+    # before the end is granted just after it.
+    assert len(grants) <= rate * seconds + 2
     assert len(grants) >= 0.9 * rate * seconds
     assert max_in_any_window(grants) <= rate
 

@@ -187,10 +187,11 @@ def _lock_recipients(wamids: list[str], ids: list[int]) -> list[dict]:
         sql = (
             f"SELECT {', '.join(qn(c) for c in LOADED_COLUMNS)} "
             f"FROM {qn(Recipient._meta.db_table)} "
-            "WHERE wamid = ANY(%b::varchar[]) OR id = ANY(%b::bigint[]) ORDER BY id FOR UPDATE"
+            "WHERE (wamid = ANY(%b::varchar[]) AND wamid IS NOT NULL) OR id = ANY(%b::bigint[]) "
+            "ORDER BY id FOR UPDATE"
         )
         return [dict(zip(LOADED, row, strict=True)) for row in execute(sql, [wamids, ids])]
-    query = Q(wamid__in=wamids) | Q(id__in=ids)
+    query = Q(wamid__in=wamids, wamid__isnull=False) | Q(id__in=ids)
     recipients = Recipient.objects.filter(query).order_by("id")
     if connection.features.has_select_for_update:
         recipients = recipients.select_for_update()
