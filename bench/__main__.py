@@ -58,7 +58,15 @@ def main(selected: list[str]) -> int:
                 f"{row.get('target') or '':<18} {ok}"
             )
     out = HERE / "results.json"
-    out.write_text(json.dumps({"generated_at": time.time(), "results": results}, indent=2))
+    # A run of some benchmarks keeps the others' latest figures.
+    previous = {}
+    if out.exists():
+        try:
+            previous = json.loads(out.read_text()).get("results", {})
+        except (ValueError, AttributeError):
+            previous = {}
+    merged = {**previous, **results}
+    out.write_text(json.dumps({"generated_at": time.time(), "results": merged}, indent=2))
     print(f"\nwrote {out}")
     return 1 if failed else 0
 

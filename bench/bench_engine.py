@@ -29,6 +29,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from bench.databases import ensure_database
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/broadcast_bench_engine"
@@ -78,7 +80,9 @@ def run() -> list[dict]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": os.environ.get("BENCH_ENGINE_DATABASE_URL", DEFAULT_DATABASE_URL),
+        "DATABASE_URL": ensure_database(
+            os.environ.get("BENCH_ENGINE_DATABASE_URL", DEFAULT_DATABASE_URL)
+        ),
         "REDIS_URL": _bench_redis_url(),
         "LOG_LEVEL": "WARNING",
         "BENCH_ENGINE_RESULT": result_path,

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.databases import ensure_database
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/broadcast_bench"
 CSV_ROWS = 1_000_000
@@ -392,14 +394,7 @@ def _database_url() -> str:
 
     if connection.vendor == "postgresql":
         return os.environ["DATABASE_URL"]
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        if not conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = 'broadcast_bench'"
-        ).fetchone():
-            conn.execute("CREATE DATABASE broadcast_bench")
-    return BENCH_DATABASE_URL
+    return ensure_database(BENCH_DATABASE_URL)
 
 
 def run() -> list[dict]:
