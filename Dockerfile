@@ -10,4 +10,6 @@ RUN pip install . && \
 RUN useradd --system --home /app broadcast && mkdir -p /app/data && chown broadcast /app/data
 USER broadcast
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--timeout", "60", "--access-logfile", "-"]
+# Workers, threads, keep-alive and logging come from gunicorn.conf.py (as for `make run` and
+# `make bench`); set WEB_CONCURRENCY to about one process per core.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi", "--bind", "0.0.0.0:8000"]
