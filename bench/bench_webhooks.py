@@ -1,7 +1,8 @@
 """Benchmark of the webhook receiver and the drain (PRODUCT.md: ≥ 2,000 status POSTs/s
 acknowledged with p99 < 100 ms; ≥ 5,000 statuses applied/s; counters equal a recount).
 
-Meant for PostgreSQL (`DATABASE_URL`; SQLite runs a smaller, indicative load). It migrates the
+On PostgreSQL: the configured one, or `broadcast_bench_webhooks` on 127.0.0.1 (created when
+missing, in a child process) when the suite runs on SQLite. It migrates the
 database, creates an account, a running campaign and N recipients with wamids, serves
 `config.wsgi` (or the same app with the webhook fast path, see `_wsgi_app`) with gunicorn and
 the production settings (gunicorn.conf.py) on a free loopback port, and POSTs signed status
@@ -41,9 +42,11 @@ import uuid
 from pathlib import Path
 
 from bench import http_load
+from bench.databases import rows_on_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/broadcast_bench_webhooks"
 PATH = "/webhooks/whatsapp/"
 TARGET_POSTS = 2000.0
 TARGET_P99_MS = 100.0
@@ -82,8 +85,6 @@ def _gunicorn() -> str:
 def _wsgi_app() -> tuple[str, str]:
     """config.wsgi when it installs the webhook fast path (webhooks/wsgi.py), else the same
     application built by the fast path's factory, so the figures are those of the fast path."""
-    if os.environ.get("XP_MODE"):
-        return "bench._xp_wsgi", "xp " + os.environ["XP_MODE"]
     import config.wsgi
 
     if getattr(config.wsgi.application, "webhook_fast_path", False):
@@ -421,6 +422,9 @@ def run() -> list[dict]:
     from campaigns.models import Recipient
     from campaigns.services import counts_from_recipients, stored_counts
 
+    rows = rows_on_postgres("bench.bench_webhooks", BENCH_DATABASE_URL)
+    if rows is not None:
+        return rows
     call_command("migrate", verbosity=0)
     postgres = connection.vendor == "postgresql"
     n = 10_000 if postgres else 2_000

@@ -1,6 +1,13 @@
 """The PostgreSQL databases the benchmarks run in, created when missing."""
 
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import urllib.parse
+from pathlib import Path
 
 import psycopg
 
@@ -15,3 +22,36 @@ def ensure_database(url: str) -> str:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
     return url
+
+
+def rows_on_postgres(module: str, url: str) -> list[dict] | None:
+    """The benchmarks' figures are PostgreSQL's. None when Django already runs on PostgreSQL
+    (measure in this process); otherwise `module.run()`'s rows, run in a child process on the
+    database `url` (created when missing), e.g. for `make bench` on the SQLite default."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return None
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        result = Path(out.name)
+    env = {**os.environ, "DATABASE_URL": ensure_database(url)}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.databases", module, str(result)],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"{module} exited with code {proc.returncode} on {url}")
+        return json.loads(result.read_text())
+    finally:
+        result.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
+    import django
+
+    django.setup()
+    module, result_path = sys.argv[1:3]
+    Path(result_path).write_text(json.dumps(importlib.import_module(module).run()))
