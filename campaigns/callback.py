@@ -16,6 +16,7 @@ def decode(value: str | None) -> int | None:
     if not value or not isinstance(value, str) or not value.startswith(PREFIX):
         return None
     digits = value[len(PREFIX) :]
-    if not digits.isdigit() or len(digits) > 19:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
         return None
-    return int(digits)
+    number = int(digits)
+    return number if number < 2**63 else None  # a bigint key

@@ -390,7 +390,9 @@ def _snippet(body: bytes | str | None, limit: int = 200) -> str:
 
 
 def _int_or_none(value) -> int | None:
+    """An error code or subcode: an integer column (32 bits) holds every real one."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if -(2**31) <= number < 2**31 else None

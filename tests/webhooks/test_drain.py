@@ -1,6 +1,7 @@
 """The drain: batches, isolation of bad events, retries, retention, tasks, SKIP LOCKED."""
 
 import hashlib
+import json
 import threading
 from datetime import timedelta
 
@@ -122,6 +123,9 @@ def test_prune_deletes_old_processed_events_and_old_pending_statuses(account):
     recent = stored(account, {"x": 2}, status=E.PROCESSED, processed_at=now - timedelta(days=29))
     failed = stored(account, {"x": 3}, status=E.FAILED, attempts=5)
     WebhookEvent.objects.filter(pk=failed.pk).update(received_at=now - timedelta(days=90))
+    rejected = stored(account, body=b"{not json", status=E.REJECTED, error="not JSON")
+    WebhookEvent.objects.filter(pk=rejected.pk).update(received_at=now - timedelta(days=31))
+    young = stored(account, body=b"{not json", status=E.REJECTED, error="not JSON")
     keep = PendingStatus.objects.create(
         account=account, wamid="wamid.K", status="sent", timestamp=now, payload={}
     )
@@ -130,9 +134,13 @@ def test_prune_deletes_old_processed_events_and_old_pending_statuses(account):
     )
     PendingStatus.objects.filter(pk=gone.pk).update(received_at=now - timedelta(days=61))
 
-    assert webhooks_prune_task() == {"events": 1, "pending_statuses": 1}
+    assert webhooks_prune_task() == {"events": 2, "pending_statuses": 1}
 
-    assert set(WebhookEvent.objects.values_list("pk", flat=True)) == {recent.pk, failed.pk}
+    assert set(WebhookEvent.objects.values_list("pk", flat=True)) == {
+        recent.pk,
+        failed.pk,
+        young.pk,
+    }
     assert not WebhookEvent.objects.filter(pk=old.pk).exists()
     assert list(PendingStatus.objects.values_list("pk", flat=True)) == [keep.pk]
 
@@ -182,3 +190,41 @@ def test_drain_skips_events_locked_by_another_drain(account, make_recipient):
         thread.join()
     assert webhook_events_drain().events == 1
     assert set(Recipient.objects.values_list("status", flat=True)) == {"read"}
+
+
+# --- Hostile values inside a well-formed payload ----------------------------------------------
+
+
+def test_values_postgresql_cannot_store_do_not_cost_the_rest_of_the_post(account, make_recipient):
+    """NUL characters, unpaired surrogates, out-of-range codes and callback ids, and absurd
+    timestamps are cleaned or ignored item by item: every status of the POST still applies."""
+    good = make_recipient(status="sent", wamid="wamid.GOOD")
+    failed = make_recipient(status="sent", wamid="wamid.BAD")
+    odd = p.status("wamid.BAD", "failed", ts=0)
+    odd["errors"][0]["code"] = 3_000_000_000
+    odd["errors"][0]["title"] = "bad\u0000title"
+    odd["errors"][0]["error_data"]["details"] = "lone \ud800 surrogate and \u0000 NUL"
+    unmatched = p.status("wamid.NOBODY\u0000", "sent", callback_data="bc1:9999999999999999999")
+    unmatched["extra"] = {"k\u0000": ["\ud800"]}
+    digits = p.status("wamid.NOBODY2", "read", callback_data="bc1:\u00b2")
+    body = p.statuses(account, p.status("wamid.GOOD", "read"), odd, unmatched, digits)
+    body["entry"][0]["changes"][0]["value"]["errors"] = [
+        {"code": 1e400, "title": "x\u0000", "error_data": {"details": "\u0000"}}
+    ]
+    event = stored(account, body=json.dumps(body).encode())  # ASCII: \ud800 escaped
+
+    result = webhook_events_drain()
+
+    assert (result.processed, result.failed) == (1, 0)
+    assert WebhookEvent.objects.get(pk=event.pk).status == E.PROCESSED
+    assert Recipient.objects.get(pk=good.pk).status == "read"
+    bad = Recipient.objects.get(pk=failed.pk)
+    assert bad.status == "failed"
+    assert bad.error_code is None  # 3,000,000,000 is no Meta code
+    assert "\u0000" not in bad.error_title + bad.error_details
+    assert bad.error_details == "lone \ufffd surrogate and \ufffd NUL"
+    # a timestamp of 0 is not 1970: the event's arrival stands in for it
+    assert bad.failed_at.year >= 2018
+    kept = PendingStatus.objects.order_by("wamid")
+    assert [k.wamid for k in kept] == ["wamid.NOBODY2", "wamid.NOBODY\ufffd"]
+    assert_counters_match(good.campaign_id)

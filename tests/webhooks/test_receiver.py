@@ -235,3 +235,20 @@ def test_redis_outage_does_not_fail_the_post(
         response = post(p.statuses(account, p.status("wamid.A", "sent")), account=account)
     assert response.status_code == 200
     assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": 5}]}', "names"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+    ids=["changes not a list", "deeply nested"],
+)
+def test_hostile_shapes_are_refused_without_a_500(post, account, body, reason):
+    signed = post(None, account=account, body=body)
+    assert signed.status_code == 200
+    assert reason in WebhookEvent.objects.get().error
+    unsigned = post(None, body=body, signature="sha256=" + "1" * 64)
+    assert unsigned.status_code in (401, 403)
+    assert WebhookEvent.objects.count() == 1

@@ -306,10 +306,15 @@ def webhook_events_reprocess(*, event_ids) -> int:
 
 
 def webhook_events_prune(*, older_than: timedelta | None = None, batch_size: int = 5000) -> int:
-    """Delete processed events older than WEBHOOK_RETENTION_DAYS, a batch at a time."""
+    """Delete processed events, and rejected ones (never processed: kept for inspection),
+    older than WEBHOOK_RETENTION_DAYS, a batch at a time. Events still to process, or that
+    failed, stay."""
     age = older_than or timedelta(days=settings.WEBHOOK_RETENTION_DAYS)
-    old = WebhookEvent.objects.filter(status=E.PROCESSED, processed_at__lt=timezone.now() - age)
+    cutoff = timezone.now() - age
+    old = WebhookEvent.objects.filter(status=E.PROCESSED, processed_at__lt=cutoff)
     deleted = _delete_in_batches(old, batch_size)
+    rejected = WebhookEvent.objects.filter(status=E.REJECTED, received_at__lt=cutoff)
+    deleted += _delete_in_batches(rejected, batch_size)
     if deleted:
         logger.info("processed webhook events pruned", extra={"count": deleted})
     return deleted

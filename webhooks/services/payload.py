@@ -10,6 +10,7 @@ not stop the rest of the event.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from campaigns import callback
 from whatsapp.errors import WhatsAppError, classify
 
 OBJECT = "whatsapp_business_account"
+EARLIEST_SECONDS = 1_514_764_800  # 2018-01-01, before the first WhatsApp Business API message
+LATEST_AHEAD_SECONDS = 86_400
 # The statuses that move a recipient (WHATSAPP.md §5.4); `played` (voice) and anything newer
 # are read but ignored.
 KNOWN_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
@@ -103,6 +106,8 @@ def load(body: bytes) -> dict:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedPayload("not JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise MalformedPayload("not a JSON object")
     if data.get("object") != OBJECT:
@@ -131,7 +136,7 @@ def changes(data: dict) -> Iterator[Change]:
         if not isinstance(entry, dict):
             continue
         waba_id = _str(entry.get("id"))
-        for change in entry.get("changes") or ():
+        for change in _list(entry.get("changes")):
             if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
                 continue
             value = change["value"]
@@ -165,7 +170,7 @@ def read_messages_value(value: dict, *, default_time: datetime) -> MessagesValue
             out.preferences.append(pref)
     for raw in _list(value.get("errors")):
         if isinstance(raw, dict):
-            out.errors.append(WhatsAppError.from_error_object(raw))
+            out.errors.append(_error(raw))
         else:
             out.skipped += 1
     return out
@@ -178,11 +183,11 @@ def read_template_update(value: dict) -> TemplateUpdate | None:
     reasons = []
     reason = value.get("reason")
     if reason and str(reason).upper() != "NONE":
-        reasons.append(str(reason))
+        reasons.append(_str(reason))
     for block, key in (("other_info", "title"), ("rejection_info", "reason")):
         info = value.get(block)
         if isinstance(info, dict) and info.get(key):
-            reasons.append(str(info[key]))
+            reasons.append(_str(info[key]))
     return TemplateUpdate(
         # An integer in this payload (WHATSAPP.md §2.3), a string in the catalogue.
         meta_id=_str(value.get("message_template_id")),
@@ -194,18 +199,23 @@ def read_template_update(value: dict) -> TemplateUpdate | None:
 
 
 def parse_time(raw, default: datetime) -> datetime:
-    """Meta's unix seconds (a string in `messages`, an integer elsewhere), as aware UTC."""
+    """Meta's unix seconds (a string in `messages`, an integer elsewhere), as aware UTC;
+    `default` (the event's arrival) for anything else, and for times no real message has: before
+    the Cloud API existed or more than a day ahead (the earliest timestamp of a step wins, so a
+    `0` would otherwise stick as 1970)."""
     try:
         seconds = int(raw)
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
+    except (TypeError, ValueError, OverflowError):
         return default
+    if not EARLIEST_SECONDS <= seconds <= time.time() + LATEST_AHEAD_SECONDS:
+        return default
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def phone_from_wa_id(raw) -> str:
     """E.164 from Meta's digits-only `from` / `wa_id`; "" when it is not a phone number."""
     digits = _str(raw).lstrip("+")
-    return f"+{digits}" if digits.isdigit() and 6 <= len(digits) <= 15 else ""
+    return f"+{digits}" if digits.isascii() and digits.isdigit() and 6 <= len(digits) <= 15 else ""
 
 
 def read_status(raw, default_time: datetime) -> StatusItem | None:
@@ -220,7 +230,7 @@ def read_status(raw, default_time: datetime) -> StatusItem | None:
     failure = None
     if status == "failed":
         errors = [e for e in _list(raw.get("errors")) if isinstance(e, dict)]
-        error = WhatsAppError.from_error_object(errors[0] if errors else {})
+        error = _error(errors[0] if errors else {})
         failure = Failure(
             code=error.code,
             title=(error.title or error.message)[:255],
@@ -277,10 +287,38 @@ def _preference(raw, default_time: datetime) -> Preference | None:
     )
 
 
+def _error(raw: dict) -> WhatsAppError:
+    return WhatsAppError.from_error_object(clean_json(raw))
+
+
+def clean_text(text: str) -> str:
+    """`text` as PostgreSQL can store it: NUL characters and unpaired surrogates (both valid in
+    JSON, neither in a text column or jsonb) become U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
+
+
+def clean_json(value):
+    """A parsed JSON value with every string (keys included) passed through `clean_text`."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    return value
+
+
 def _str(value) -> str:
     if value is None or isinstance(value, dict | list):
         return ""
-    return str(value).strip()
+    return clean_text(str(value).strip())
 
 
 def _list(value) -> list:

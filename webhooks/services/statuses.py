@@ -29,7 +29,7 @@ from campaigns.models import Campaign, OptOut, Recipient
 from campaigns.services import counters_apply, transition_deltas
 
 from ..models import PendingStatus
-from .payload import StatusItem, read_status
+from .payload import StatusItem, clean_json, read_status
 from .sql import execute, in_array, is_postgres, update_from_arrays
 
 logger = logging.getLogger(__name__)
@@ -296,7 +296,7 @@ def _keep(items: list[StatusItem]) -> int:
             wamid=i.wamid,
             status=i.status,
             timestamp=i.timestamp,
-            payload=i.raw,
+            payload=clean_json(i.raw),  # jsonb refuses NUL and unpaired surrogates
             event_id=i.event_id,
         )
         for i in items
