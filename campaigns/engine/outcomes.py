@@ -21,6 +21,15 @@ def _later(seconds: float):
     return timezone.now() + timedelta(seconds=seconds)
 
 
+def effective_action(row: Claimed, error: WhatsAppError) -> Action:
+    """The table's verdict for this attempt: a RETRY whose attempts are spent becomes the
+    rule's `exhausted` action (failing the recipient, or pausing the campaign)."""
+    rule = error.rule
+    if rule.action == Action.RETRY and row.attempts >= (rule.max_attempts or DEFAULT_MAX_ATTEMPTS):
+        return rule.exhausted or Action.RECIPIENT
+    return rule.action
+
+
 def outcome_for_error(row: Claimed, error: WhatsAppError) -> Outcome:
     rule = error.rule
     details = error.details or str(error)
@@ -38,14 +47,11 @@ def outcome_for_error(row: Claimed, error: WhatsAppError) -> Outcome:
             error_retryable=True,
             **{**base, "error_title": "Outcome unknown", "error_details": details},
         )
-    action = rule.action
+    action = effective_action(row, error)
     if action == Action.RETRY:
-        limit = rule.max_attempts or DEFAULT_MAX_ATTEMPTS
-        if row.attempts < limit:
-            return Outcome(
-                row.id, "pending", next_attempt_at=_later(rule.retry_delay(row.attempts)), **base
-            )
-        action = rule.exhausted or Action.RECIPIENT
+        return Outcome(
+            row.id, "pending", next_attempt_at=_later(rule.retry_delay(row.attempts)), **base
+        )
     if action == Action.DEFER:
         delay = rule.defer_seconds or 60
         if error.code in RECIPIENT_DEFER_CODES:

@@ -29,7 +29,7 @@ from .. import callback
 from ..models import Campaign
 from . import control, store
 from .limiter import RateLimiter, TierGate, marks_key
-from .outcomes import PAUSING, outcome_for_error
+from .outcomes import PAUSING, effective_action, outcome_for_error
 
 logger = logging.getLogger(__name__)
 
@@ -249,8 +249,12 @@ class Sender:
             outcome = outcome_for_error(row, error)
             if error.rule.slows_rate:
                 await self.limiter.slow_down()
-            if error.action in PAUSING and not error.maybe_delivered and not self.pause_reason:
-                self.pause_reason = f"{error.rule.explanation} (WhatsApp error {error.code})"
+            action = effective_action(row, error)
+            if action in PAUSING and not error.maybe_delivered and not self.pause_reason:
+                reason = f"{error.rule.explanation} (WhatsApp error {error.code})"
+                if action != error.action:  # retries spent on an error that never went away
+                    reason = f"{reason}, still failing after {row.attempts} attempts"
+                self.pause_reason = reason
                 self.pause_code = error.code
                 self.stop.set()
             self.results.append(outcome)

@@ -162,6 +162,24 @@ def test_an_expired_token_pauses_the_campaign_after_one_attempt(make_campaign, s
     assert_counters_match(campaign)
 
 
+def test_an_error_that_outlives_its_retries_pauses_instead_of_looping(sandbox, make_campaign):
+    """Code 1 is retried 3 times, then needs a person (FIX): the campaign pauses with the
+    reason, the recipient waits, and nothing is sent again until someone resumes."""
+    campaign = make_campaign(phones=["+14155559909"])
+    Recipient.objects.filter(campaign=campaign).update(attempts=2)  # the third attempt is next
+    result = run(campaign)
+    assert result.reason == "paused"
+    sender_finished(campaign_id=campaign.pk, sender_no=0, result=result)
+    campaign.refresh_from_db()
+    assert campaign.status == "paused"
+    assert "still failing after 3 attempts" in campaign.status_reason
+    assert "(WhatsApp error 1)" in campaign.status_reason
+    row = Recipient.objects.get(campaign=campaign)
+    assert (row.status, row.error_code, row.attempts) == ("pending", 1, 3)
+    assert sandbox.stats()["rejected_by_code"] == {"1": 1}
+    assert_counters_match(campaign)
+
+
 def test_a_stopped_or_paused_campaign_sends_nothing(sandbox, make_campaign):
     campaign = make_campaign(5, status="paused")
     assert run(campaign).reason == "not-running"

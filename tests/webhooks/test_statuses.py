@@ -139,7 +139,8 @@ def test_every_order_of_a_messages_statuses_ends_the_same(post, account, make_re
 # --- Property: any permutation, duplication and batching gives the same final state ---------
 
 TRACKED = ("status", "wamid", "sent_at", "delivered_at", "read_at", "failed_at", "error_code")
-TRACKED += ("error_title", "error_details", "error_retryable", "pricing_category")
+TRACKED += ("error_title", "error_details", "error_retryable", "next_attempt_at")
+TRACKED += ("pricing_category",)
 
 
 @st.composite
@@ -338,6 +339,39 @@ def test_failed_keeps_metas_code_title_details_and_whether_retry_can_help(
     assert r.error_details == "In order to maintain a healthy ecosystem engagement"
     assert r.error_retryable is retryable
     assert assert_counters_match(r.campaign_id)["failed_count"] == 1
+
+
+def test_a_131049_failure_keeps_its_earliest_retry_and_retry_failed_waits_for_it(
+    post, account, make_recipient, owner
+):
+    from datetime import timedelta
+
+    from campaigns.engine.store import claim_batch
+    from campaigns.models import Campaign
+    from campaigns.services.reruns import campaign_retry_failed
+
+    r = make_recipient(status="sent", wamid="wamid.F")
+    deliver(post, account, p.status("wamid.F", "failed", ts=p.T0 + 10, error_code=131049))
+    r.refresh_from_db()
+    assert r.next_attempt_at == at(p.T0 + 10) + timedelta(days=1)  # Meta: not before 24 h
+    Campaign.objects.filter(pk=r.campaign_id).update(status="paused")
+
+    assert campaign_retry_failed(user=owner, campaign=r.campaign) == 1
+    r.refresh_from_db()
+    assert r.status == "pending"
+    assert r.next_attempt_at == at(p.T0 + 10) + timedelta(days=1)
+    # due only once the day has passed (T0 is in the past here, so it is due now)
+    Recipient.objects.filter(pk=r.pk).update(next_attempt_at=at(p.T0) + timedelta(days=3650))
+    assert claim_batch(campaign_id=r.campaign_id, worker="w", size=10) == []
+    assert_counters_match(r.campaign_id)
+
+
+def test_a_delivery_after_a_deferral_clears_the_retry_time(post, account, make_recipient):
+    r = make_recipient(status="sent", wamid="wamid.F")
+    deliver(post, account, p.status("wamid.F", "failed", ts=p.T0 + 10, error_code=131049))
+    deliver(post, account, p.status("wamid.F", "delivered", ts=p.T0 + 20))
+    r.refresh_from_db()
+    assert (r.status, r.next_attempt_at, r.error_code) == ("delivered", None, None)
 
 
 def test_failed_131050_puts_the_number_on_the_opt_out_list(post, account, make_recipient):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from campaigns import callback
-from whatsapp.errors import WhatsAppError, classify
+from whatsapp.errors import Action, WhatsAppError, classify
 
 OBJECT = "whatsapp_business_account"
 EARLIEST_SECONDS = 1_514_764_800  # 2018-01-01, before the first WhatsApp Business API message
@@ -44,6 +44,7 @@ class Failure:
     title: str
     details: str
     retryable: bool
+    retry_after: float | None = None  # seconds: a DEFER (131049: wait at least a day)
 
 
 @dataclass(slots=True)
@@ -231,11 +232,13 @@ def read_status(raw, default_time: datetime) -> StatusItem | None:
     if status == "failed":
         errors = [e for e in _list(raw.get("errors")) if isinstance(e, dict)]
         error = _error(errors[0] if errors else {})
+        rule = classify(error.code, error.details)
         failure = Failure(
             code=error.code,
             title=(error.title or error.message)[:255],
             details=error.details,
-            retryable=classify(error.code, error.details).retryable,
+            retryable=rule.retryable,
+            retry_after=rule.defer_seconds if rule.action == Action.DEFER else None,
         )
     return StatusItem(
         wamid=wamid,

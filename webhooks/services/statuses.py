@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -42,7 +42,14 @@ STEPS = {
     "delivered": ("sent_at", "delivered_at"),
     "read": ("sent_at", "delivered_at", "read_at"),
 }
-FAILURE_FIELDS = ("failed_at", "error_code", "error_title", "error_details", "error_retryable")
+FAILURE_FIELDS = (
+    "failed_at",
+    "error_code",
+    "error_title",
+    "error_details",
+    "error_retryable",
+    "next_attempt_at",  # the earliest retry (retry-failed waits for it)
+)
 NO_FAILURE = dict.fromkeys(FAILURE_FIELDS) | {"error_title": "", "error_details": ""}
 TRACKED = (
     "status",
@@ -142,6 +149,9 @@ def fold(row: dict, items: list[StatusItem]) -> tuple[dict, list[StatusItem]]:
                 error_title=f.title,
                 error_details=f.details,
                 error_retryable=f.retryable,
+                next_attempt_at=(
+                    failure.timestamp + timedelta(seconds=f.retry_after) if f.retry_after else None
+                ),
             )
     return new, ignored
 
@@ -317,6 +327,7 @@ _TYPES = {
     "error_title": "varchar",
     "error_details": "text",
     "error_retryable": "boolean",
+    "next_attempt_at": "timestamptz",
     "pricing_category": "varchar",
 }
 

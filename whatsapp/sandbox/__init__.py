@@ -34,6 +34,7 @@ Failing numbers, by the last four digits of `to` (turn off with `--no-failing-nu
 | `…9906` | HTTP 503 `131016` the first time; accepted on retry |
 | `…9907` | `sent` and `delivered`, never `read` |
 | `…9908` | `sent` only, never `delivered` nor `read` |
+| `…9909` | HTTP 500 `1` (invalid request or server error), always |
 
 The patterns apply whatever the template's category (Meta's 131049 for every US marketing
 send is deliberately not simulated). "The first time" is per sandbox process, until a reset.

@@ -109,6 +109,8 @@ class Sandbox:
                 f"The recipient {to} has chosen to stop receiving marketing messages on "
                 "WhatsApp from your business.",
             )
+        if behaviour == numbers.PERSISTENT_ERROR:
+            raise GraphError(1, "Invalid request or possible server error.")
         if behaviour in (numbers.TRANSIENT_UNKNOWN, numbers.TRANSIENT_UNAVAILABLE):
             if digits in self.ledger.transient_seen:
                 return

@@ -15,6 +15,7 @@ HREF = (
 
 # code -> (title, HTTP status of the synchronous response)
 ERRORS: dict[int, tuple[str, int]] = {
+    1: ("API Unknown", 500),
     100: ("Invalid parameter", 400),
     190: ("Invalid OAuth access token - Cannot parse access token", 401),
     130429: ("Rate limit hit", 429),

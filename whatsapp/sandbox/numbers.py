@@ -1,7 +1,7 @@
 """Recipient numbers that fail the way real numbers fail, chosen by their last four digits.
 
 The table (also in the package docstring and the README) is `FAILING_SUFFIXES`. Suffixes
-9901-9908 were chosen because test data rarely ends that way (0001-0009 and 1234 are common);
+9901-9909 were chosen because test data rarely ends that way (0001-0009 and 1234 are common);
 a benchmark that generates sequential numbers can turn the table off (`--no-failing-numbers`).
 """
 
@@ -17,6 +17,7 @@ TRANSIENT_UNKNOWN = "transient_unknown"  # 131000 (HTTP 500) the first time, the
 TRANSIENT_UNAVAILABLE = "transient_unavailable"  # 131016 (HTTP 503) the first time
 NEVER_READ = "never_read"  # sent + delivered, never read
 NEVER_DELIVERED = "never_delivered"  # sent only
+PERSISTENT_ERROR = "persistent_error"  # code 1 (HTTP 500) on every attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
     Pattern("9907", NEVER_READ, None, "`sent` and `delivered`, never `read`"),
     Pattern("9908", NEVER_DELIVERED, None, "`sent` only, never `delivered` nor `read`"),
+    Pattern("9909", PERSISTENT_ERROR, 1, "HTTP 500 `1` (invalid request or server error), always"),
 )
 
 FAILING_SUFFIXES: dict[str, str] = {p.suffix: p.behaviour for p in PATTERNS}
