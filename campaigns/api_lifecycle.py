@@ -2,6 +2,8 @@
 preflight, and send-bulk. Each validates its body and calls one service."""
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -22,20 +24,25 @@ from .services.sending import (
 )
 
 
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with a time zone: a naive time would silently mean the server's zone."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and timezone.is_naive(parsed):
+                raise serializers.ValidationError(
+                    "needs a time zone, e.g. 2026-12-01T09:00:00+01:00 or …Z."
+                )
+        return super().to_internal_value(value)
+
+
 class SendSerializer(serializers.Serializer):
     worker_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
     rate_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
-    send_at = serializers.DateTimeField(
+    send_at = AwareDateTimeField(
         required=False, allow_null=True, help_text="ISO 8601 with a time zone"
     )
-
-    def validate_send_at(self, value):
-        raw = self.initial_data.get("send_at")
-        if isinstance(raw, str) and not any(c in raw[10:] for c in "Z+-"):
-            raise serializers.ValidationError(
-                "send_at needs a time zone, e.g. 2026-12-01T09:00:00+01:00 or …Z."
-            )
-        return value
 
 
 class StatusSerializer(serializers.Serializer):
@@ -119,7 +126,9 @@ class LifecycleActions:
 
 class SendBulkSerializer(CampaignCreateSerializer):
     recipients = serializers.ListField(child=serializers.DictField(), allow_empty=False)
-    send_at = serializers.DateTimeField(required=False, allow_null=True)
+    send_at = AwareDateTimeField(
+        required=False, allow_null=True, help_text="ISO 8601 with a time zone"
+    )
 
 
 class SendBulkView(APIView):

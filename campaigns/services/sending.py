@@ -73,9 +73,18 @@ def campaign_send(
         raise CampaignError(
             "send_at needs a time zone (e.g. 2026-12-01T09:00:00+01:00).", field="send_at"
         )
+    grace = timedelta(minutes=settings.SCHEDULE_GRACE_MINUTES)
+    if send_at is not None and send_at < now - grace:
+        # Most likely a stale form or a wrong date: starting now would surprise someone.
+        raise CampaignError(
+            f"send_at {send_at.isoformat()} is in the past; leave it out to send now.",
+            field="send_at",
+        )
     if send_at is not None and send_at > now + timedelta(seconds=5):
         campaign.send_at = send_at
         campaign.save(update_fields=["worker_count", "rate_limit", "send_at", "updated_at"])
+        if campaign.status == S.SCHEDULED:
+            return campaign  # rescheduled (and its settings updated)
         return campaign_transition(campaign=campaign, to=S.SCHEDULED)
     campaign.send_at = send_at or campaign.send_at
     campaign.save(update_fields=["worker_count", "rate_limit", "send_at", "updated_at"])

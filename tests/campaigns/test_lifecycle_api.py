@@ -67,6 +67,50 @@ def test_send_at_without_a_time_zone_is_refused(owner_api, template_a):
     assert "time zone" in str(response.json()["send_at"])
 
 
+def test_a_scheduled_campaign_can_be_rescheduled(owner_api, template_a):
+    campaign = with_recipients(template_a)
+    post(
+        owner_api, campaign, "send", {"send_at": (timezone.now() + timedelta(hours=2)).isoformat()}
+    )
+    later = timezone.now() + timedelta(days=1)
+    response = post(owner_api, campaign, "send", {"send_at": later.isoformat(), "rate_limit": 20})
+    assert response.status_code == 200, response.json()
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.send_at, campaign.rate_limit) == ("scheduled", later, 20)
+
+
+def test_send_at_in_the_past_is_refused_beyond_the_grace_and_starts_within_it(
+    owner_api, template_a, settings, django_capture_on_commit_callbacks
+):
+    settings.SCHEDULE_GRACE_MINUTES = 15
+    stale = with_recipients(template_a)
+    response = post(
+        owner_api, stale, "send", {"send_at": (timezone.now() - timedelta(days=3)).isoformat()}
+    )
+    assert response.status_code == 400
+    assert "in the past" in str(response.json())
+    stale.refresh_from_db()
+    assert stale.status == "draft"
+    recent = with_recipients(template_a)
+    just_now = (timezone.now() - timedelta(minutes=2)).isoformat()
+    with django_capture_on_commit_callbacks(execute=False):
+        response = post(owner_api, recent, "send", {"send_at": just_now})
+    assert response.json()["status"] == "running"
+
+
+def test_send_bulk_refuses_a_send_at_without_a_time_zone(owner_api, template_a):
+    body = {
+        "name": "Bulk",
+        "template_id": str(template_a.id),
+        "send_at": "2030-01-01T09:00:00",
+        "recipients": [{"country_code": "+1", "phone_number": "4155550100", **VALUES}],
+    }
+    response = owner_api.post("/api/v1/send-bulk/", body, format="json")
+    assert response.status_code == 400
+    assert "time zone" in str(response.json()["send_at"])
+    assert not Campaign.objects.filter(name="Bulk").exists()
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("worker_count", 0), ("worker_count", 101), ("rate_limit", 0), ("rate_limit", 1001)],
