@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from .models import Campaign, ImportRejection, ImportReport, OptOut, Recipient
 from .services.lifecycle import InvalidTransition, campaign_transition
-from .services.sending import senders_start
+from .services.sending import campaign_resume_by_staff
 
 S = Campaign.Status
 
@@ -47,11 +47,14 @@ def stop_campaigns(modeladmin, request, queryset):
 
 @admin.action(description="Resume the selected paused campaigns")
 def resume_campaigns(modeladmin, request, queryset):
-    def resume(campaign):
-        campaign_transition(campaign=campaign, to=S.RUNNING, allowed_from={S.PAUSED})
-        senders_start(campaign.pk)
-
-    _apply(modeladmin, request, queryset, resume, "Resumed")
+    # The same checks as the API and the dashboard (template sendable, account active).
+    _apply(
+        modeladmin,
+        request,
+        queryset,
+        lambda c: campaign_resume_by_staff(campaign=c),
+        "Resumed",
+    )
 
 
 @admin.register(Campaign)
@@ -89,6 +92,21 @@ class CampaignAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created_at"
     actions = [pause_campaigns, resume_campaigns, stop_campaigns]
+    # The state changes only through the actions above (the lifecycle's rules); what a
+    # campaign sends is fixed once it has left draft.
+    LIFECYCLE_FIELDS = ["status", "status_reason", "send_at"]
+    FIXED_AFTER_DRAFT = ["account", "template", "worker_count", "rate_limit", "rerun_of"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = [*self.readonly_fields, *self.LIFECYCLE_FIELDS]
+        if obj is not None and obj.status != S.DRAFT:
+            fields += self.FIXED_AFTER_DRAFT
+        return fields
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status == S.RUNNING:
+            return False  # stop it first, as the API says (bulk deletes including it: 403)
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(Recipient)

@@ -5,8 +5,9 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from campaigns.models import ImportRejection, ImportReport
+from campaigns.models import Campaign, ImportRejection, ImportReport
 from webhooks.models import WebhookEvent
+from whatsapp.models import WhatsAppAccount
 
 from .factories import (
     CampaignFactory,
@@ -132,3 +133,36 @@ def test_admin_controls_a_runaway_campaign(admin_client, start, action, expected
     assert campaign.status == expected
     if expected == start:
         assert "cannot pause a completed campaign" in response.content.decode()
+
+
+def test_admin_resume_applies_the_same_checks_as_the_api(admin_client):
+    campaign = CampaignFactory(status="paused")
+    WhatsAppAccount.objects.filter(pk=campaign.account_id).update(
+        state="needs_attention", state_reason="token expired"
+    )
+    response = admin_client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "resume_campaigns", "_selected_action": [str(campaign.pk)]},
+        follow=True,
+    )
+    campaign.refresh_from_db()
+    assert campaign.status == "paused"
+    assert "needs attention" in response.content.decode()
+
+
+def test_admin_cannot_edit_the_state_or_delete_a_running_campaign(admin_client):
+    campaign = CampaignFactory(status="running")
+    page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    html = page.content.decode()
+    assert 'name="status"' not in html  # read-only: changes go through the actions
+    assert 'name="rate_limit"' not in html  # fixed once the campaign left draft
+    delete_url = reverse("admin:campaigns_campaign_delete", args=[campaign.pk])
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+    draft = CampaignFactory(status="draft")
+    bulk = {"action": "delete_selected", "_selected_action": [str(campaign.pk), str(draft.pk)]}
+    changelist = reverse("admin:campaigns_campaign_changelist")
+    assert admin_client.post(changelist, {**bulk, "post": "yes"}).status_code == 403
+    assert Campaign.objects.filter(pk__in=[campaign.pk, draft.pk]).count() == 2
+    only_draft = {**bulk, "_selected_action": [str(draft.pk)], "post": "yes"}
+    admin_client.post(changelist, only_draft)
+    assert not Campaign.objects.filter(pk=draft.pk).exists()

@@ -103,9 +103,14 @@ def campaign_pause(*, user, campaign: Campaign, reason: str = "") -> Campaign:
     )
 
 
-@transaction.atomic
 def campaign_resume(*, user, campaign: Campaign) -> Campaign:
     _check_member(user, campaign.workspace_id)
+    return campaign_resume_by_staff(campaign=campaign)
+
+
+@transaction.atomic
+def campaign_resume_by_staff(*, campaign: Campaign) -> Campaign:
+    """Resume with every check but workspace membership (the Django admin's staff)."""
     campaign = Campaign.objects.select_related("template", "account").get(pk=campaign.pk)
     if campaign.status != S.PAUSED:
         raise InvalidTransition(f"cannot resume a {campaign.status} campaign")
