@@ -8,7 +8,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
-from .models import Campaign, Recipient
+from .models import Campaign, OptOut, Recipient
 
 PREFIX_DIGITS = 4  # "+" and up to 3 digits: every calling code is 1–3 digits, prefix-free
 
@@ -21,10 +21,12 @@ def calling_code(prefix: str) -> str | None:
     return None
 
 
-def unique_sent_last_24h(account_id) -> int:
+def unique_sent_last_24h(waba_id: str) -> int:
+    """Unique users this installation reached in 24 h on the WABA's numbers: the messaging
+    limit is shared by them, as the engine's TierGate counts it."""
     since = timezone.now() - timedelta(hours=24)
     return (
-        Recipient.objects.filter(campaign__account_id=account_id, sent_at__gte=since)
+        Recipient.objects.filter(campaign__account__waba_id=waba_id, sent_at__gte=since)
         .values("phone")
         .distinct()
         .count()
@@ -32,7 +34,11 @@ def unique_sent_last_24h(account_id) -> int:
 
 
 def campaign_preflight(campaign: Campaign) -> dict:
-    recipients = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.PENDING)
+    pending = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.PENDING)
+    # Opted out since the import: the engine skips them at send time.
+    opted_out_numbers = OptOut.objects.filter(workspace_id=campaign.workspace_id).values("phone")
+    opted_out = pending.filter(phone__in=opted_out_numbers).count()
+    recipients = pending.exclude(phone__in=opted_out_numbers) if opted_out else pending
     by_prefix = (
         recipients.annotate(prefix=Substr("phone", 1, PREFIX_DIGITS))
         .values("prefix")
@@ -64,7 +70,7 @@ def campaign_preflight(campaign: Campaign) -> dict:
     account = campaign.account
     rate = min(campaign.rate_limit, account.throughput)
     limit = account.daily_unique_limit
-    used = unique_sent_last_24h(account.pk) if limit is not None else None
+    used = unique_sent_last_24h(account.waba_id) if limit is not None else None
     headroom = None if limit is None else max(0, limit - used)
     template = campaign.template
     warnings = []
@@ -75,8 +81,11 @@ def campaign_preflight(campaign: Campaign) -> dict:
     if headroom is not None and to_send > headroom:
         warnings.append(
             f"{to_send - headroom} recipients exceed the number's messaging limit "
-            f"({limit} unique users per 24 h); they will be deferred, not failed."
+            f"({limit} unique users per 24 h, shared by the account's numbers); they will be "
+            "deferred, not failed."
         )
+    if opted_out:
+        warnings.append(f"{opted_out} recipients opted out since the import: they are skipped.")
     if campaign.rate_limit > account.throughput:
         warnings.append(
             f"The number sends at most {account.throughput} msg/s; the campaign's "
@@ -87,7 +96,8 @@ def campaign_preflight(campaign: Campaign) -> dict:
     return {
         "recipients": campaign.total_recipients,
         "to_send": to_send,
-        "skipped": campaign.skipped_count,
+        "skipped": campaign.skipped_count + opted_out,
+        "opted_out_since_import": opted_out,
         "estimated_seconds": round(to_send / rate, 1) if rate else None,
         "effective_rate": rate,
         "messaging_limit": limit,
@@ -101,7 +111,7 @@ def campaign_preflight(campaign: Campaign) -> dict:
         },
         "cost": {
             "currency": settings.PRICE_CURRENCY,
-            "total": round(total_cost, 2),
+            "total": round(total_cost, 4),
             "unpriced_recipients": unpriced,
             "by_country": cost_lines,
         },

@@ -10,8 +10,14 @@ from campaigns.engine.runner import start_due_schedules
 from campaigns.models import Campaign, Recipient
 from campaigns.services.counters import counts_from_recipients, stored_counts
 from campaigns.services.lifecycle import ALLOWED_TRANSITIONS
+from whatsapp.models import WhatsAppAccount
 
-from ..factories import CampaignFactory, OptOutFactory, RecipientFactory
+from ..factories import (
+    CampaignFactory,
+    OptOutFactory,
+    RecipientFactory,
+    WhatsAppAccountFactory,
+)
 from ..templates_app import meta_shapes
 from .conftest import make_template
 
@@ -358,6 +364,43 @@ def test_preflight_puts_the_numbers_on_one_screen(owner_api, workspace_a):
     assert body["template"]["status"] == "APPROVED"
     assert body["messaging_limit"] == 2000
     assert body["tier_headroom"] == 2000
+
+
+def test_preflight_prices_by_the_table_and_leaves_out_numbers_that_opted_out(
+    owner_api, workspace_a, settings
+):
+    settings.PRICE_TABLE = {"MARKETING": {"1": 0.025, "44": 0.0529, "default": 0.06}}
+    template = make_template(workspace_a, meta_shapes.CART_REMINDER)
+    campaign = CampaignFactory(template=template, rate_limit=10)
+    for phone in ("+14155550100", "+14155550101", "+442079460000", "+5511987654321"):
+        RecipientFactory(campaign=campaign, phone=phone)
+    Campaign.objects.filter(pk=campaign.pk).update(total_recipients=4, pending_count=4)
+    OptOutFactory(workspace=workspace_a, phone="+14155550101")
+    body = owner_api.get(f"{URL}{campaign.id}/preflight/").json()
+    assert (body["to_send"], body["skipped"], body["opted_out_since_import"]) == (3, 1, 1)
+    lines = {line["country_code"]: line for line in body["cost"]["by_country"]}
+    assert lines["1"]["recipients"] == 1
+    assert lines["55"]["unit_price"] == 0.06  # the table's default
+    assert body["cost"]["total"] == 0.025 + 0.0529 + 0.06
+    assert any("opted out" in w for w in body["warnings"])
+
+
+def test_preflight_headroom_is_shared_by_the_numbers_of_one_waba(owner_api, workspace_a):
+    template = make_template(workspace_a, meta_shapes.CART_REMINDER)
+    account = template.account
+    WhatsAppAccount.objects.filter(pk=account.pk).update(messaging_limit_tier="250")
+    sibling = WhatsAppAccountFactory(
+        workspace=workspace_a, waba_id=account.waba_id, messaging_limit_tier="250"
+    )
+    other = CampaignFactory(template__account=sibling, template__workspace=workspace_a)
+    for _ in range(240):
+        RecipientFactory(campaign=other, status="sent", sent_at=timezone.now())
+    campaign = CampaignFactory(template=template)
+    for _ in range(20):
+        RecipientFactory(campaign=campaign)
+    body = owner_api.get(f"{URL}{campaign.id}/preflight/").json()
+    assert (body["unique_sent_last_24h"], body["tier_headroom"]) == (240, 10)
+    assert any("10 recipients exceed" in w for w in body["warnings"])
 
 
 @pytest.mark.parametrize("action", ["send", "pause", "resume", "stop", "rerun", "retry-failed"])
