@@ -2,10 +2,12 @@
 
 import os
 import socket
+import uuid
 
 from celery import shared_task
 from django.conf import settings
 
+from .engine import control
 from .engine.runner import sender_finished, start_due_schedules, sweep
 from .engine.sender import run_sender
 from .services.imports import import_stored_file
@@ -20,12 +22,19 @@ def import_file(report_id: str, stored_name: str) -> None:
 # claims; redelivering the message as well would only add a second sender.
 @shared_task(name="campaigns.sender")
 def campaign_sender(campaign_id: str, sender_no: int = 0) -> str:
-    worker = f"{socket.gethostname()}:{os.getpid()}:{sender_no}"
-    result = run_sender(
-        campaign_id=campaign_id,
-        worker=worker,
-        budget_seconds=settings.ENGINE_TASK_BUDGET_SECONDS,
-    )
+    # Recorded as the claims' owner (64 characters at most).
+    worker = f"{socket.gethostname()[:40]}:{os.getpid()}:{sender_no}:{uuid.uuid4().hex[:8]}"
+    if not control.slot_take(campaign_id, sender_no, worker):
+        return "duplicate"  # this sender number is running already; it carries on
+    try:
+        result = run_sender(
+            campaign_id=campaign_id,
+            worker=worker,
+            budget_seconds=settings.ENGINE_TASK_BUDGET_SECONDS,
+            slot=(control.slot_key(campaign_id, sender_no), worker),
+        )
+    finally:
+        control.slot_release(campaign_id, sender_no, worker)
     sender_finished(campaign_id=campaign_id, sender_no=sender_no, result=result)
     return result.reason
 

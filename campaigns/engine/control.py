@@ -42,6 +42,39 @@ def senders_alive(campaign_id) -> bool:
     return False
 
 
+# One live sender per (campaign, sender number): a resume right after a pause, or a sweeper
+# restart, can enqueue a sender while the previous one (which never saw the halt) still runs;
+# the newcomer then leaves at once. Held while running, refreshed with the heartbeat, expiring
+# on its own if the worker dies.
+SLOT_TTL = 30
+_REFRESH_IF_MINE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE_IF_MINE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def slot_key(campaign_id, sender_no: int) -> str:
+    return f"engine:slot:{campaign_id}:{sender_no}"
+
+
+def slot_take(campaign_id, sender_no: int, token: str) -> bool:
+    return bool(get_redis().set(slot_key(campaign_id, sender_no), token, nx=True, ex=SLOT_TTL))
+
+
+async def slot_refresh(redis, key: str, token: str) -> None:
+    await redis.eval(_REFRESH_IF_MINE, 1, key, token, SLOT_TTL)
+
+
+def slot_release(campaign_id, sender_no: int, token: str) -> None:
+    get_redis().eval(_RELEASE_IF_MINE, 1, slot_key(campaign_id, sender_no), token)
+
+
 def apply_early_statuses(wamids: list[str]) -> None:
     """Status webhooks that arrived before we recorded these wamids are applied now (beat
     retries them too, so a failure here only delays them)."""

@@ -65,6 +65,7 @@ class Sender:
         self.stop = asyncio.Event()
         self.drained = False
         self.pause_reason = ""
+        self.slot: tuple[str, str] | None = None  # (key, token): see control.slot_take
         self.pause_code: int | None = None
         self.in_flight = 0
         self.result = RunResult()
@@ -300,6 +301,8 @@ class Sender:
         while not self.stop.is_set():
             await asyncio.sleep(CONTROL_EVERY)
             await self.redis.set(beat, 1, ex=control.HEARTBEAT_TTL)
+            if self.slot is not None:
+                await control.slot_refresh(self.redis, *self.slot)
             if time.monotonic() - started > self.budget:
                 self.result.reason = "budget"
                 self.stop.set()
@@ -316,8 +319,11 @@ class Sender:
                 self.results.append(store.Outcome(row.id, "pending", released=True))
 
 
-def run_sender(*, campaign_id, worker: str, budget_seconds: float) -> RunResult:
-    """Run one sender for a running campaign (called by the Celery task)."""
+def run_sender(
+    *, campaign_id, worker: str, budget_seconds: float, slot: tuple[str, str] | None = None
+) -> RunResult:
+    """Run one sender for a running campaign (called by the Celery task, which holds `slot`:
+    its Redis key and token, refreshed here while the sender runs)."""
     campaign = Campaign.objects.select_related("template", "account").filter(pk=campaign_id).first()
     if campaign is None or campaign.status != Campaign.Status.RUNNING:
         return RunResult(reason="not-running")
@@ -328,6 +334,7 @@ def run_sender(*, campaign_id, worker: str, budget_seconds: float) -> RunResult:
     senders = max(1, settings.ENGINE_SENDERS_PER_CAMPAIGN)
     slots = max(1, -(-campaign.worker_count // senders))
     sender = Sender(campaign, worker=worker, slots=slots, budget_seconds=budget_seconds)
+    sender.slot = slot
     # A full collection of a Django process's heap pauses the event loop for ~150 ms: sends
     # held by a paused sender then leave in a burst, and slots go unused. Collecting once now
     # and freezing what survives keeps later collections to the objects of this run.

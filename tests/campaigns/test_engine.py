@@ -180,6 +180,41 @@ def test_an_error_that_outlives_its_retries_pauses_instead_of_looping(sandbox, m
     assert_counters_match(campaign)
 
 
+def test_one_live_sender_per_sender_number(sandbox, make_campaign):
+    """A resume right after a pause enqueues senders while the old ones may still run: a
+    sender whose number is taken leaves at once, sending nothing."""
+    from campaigns.engine import control
+    from campaigns.tasks import campaign_sender
+    from config.redis import get_redis
+
+    campaign = make_campaign(10)
+    assert control.slot_take(campaign.pk, 0, "a-live-sender")
+    try:
+        assert campaign_sender(str(campaign.pk), 0) == "duplicate"
+        assert sandbox.stats()["accepted_total"] == 0
+        assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 10
+    finally:
+        control.slot_release(campaign.pk, 0, "a-live-sender")
+    assert campaign_sender(str(campaign.pk), 0) == "drained"
+    assert sandbox.stats()["accepted_total"] == 10
+    assert not get_redis().exists(control.slot_key(campaign.pk, 0))  # released when done
+
+
+def test_a_halted_sender_carries_on_if_the_campaign_was_resumed(make_campaign, monkeypatch):
+    from campaigns.engine.sender import RunResult
+    from campaigns.tasks import campaign_sender
+
+    campaign = make_campaign(5)
+    enqueued = []
+    monkeypatch.setattr(campaign_sender, "apply_async", lambda args, **kw: enqueued.append(args))
+    halted = RunResult(reason="not-running")
+    sender_finished(campaign_id=campaign.pk, sender_no=1, result=halted)
+    assert enqueued == [(str(campaign.pk), 1)]  # running again: replace itself
+    Campaign.objects.filter(pk=campaign.pk).update(status="paused")
+    sender_finished(campaign_id=campaign.pk, sender_no=1, result=halted)
+    assert len(enqueued) == 1  # still paused: nothing follows
+
+
 def test_a_stopped_or_paused_campaign_sends_nothing(sandbox, make_campaign):
     campaign = make_campaign(5, status="paused")
     assert run(campaign).reason == "not-running"
