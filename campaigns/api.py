@@ -41,8 +41,26 @@ class RecipientPagination(CursorPagination):
     max_page_size = 1000
 
 
-def _truthy(value) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no", ""})
+
+
+def _flag(name: str, *sources) -> bool:
+    """A yes/no request parameter, given in any of `sources` (absent: no). Anything but
+    true/false/1/0/yes/no (any case) is a 400 naming the parameter, never a silent "no"."""
+    result = False
+    for source in sources:
+        value = source.get(name) if hasattr(source, "get") else None
+        if value is None:
+            continue
+        text = str(value).strip().lower()
+        if text not in _TRUE and text not in _FALSE:
+            shown = str(value)[:50]
+            raise ValidationError(
+                {name: [f"{name} must be true or false (or 1/0, yes/no), not {shown!r}."]}
+            )
+        result = result or text in _TRUE
+    return result
 
 
 @extend_schema(parameters=[OpenApiParameter("status", str)])
@@ -129,9 +147,7 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
         campaign = self.get_object()
         if request.method == "GET":
             return self._recipient_list(request, campaign)
-        dry_run = _truthy(request.query_params.get("dry_run")) or _truthy(
-            request.data.get("dry_run", "") if hasattr(request.data, "get") else ""
-        )
+        dry_run = _flag("dry_run", request.query_params, request.data)
         upload = request.FILES.get("file")
         if upload is not None:
             report = call_service(

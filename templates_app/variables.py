@@ -93,6 +93,27 @@ def spreadsheet_columns(variables: list[Variable]) -> list[str]:
     return [*PHONE_COLUMNS, *(v.column for v in variables)]
 
 
+def body_text_parts(*, components: list[dict], parameter_format: str) -> tuple[int, dict[str, int]]:
+    """What the sent body's length is made of: the body text's length without its
+    placeholders, and how many times each body column's value is written into it. Meta caps
+    the hydrated body at BODY_TEXT_MAX characters (error 132005), so a row's body is
+    `static + sum(times * len(value))` long. (0, {}) for a template without a body."""
+    named = is_named(parameter_format)
+    pattern = _NAMED if named else _POSITIONAL
+    for component in components or []:
+        if str(component.get("type", "")).upper() == "BODY":
+            text = component.get("text", "") or ""
+            times: dict[str, int] = {}
+            static = len(text)
+            for match in pattern.finditer(text):
+                static -= len(match.group(0))
+                key = match.group(1) if named else str(int(match.group(1)))
+                column = text_column("body", key, named=named)
+                times[column] = times.get(column, 0) + 1
+            return static, times
+    return 0, {}
+
+
 def unsupported_features(components: list[dict]) -> list[str]:
     """What this product cannot fill at send time; a template with any is not sendable
     from a spreadsheet (Meta would answer 132000 for every recipient)."""

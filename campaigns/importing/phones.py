@@ -37,6 +37,8 @@ from phonenumbers import (
     ValidationResult,
 )
 
+from .readers import shown
+
 MISSING_PHONE = "phone number missing"
 MISSING_COUNTRY_CODE = "country code missing: fill country_code or start the number with +"
 NOT_A_PHONE = "not a phone number"
@@ -166,7 +168,8 @@ def _from_excel_float(text: str) -> str:
         raise _Rejected(NOT_A_PHONE)
     if len(fraction) < exponent:
         raise _Rejected(
-            f"phone number in scientific notation ({text}) lost digits: format the column as text"
+            f"phone number in scientific notation ({shown(text)}) lost digits: "
+            "format the column as text"
         )
     if fraction[exponent:].strip("0"):  # 4.1555501001E+09 is not a whole number
         raise _Rejected(NOT_A_PHONE)
@@ -197,7 +200,7 @@ def _country_code(value) -> str | None:
     text = _SEPARATORS.sub("", text).removeprefix("+").lstrip("0")
     if text in _KNOWN_CODES:
         return text
-    raise _Rejected(f"country code {raw} does not exist")
+    raise _Rejected(f"country code {shown(raw)} does not exist")
 
 
 def _full_national(cc: str, digits: str) -> tuple[str | None, str | None]:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.redis import get_redis
-from templates_app.variables import render_preview, variables_for
+from templates_app.variables import body_text_parts, render_preview, variables_for
 
 from ..models import Campaign, ImportReport, OptOut, Recipient
 from ..services.counters import counters_apply
@@ -138,7 +138,14 @@ def _run(campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run
         )
     template = campaign.template
     variables = variables_for(template)
-    checker = RowChecker.for_columns(variables, source.columns)
+    checker = RowChecker.for_columns(
+        variables,
+        source.columns,
+        header_cells=source.header_cells,
+        body=body_text_parts(
+            components=template.components, parameter_format=template.parameter_format
+        ),
+    )
     report.warnings = checker.warnings
     known = _known_numbers(campaign, source)
     rows_read = rejected = duplicates = opted_out = 0
@@ -177,6 +184,7 @@ def _run(campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run
         if rows_read == 0:
             raise FileRejected("The file has a header but no rows.")
         stage.close()
+    report.warnings = [*checker.warnings, *source.warnings]
     imported = stage.count
     counters_apply(
         campaign_id=campaign.pk, deltas={Recipient.Status.PENDING: imported}, total=imported

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import re
-import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -20,10 +19,18 @@ csv.field_size_limit(1024 * 1024)
 
 SNIFF_BYTES = 64 * 1024
 _HEADER_SEP = re.compile(r"[\s\-]+")
+# A cell or a column name quoted inside a message is cut to this many characters.
+SHOWN_CHARS = 50
 
 
 class FileRejected(Exception):
     """The whole file is refused; nothing is imported. The message names the problem."""
+
+
+def shown(text, limit: int = SHOWN_CHARS) -> str:
+    """`text` as quoted in a message: at most `limit` characters, then "…"."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def normalise_header(name) -> str:
@@ -40,12 +47,18 @@ class RowSource:
         rows: Iterator[tuple[int, list[str]]],
         kind: str,
         estimated_rows: int | None = None,
+        header_cells: int | None = None,
     ):
         self.columns = columns
         self._rows = rows
         self.kind = kind
         # A guess for sizing buffers up front (never trusted for anything else); None: unknown.
         self.estimated_rows = estimated_rows
+        # How many cells the header row had, blank ones included, when a row with more cells
+        # than that is malformed (a CSV's unquoted comma); None: extra cells are only ignored.
+        self.header_cells = header_cells
+        # Found while reading (data under a column without a name); shown in the report.
+        self.warnings: list[str] = []
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
         columns = self.columns
@@ -53,16 +66,52 @@ class RowSource:
             yield line, dict(zip(columns, cells, strict=False))
 
     def lists(self) -> Iterator[tuple[int, list[str]]]:
-        """The rows as lists at least as long as the header, cell i under column i (cells past
-        the header are left in place, unnamed). A million dicts cost more than the rest of
-        reading a CSV, so the importer indexes lists instead."""
+        """The rows as lists as long as the header, cell i under column i. A million dicts cost
+        more than the rest of reading a CSV, so the importer indexes lists instead.
+
+        Only a row with more cells than the header allows (see `header_cells`) is yielded
+        longer, for the checker to reject. Data under a column without a name (a blank header
+        cell, or past the header where that is allowed) is ignored, with one warning."""
         width = len(self.columns)
+        # Columns inside the header whose name is blank: watched until the first data in one.
+        blank = [i for i, name in enumerate(self.columns) if not name]
         for line, cells in self._rows:
             if not any(cells):
                 continue  # blank lines (often trailing ones) are not rows
-            if len(cells) < width:
-                cells = [*cells, *[""] * (width - len(cells))]
+            if len(cells) != width:
+                if len(cells) < width:
+                    cells = [*cells, *[""] * (width - len(cells))]
+                else:
+                    cells = self._wide(line, cells, width)
+            if blank and any(cells[i] for i in blank):
+                self._warn_unnamed(line, next(i for i in blank if cells[i]))
+                blank = []
             yield line, cells
+
+    def _wide(self, line: int, cells: list[str], width: int) -> list[str]:
+        """A row with cells past the header: trailing empty cells dropped, data under columns
+        without a name ignored (one warning); a row with more cells than the header allows is
+        returned whole (the checker rejects it)."""
+        end = len(cells)
+        while end > width and not cells[end - 1]:
+            end -= 1
+        if end == width:
+            return cells[:width]
+        if self.header_cells is not None and end > self.header_cells:
+            return cells[:end]
+        self._warn_unnamed(line, next(i for i in range(width, end) if cells[i]))
+        return cells[:width]
+
+    def _warn_unnamed(self, line: int, index: int) -> None:
+        if self._unnamed_warned:
+            return
+        self._unnamed_warned = True
+        self.warnings.append(
+            f"Column {index + 1} has no name in the header but holds data (first on line "
+            f"{line}); it was ignored."
+        )
+
+    _unnamed_warned = False
 
 
 def _check_header(raw: list) -> list[str]:
@@ -74,7 +123,7 @@ def _check_header(raw: list) -> list[str]:
     seen = set()
     for name in columns:
         if name and name in seen:
-            raise FileRejected(f"The column {name!r} appears twice in the header.")
+            raise FileRejected(f"The column {shown(name)!r} appears twice in the header.")
         seen.add(name)
     return columns
 
@@ -92,7 +141,10 @@ def _detect_encoding(f) -> str:
     f.seek(0)
     sample = f.read(SNIFF_BYTES)
     if b"\x00" in sample:
-        raise FileRejected("This is not a CSV file (it contains binary data).")
+        utf16 = _utf16_without_bom(sample)
+        if utf16 is None:
+            raise FileRejected("This is not a CSV file (it contains binary data).")
+        return utf16
     # Valid UTF-8 all the way through, or else Windows' cp1252 (Excel's "CSV" on Windows).
     f.seek(0)
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -103,6 +155,31 @@ def _detect_encoding(f) -> str:
     except UnicodeDecodeError:
         return "cp1252"
     return "utf-8"
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """ "utf-16-le" or "utf-16-be" for text saved as UTF-16 without a byte-order mark: a zero
+    byte at every odd (LE) or every even (BE) position of the ASCII characters, and no
+    control character but tab and line breaks; None for anything else (binary data)."""
+    sample = sample[: len(sample) // 2 * 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for high, low, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        # Zero high bytes for the ASCII characters (the header, the phone numbers; names may
+        # be in another script), hardly any zero low byte. Binary data that passes this fails
+        # the test for control characters below.
+        zeros = high.count(0)
+        if zeros < len(high) // 8 or low.count(0) * 8 > zeros:
+            continue
+        # The sample may end inside a surrogate pair: decode it as the start of a stream.
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(sample)
+        except UnicodeDecodeError:
+            continue
+        if not any(ch < " " and ch not in "\t\r\n" for ch in text):
+            return encoding
+    return None
 
 
 def _sniff_delimiter(text_sample: str) -> str:
@@ -136,6 +213,7 @@ def read_csv(f) -> RowSource:
     except (csv.Error, UnicodeDecodeError) as exc:
         raise FileRejected(f"The file cannot be read as CSV: {exc}") from exc
     columns = _check_header(header)
+    header_cells = len(header)
 
     def rows():
         last = reader.line_num
@@ -153,7 +231,9 @@ def read_csv(f) -> RowSource:
     # Rows ≈ file size / bytes per line of the sample (which may be the whole file).
     sample_bytes = len(sample.encode(encoding, errors="replace"))
     estimate = size * max(sample.count("\n"), 1) // max(sample_bytes, 1)
-    return RowSource(columns, rows(), "csv", estimated_rows=estimate)
+    return RowSource(
+        columns, rows(), "csv", estimated_rows=estimate, header_cells=max(header_cells, 1)
+    )
 
 
 # --- XLSX ------------------------------------------------------------------------------------
@@ -179,31 +259,52 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+def _unreadable_xlsx(exc: Exception) -> FileRejected:
+    detail = str(exc) or type(exc).__name__
+    return FileRejected(f"This is not a readable XLSX file ({shown(detail, 200)}).")
+
+
 def read_xlsx(f) -> RowSource:
     from openpyxl import load_workbook
 
     f.seek(0)
+    # A damaged workbook fails in many ways (zip errors, missing parts, broken XML, bad
+    # values), when opened or in the middle of the rows: each one refuses the file.
     try:
         workbook = load_workbook(f, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileRejected(f"This is not a readable XLSX file ({exc}).") from exc
+    except Exception as exc:
+        raise _unreadable_xlsx(exc) from exc
     if not workbook.worksheets:
+        workbook.close()
         raise FileRejected("The workbook has no sheet.")
     sheet = workbook.worksheets[0]  # the first sheet; the sample's help sheet comes second
-    rows = sheet.iter_rows(values_only=True)
+    # The sheet's declared dimension, when the writer recorded one: only a guess for sizing,
+    # as writers leave it stale. Read-only mode would stop at its last row, so it is dropped.
+    declared = sheet.max_row
+    estimate = declared if isinstance(declared, int) and declared > 1 else None
+    sheet.reset_dimensions()
     try:
+        rows = sheet.iter_rows(min_row=1, min_col=1, values_only=True)
         header = next(rows)
     except StopIteration:
+        workbook.close()
         raise FileRejected("The first sheet is empty.") from None
+    except Exception as exc:
+        workbook.close()
+        raise _unreadable_xlsx(exc) from exc
     columns = _check_header(list(header))
 
     def cells():
-        for line, row in enumerate(rows, start=2):
-            yield line, [cell_text(v) for v in row]
-        workbook.close()
+        line = 1
+        try:
+            for row in rows:
+                line += 1
+                yield line, [cell_text(v) for v in row]
+        except Exception as exc:
+            raise FileRejected(f"Line {line + 1}: {_unreadable_xlsx(exc)}") from exc
+        finally:
+            workbook.close()
 
-    # The sheet's declared dimension, when the writer recorded one.
-    estimate = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
     return RowSource(columns, cells(), "xlsx", estimated_rows=estimate)
 
 

@@ -8,12 +8,15 @@ from functools import partial
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from ..importing.pipeline import IMPORTABLE, ImportNotAllowed, recipients_import
 from ..importing.readers import FileRejected, open_upload, read_json
 from ..models import Campaign, ImportReport
 
 logger = logging.getLogger(__name__)
+
+UNEXPECTED = "The import failed unexpectedly; nothing was imported. Please try again."
 
 
 class FileTooLarge(FileRejected):
@@ -57,7 +60,7 @@ def import_upload(*, campaign: Campaign, user, upload, dry_run: bool = False) ->
         return report
     if not dry_run:
         report.save()  # a dry run stores nothing; its report is returned inline
-    source = open_upload(upload.file, name)
+    source = _open(report, lambda: open_upload(upload.file, name))
     return recipients_import(campaign=campaign, source=source, report=report, dry_run=dry_run)
 
 
@@ -67,9 +70,31 @@ def import_records(*, campaign: Campaign, user, records, dry_run: bool = False) 
     report = ImportReport(campaign=campaign, created_by=user, source="json", dry_run=dry_run)
     if not dry_run:
         report.save()
-    return recipients_import(
-        campaign=campaign, source=read_json(records), report=report, dry_run=dry_run
-    )
+    source = _open(report, lambda: read_json(records))
+    return recipients_import(campaign=campaign, source=source, report=report, dry_run=dry_run)
+
+
+def _open(report: ImportReport, reader):
+    """`reader()`, the file's RowSource; when it refuses the whole file (or fails), a saved
+    report ends failed with the reason instead of staying queued, and the error is raised."""
+    try:
+        return reader()
+    except FileRejected as exc:
+        _failed(report, str(exc))
+        raise
+    except Exception:
+        logger.exception("import failed", extra={"report_id": str(report.pk)})
+        _failed(report, UNEXPECTED)
+        raise
+
+
+def _failed(report: ImportReport, error: str) -> None:
+    if report.pk is None or report._state.adding:
+        return  # a dry run's report, never stored
+    report.status = ImportReport.Status.FAILED
+    report.error = error
+    report.finished_at = timezone.now()
+    report.save(update_fields=["status", "error", "finished_at"])
 
 
 def import_stored_file(*, report_id, stored_name: str) -> None:
@@ -80,7 +105,7 @@ def import_stored_file(*, report_id, stored_name: str) -> None:
             return
         with default_storage.open(stored_name, "rb") as f:
             try:
-                source = open_upload(f, report.file_name)
+                source = _open(report, lambda: open_upload(f, report.file_name))
                 recipients_import(
                     campaign=report.campaign,
                     source=source,

@@ -2,6 +2,8 @@
 
 import io
 import json
+import re
+import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,6 +14,7 @@ from campaigns.services.counters import counts_from_recipients, stored_counts
 from campaigns.tasks import import_file
 
 from ..factories import OptOutFactory, RecipientFactory
+from .conftest import make_template
 
 pytestmark = pytest.mark.django_db
 
@@ -487,3 +490,300 @@ def test_recipients_list_filters_by_status(owner_api, campaign_a):
     bad = owner_api.get(f"/api/v1/campaigns/{campaign_a.id}/recipients/?status=bogus")
     assert bad.status_code == 400
     assert json.loads(bad.content)["status"]
+
+
+# --- whole-file errors leave a failed report, never a queued one -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
+        (b"phone_number,phone_number\n+14155550100,x\n", "appears twice"),
+        (b"\n\n", "empty"),
+    ],
+    ids=["binary", "duplicate header", "blank"],
+)
+def test_a_file_refused_whole_leaves_a_failed_report(owner_api, campaign_a, content, message):
+    response = upload(owner_api, campaign_a, content)
+    assert response.status_code == 400
+    assert message in response.json()["file"][0]
+    assert not ImportReport.objects.filter(status="queued").exists()
+    report = ImportReport.objects.get()
+    assert report.status == "failed"
+    assert message in report.error
+    assert report.finished_at is not None
+    listed = owner_api.get(f"/api/v1/campaigns/{campaign_a.id}/imports/").json()
+    assert [r["status"] for r in listed] == ["failed"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"), [([1, 2], "is not an object"), ([], "is empty")], ids=["scalars", "empty"]
+)
+def test_a_json_list_of_the_wrong_shape_leaves_a_failed_report(
+    owner_api, campaign_a, body, message
+):
+    response = owner_api.post(f"/api/v1/campaigns/{campaign_a.id}/recipients/", body, format="json")
+    assert response.status_code == 400
+    assert message in response.json()["file"][0]
+    assert not ImportReport.objects.filter(status="queued").exists()
+    assert message in ImportReport.objects.get(status="failed").error
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00" * 20, "photo.csv", "binary"),
+        (b"phone_number,phone_number\n" + b"+14155550100,x\n" * 20, "r.csv", "appears twice"),
+        (b"PK\x03\x04" + b"not a zip" * 30, "r.xlsx", "not a readable XLSX"),
+    ],
+    ids=["png", "duplicate header", "broken zip"],
+)
+def test_a_large_file_refused_whole_fails_its_report_in_the_task(
+    owner_api,
+    campaign_a,
+    settings,
+    django_capture_on_commit_callbacks,
+    tmp_path,
+    content,
+    name,
+    message,
+):
+    settings.IMPORT_ASYNC_BYTES = 100
+    settings.MEDIA_ROOT = tmp_path
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = upload(owner_api, campaign_a, content, name=name)
+    assert response.status_code == 202
+    import_file(*callbacks[0].args)
+    report = owner_api.get(response.json()["url"]).json()
+    assert report["status"] == "failed"
+    assert message in report["error"]
+    assert Recipient.objects.count() == 0
+    assert not list((tmp_path / "imports").iterdir())  # the stored upload is deleted
+
+
+# --- XLSX: stale dimensions, damaged files ---------------------------------------------------
+
+
+def rewrite_zip(content: bytes, name: str, change) -> bytes:
+    """`content` (a zip) with the member `name` replaced by change(its bytes)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, change(data) if item.filename == name else data)
+    return out.getvalue()
+
+
+def test_xlsx_with_a_stale_dimension_imports_every_row(owner_api, campaign_a):
+    rows = [["+1", f"415555010{i}", "Ana", "PK-1", "tomorrow", "9-12"] for i in range(5)]
+    content = xlsx_bytes([HEADER.split(","), *rows])
+    content = rewrite_zip(
+        content,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:F2"', xml),
+    )
+    assert b'ref="A1:F2"' in zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml")
+    response = upload(owner_api, campaign_a, content, name="list.xlsx")
+    assert response.status_code == 201, response.json()
+    assert response.json()["rows_read"] == 5
+    assert phones(campaign_a) == [f"+1415555010{i}" for i in range(5)]
+
+
+def _truncated_sheet(xml: bytes) -> bytes:
+    return xml[: len(xml) * 2 // 3]
+
+
+@pytest.mark.parametrize(
+    ("member", "change"),
+    [
+        ("xl/worksheets/sheet1.xml", _truncated_sheet),
+        ("xl/workbook.xml", lambda xml: b"<workbook><sheets><oops"),
+        ("xl/worksheets/sheet1.xml", lambda xml: b"garbage, not xml"),
+        ("xl/_rels/workbook.xml.rels", lambda xml: b"<Relationships/>"),
+    ],
+    ids=["truncated sheet", "garbage workbook", "garbage sheet", "no sheet relations"],
+)
+def test_a_damaged_xlsx_is_a_400_and_imports_nothing(owner_api, campaign_a, member, change):
+    rows = [["+1", f"41555{i:05d}", "Ana", "PK-1", "tomorrow", "9-12"] for i in range(300)]
+    content = rewrite_zip(xlsx_bytes([HEADER.split(","), *rows]), member, change)
+    response = upload(owner_api, campaign_a, content, name="list.xlsx")
+    assert response.status_code == 400, response.content[:300]
+    assert "not a readable XLSX file" in response.json()["file"][0]
+    assert Recipient.objects.count() == 0
+    assert not ImportReport.objects.exclude(status="failed").exists()
+
+
+# --- CSV rows wider than the header ----------------------------------------------------------
+
+
+def test_a_csv_row_with_more_cells_than_the_header_is_rejected(owner_api, campaign_a):
+    content = csv_text(
+        "+1,4155550100,Smith, Ana,PK-1,tomorrow,9-12",
+        "+1,4155550101,Bob,PK-2,today,1-2,,",
+        "+1,4155550102,Cy,PK-3,today,1-2",
+    ).encode()
+    report = upload(owner_api, campaign_a, content).json()
+    assert (report["imported"], report["rejected"]) == (2, 1), report
+    assert phones(campaign_a) == ["+14155550101", "+14155550102"]
+    [problem] = report["rejected_rows"]
+    assert problem["line"] == 2
+    assert "the row has 7 cells but the header has 6 columns" in problem["reason"]
+    assert "needs quotes" in problem["reason"]
+    assert Recipient.objects.get(phone="+14155550101").values["body_param_4"] == "1-2"
+    assert report["warnings"] == []
+
+
+def test_data_under_a_column_without_a_name_is_one_warning(owner_api, campaign_a):
+    content = csv_text(
+        "+1,4155550100,Ana,PK-1,tomorrow,9-12,VIP,",
+        "+1,4155550101,Bob,PK-2,today,1-2,,x",
+        "+1,4155550102,Cy,PK-3,today,1-2,,,too,many",
+        header=HEADER + ",,",
+    ).encode()
+    report = upload(owner_api, campaign_a, content).json()
+    assert (report["imported"], report["rejected"]) == (2, 1), report
+    assert report["rejected_rows"][0]["line"] == 4
+    assert "10 cells but the header has 8 columns" in report["rejected_rows"][0]["reason"]
+    assert report["warnings"] == [
+        "Column 7 has no name in the header but holds data (first on line 2); it was ignored."
+    ]
+    middle = csv_text(
+        "+1,X,4155550200,Ana,PK-1,tomorrow,9-12",
+        "+1,Y,4155550201,Bob,PK-2,today,1-2",
+        header=HEADER.replace(",", ",,", 1),
+    ).encode()
+    report = upload(owner_api, campaign_a, middle).json()
+    assert report["imported"] == 2, report
+    assert report["warnings"] == [
+        "Column 2 has no name in the header but holds data (first on line 2); it was ignored."
+    ]
+
+
+# --- bounded report text ---------------------------------------------------------------------
+
+
+def test_a_huge_cell_is_not_echoed_whole_in_the_report(owner_api, campaign_a):
+    content = csv_text(
+        "9" * 100_000 + ",4155550100,Ana,PK-1,tomorrow,9-12",
+        "+1,4.15555E+" + "0" * 100_000 + "9,Ana,PK-1,tomorrow,9-12",
+    ).encode()
+    response = upload(owner_api, campaign_a, content)
+    assert response.status_code == 201
+    assert len(response.content) < 10_000
+    report = response.json()
+    assert report["rejected"] == 2
+    for problem in report["rejected_rows"]:
+        assert len(problem["reason"]) < 200
+    assert "…" in report["rejected_rows"][0]["reason"]
+    stored = ImportRejection.objects.filter(report_id=report["id"])
+    assert all(len(r.reason) < 200 for r in stored)
+
+
+def test_unknown_column_warnings_are_capped(owner_api, campaign_a):
+    extra = [f"{'x' * 500}{i}" for i in range(30)]
+    header = HEADER + "," + ",".join(extra)
+    content = csv_text(ROW.format(cc="+1", phone="4155550100") + ",v" * 30, header=header)
+    report = upload(owner_api, campaign_a, content.encode()).json()
+    assert report["imported"] == 1
+    assert len(report["warnings"]) == 21
+    assert all(len(w) < 150 for w in report["warnings"])
+    assert report["warnings"][-1] == "… and 10 more unknown columns were ignored."
+
+
+# --- dry_run must be a yes or a no -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["ture", "y", "2", "maybe"])
+def test_a_dry_run_value_that_is_not_a_yes_or_no_is_a_400(owner_api, campaign_a, value):
+    content = csv_text(ROW.format(cc="+1", phone="4155550100")).encode()
+    response = upload(owner_api, campaign_a, content, dry_run=value)
+    assert response.status_code == 400
+    assert "dry_run" in response.json()
+    assert Recipient.objects.count() == 0
+    assert ImportReport.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "dry"),
+    [("TRUE", True), ("Yes", True), ("1", True), ("False", False), ("no", False), ("0", False)],
+)
+def test_dry_run_accepts_true_false_yes_no_one_zero(owner_api, campaign_a, value, dry):
+    content = csv_text(ROW.format(cc="+1", phone="4155550100")).encode()
+    response = upload(owner_api, campaign_a, content, dry_run=value)
+    assert response.status_code == (200 if dry else 201)
+    assert response.json()["dry_run"] is dry
+    assert Recipient.objects.count() == (0 if dry else 1)
+
+
+# --- Meta's cap on the whole body ------------------------------------------------------------
+
+BODY_MAX = 1024
+DELIVERY_STATIC = len("Hi , your parcel  arrives  between .")
+
+
+def test_a_row_whose_body_would_be_too_long_is_rejected(owner_api, campaign_a):
+    room = BODY_MAX - DELIVERY_STATIC - len("PK-1tomorrow9-12")
+    content = csv_text(
+        f"+1,4155550100,{'a' * room},PK-1,tomorrow,9-12",  # exactly 1024
+        f"+1,4155550101,{'a' * (room + 1)},PK-1,tomorrow,9-12",  # 1025
+        "+1,4155550102,Ana,PK-1,tomorrow,9-12",
+    ).encode()
+    report = upload(owner_api, campaign_a, content).json()
+    assert (report["imported"], report["rejected"]) == (2, 1), report
+    assert phones(campaign_a) == ["+14155550100", "+14155550102"]
+    [problem] = report["rejected_rows"]
+    assert problem["line"] == 3
+    assert problem["column"] == "body_param_1"
+    assert "1025 characters" in problem["reason"]
+    assert "at most 1024" in problem["reason"]
+
+
+def test_a_value_written_twice_into_the_body_counts_twice(owner_api, workspace_a):
+    components = [{"type": "BODY", "text": "{{1}} and {{1}} again, {{2}}."}]
+    template = make_template(workspace_a, components=components)
+    created = owner_api.post(
+        "/api/v1/campaigns/", {"name": "Twice", "template_id": str(template.id)}, format="json"
+    )
+    campaign = Campaign.objects.get(id=created.json()["id"])
+    static = len(" and  again, .")
+    half = (BODY_MAX - static - 1) // 2  # with a 1-character {{2}}
+    content = (
+        "country_code,phone_number,body_param_1,body_param_2\n"
+        f"+1,4155550100,{'a' * half},b\n"
+        f"+1,4155550101,{'a' * (half + 1)},b\n"
+    ).encode()
+    report = upload(owner_api, campaign, content).json()
+    assert (report["imported"], report["rejected"]) == (1, 1), report
+    assert report["rejected_rows"][0]["line"] == 3
+    assert "at most 1024" in report["rejected_rows"][0]["reason"]
+
+
+# --- UTF-16 without a byte-order mark --------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read(owner_api, campaign_a, encoding):
+    content = csv_text(
+        "+1,4155550100,Zoë,PK-1,mañana 🎉,9-12", ROW.format(cc="+1", phone="4155550101"), sep="\t"
+    ).encode(encoding)
+    assert not content.startswith((b"\xff\xfe", b"\xfe\xff"))
+    response = upload(owner_api, campaign_a, content)
+    assert response.status_code == 201, response.json()
+    assert phones(campaign_a) == ["+14155550100", "+14155550101"]
+    assert Recipient.objects.get(phone="+14155550100").values["body_param_1"] == "Zoë"
+
+
+def test_utf16_without_a_byte_order_mark_in_another_script_is_read(owner_api, campaign_a):
+    rows = [f"+7,9161234{i:03d},Анастасия Петрова,ПК-{i},завтра утром,9-12" for i in range(50)]
+    content = csv_text(*rows).encode("utf-16-le")
+    report = upload(owner_api, campaign_a, content).json()
+    assert report["imported"] == 50, report
+    assert Recipient.objects.filter(values__body_param_1="Анастасия Петрова").count() == 50
+
+
+def test_binary_data_with_zero_bytes_is_still_refused(owner_api, campaign_a):
+    content = bytes(range(256)) * 40
+    response = upload(owner_api, campaign_a, content)
+    assert response.status_code == 400
+    assert "binary" in response.json()["file"][0]
