@@ -209,6 +209,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # `?format=csv|xlsx` selects a download's file type, not a DRF renderer.
     "URL_FORMAT_OVERRIDE": None,
+    "EXCEPTION_HANDLER": "config.api_exceptions.api_exception_handler",
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=_int("JWT_ACCESS_MINUTES", 30, minimum=1)),

@@ -787,3 +787,15 @@ def test_binary_data_with_zero_bytes_is_still_refused(owner_api, campaign_a):
     response = upload(owner_api, campaign_a, content)
     assert response.status_code == 400
     assert "binary" in response.json()["file"][0]
+
+
+def test_a_json_body_over_the_request_limit_is_a_413_in_json(owner_api, campaign_a, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = [
+        {"country_code": "+1", "phone_number": f"41555{i:05d}", "body_param_1": "Ana"}
+        for i in range(200)
+    ]
+    response = owner_api.post(f"/api/v1/campaigns/{campaign_a.id}/recipients/", body, format="json")
+    assert response.status_code == 413
+    assert "CSV or XLSX" in response.json()["detail"]
+    assert not Recipient.objects.filter(campaign=campaign_a).exists()
