@@ -11,6 +11,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..models import Campaign, OptOut, Recipient
@@ -295,9 +297,14 @@ def recover_claims(*, campaign_id, maybe_sent: set[int], never_sent: set[int]) -
             error_title="Outcome unknown",
             error_details="The worker stopped after sending; the status webhook will tell.",
         )
+        # Never left: the claim's attempt is not counted (it would spend a retry budget).
         pending = Recipient.objects.filter(
             id__in=never_sent, status=R.SENDING, claimed_at__lt=cutoff
-        ).update(status=R.PENDING, claimed_at=None)
+        ).update(
+            status=R.PENDING,
+            claimed_at=None,
+            attempts=Greatest(F("attempts") - 1, Value(0)),
+        )
         counters_apply(
             campaign_id=campaign_id,
             deltas={R.SENDING: -(unknown + pending), R.UNKNOWN: unknown, R.PENDING: pending},

@@ -324,7 +324,9 @@ def test_expired_claims_are_recovered_without_resending(sandbox, make_campaign, 
     )
     assert recover_expired(campaign_id=campaign.pk) == 10
     assert Recipient.objects.filter(campaign=campaign, status="unknown").count() == 4
-    assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 6
+    requeued = Recipient.objects.filter(campaign=campaign, status="pending")
+    assert requeued.count() == 6
+    assert set(requeued.values_list("attempts", flat=True)) == {0}  # never left: not counted
     assert_counters_match(campaign)
     run(campaign)
     assert sandbox.stats()["accepted_total"] == 6  # the unknown ones are not re-sent
