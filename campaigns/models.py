@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Workspace
 from templates_app.models import MessageTemplate
@@ -212,12 +213,34 @@ class OptOut(models.Model):
     phone = models.CharField(max_length=20, help_text="E.164")
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
     detail = models.TextField(blank=True)
+    # When the person opted out (the message's time, which may be earlier than its arrival):
+    # an opt-in message sent before it does not lift it, whatever the order they arrive in.
+    opted_out_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             # Import and send check: WHERE workspace_id = ? AND phone IN (…).
             models.UniqueConstraint(fields=["workspace", "phone"], name="optout_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class OptIn(models.Model):
+    """The latest opt-in of a number (START, or `user_preferences` resume), by the way it was
+    given: an opt-out message sent before it, arriving later, is then ignored (webhooks come
+    in any order)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="opt_ins")
+    phone = models.CharField(max_length=20, help_text="E.164")
+    by = models.CharField(max_length=20, choices=OptOut.Source.choices)
+    opted_in_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "phone", "by"], name="optin_unique"),
         ]
 
     def __str__(self) -> str:

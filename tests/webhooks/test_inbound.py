@@ -82,11 +82,38 @@ def test_user_preferences_stop_and_resume(post, account):
 
 
 def test_resume_lifts_a_131050_opt_out_but_start_does_not(post, account):
-    OptOutFactory(workspace=account.workspace, phone=PHONE, source=OptOut.Source.ERROR)
+    OptOutFactory(
+        workspace=account.workspace,
+        phone=PHONE,
+        source=OptOut.Source.ERROR,
+        opted_out_at=at(p.T0),  # before the messages below
+    )
     receive(post, account, p.text(account, PHONE, "START"))
     assert opted_out(account) is not None
     receive(post, account, p.user_preferences(account, PHONE, "resume"))
     assert opted_out(account) is None
+
+
+def test_a_stop_sent_before_a_start_but_arriving_after_it_changes_nothing(post, account):
+    receive(post, account, p.text(account, PHONE, "START", ts=p.T0 + 100, wamid="wamid.IN2"))
+    receive(post, account, p.text(account, PHONE, "STOP", ts=p.T0 + 10, wamid="wamid.IN1"))
+    assert opted_out(account) is None  # they opted back in after that STOP
+
+
+def test_a_start_sent_before_a_stop_but_arriving_after_it_lifts_nothing(post, account):
+    receive(post, account, p.text(account, PHONE, "STOP", ts=p.T0 + 100, wamid="wamid.IN2"))
+    receive(post, account, p.text(account, PHONE, "START", ts=p.T0 + 10, wamid="wamid.IN1"))
+    stays = opted_out(account)
+    assert stays is not None
+    assert stays.opted_out_at == at(p.T0 + 100)
+
+
+def test_user_preferences_in_any_order_end_with_the_latest(post, account):
+    receive(post, account, p.user_preferences(account, PHONE, "resume", ts=p.T0 + 900))
+    receive(post, account, p.user_preferences(account, PHONE, "stop", ts=p.T0 + 800))
+    assert opted_out(account) is None
+    receive(post, account, p.user_preferences(account, PHONE, "stop", ts=p.T0 + 1000))
+    assert opted_out(account) is not None
 
 
 def test_user_preferences_for_another_category_are_ignored(post, account):

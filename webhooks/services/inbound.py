@@ -6,7 +6,9 @@ workspace's OptOut list, an opt-in keyword (START) takes it off again. The nativ
 arrives as `user_preferences` stop / resume. Each way of opting back in lifts only the
 opt-outs it can speak for: START lifts a keyword opt-out, `resume` lifts a `user_preferences`
 one (and a 131050, which is Meta enforcing that same preference); an operator's manual entry
-is never lifted automatically. The importer and the engine read the list.
+is never lifted automatically. Webhooks come in any order, so each change is dated by its
+message: an opt-in lifts only opt-outs not newer than it, and an opt-out older than the latest
+opt-in that would lift it (OptIn) is ignored. The importer and the engine read the list.
 
 A quick-reply tap names the template message it answers (`context.id`); any other inbound
 message is a reply to the latest campaign message sent to that number on this account within
@@ -16,12 +18,13 @@ REPLY_WINDOW_HOURS. A recipient is marked replied once, with the campaign's repl
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from campaigns.models import OptOut, Recipient
+from campaigns.models import OptIn, OptOut, Recipient
 from campaigns.services import counters_apply
 
 from .directory import AccountRef
@@ -35,6 +38,7 @@ LIFTED_BY = {
     Source.KEYWORD: {Source.KEYWORD},
     Source.USER_PREFERENCES: {Source.USER_PREFERENCES, Source.ERROR},
 }
+LIFTER = {source: by for by, sources in LIFTED_BY.items() for source in sources}
 
 
 def _keywords(names) -> frozenset[str]:
@@ -54,9 +58,15 @@ def inbound_messages_apply(*, account: AccountRef, messages: list[InboundMessage
                 phone=message.phone,
                 source=Source.KEYWORD,
                 detail=f"Replied {message.text.strip()[:40]!r}",
+                at=message.timestamp,
             )
         elif word and word in start_words:
-            optout_lift(workspace_id=account.workspace_id, phone=message.phone, by=Source.KEYWORD)
+            optout_lift(
+                workspace_id=account.workspace_id,
+                phone=message.phone,
+                by=Source.KEYWORD,
+                at=message.timestamp,
+            )
         replied += recipient_mark_replied(account_id=account.id, message=message)
     return replied
 
@@ -72,21 +82,42 @@ def preferences_apply(*, account: AccountRef, preferences: list[Preference]) -> 
                 phone=pref.phone,
                 source=Source.USER_PREFERENCES,
                 detail=pref.detail[:500],
+                at=pref.timestamp,
             )
         else:
             optout_lift(
-                workspace_id=account.workspace_id, phone=pref.phone, by=Source.USER_PREFERENCES
+                workspace_id=account.workspace_id,
+                phone=pref.phone,
+                by=Source.USER_PREFERENCES,
+                at=pref.timestamp,
             )
 
 
-def optout_add(*, workspace_id, phone: str, source: str, detail: str = "") -> bool:
-    """Put the number on the list; an existing entry (from any source) is left as it is."""
+def optout_add(
+    *, workspace_id, phone: str, source: str, detail: str = "", at: datetime | None = None
+) -> bool:
+    """Put the number on the list, as of `at` (when the person opted out; now by default). An
+    existing entry (from any source) is left as it is, and an opt-out older than the latest
+    opt-in that lifts it is ignored: that person has opted back in since."""
+    at = at or timezone.now()
+    lifter = LIFTER.get(source)
+    if (
+        lifter is not None
+        and OptIn.objects.filter(
+            workspace_id=workspace_id, phone=phone, by=lifter, opted_in_at__gt=at
+        ).exists()
+    ):
+        logger.info(
+            "opt-out older than the number's opt-in ignored",
+            extra={"workspace_id": str(workspace_id), "phone": phone, "source": source},
+        )
+        return False
     try:
         with transaction.atomic():
             _, created = OptOut.objects.get_or_create(
                 workspace_id=workspace_id,
                 phone=phone,
-                defaults={"source": source, "detail": detail},
+                defaults={"source": source, "detail": detail, "opted_out_at": at},
             )
     except IntegrityError:  # a concurrent add of the same number won
         created = False
@@ -98,10 +129,20 @@ def optout_add(*, workspace_id, phone: str, source: str, detail: str = "") -> bo
     return created
 
 
-def optout_lift(*, workspace_id, phone: str, by: str) -> bool:
-    deleted, _ = OptOut.objects.filter(
-        workspace_id=workspace_id, phone=phone, source__in=LIFTED_BY[by]
-    ).delete()
+def optout_lift(*, workspace_id, phone: str, by: str, at: datetime | None = None) -> bool:
+    """Opt the number back in as of `at`: lifts the opt-outs `by` can speak for that are not
+    newer than it, and remembers `at` for opt-outs that arrive late."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        latest, created = OptIn.objects.select_for_update().get_or_create(
+            workspace_id=workspace_id, phone=phone, by=by, defaults={"opted_in_at": at}
+        )
+        if not created and latest.opted_in_at < at:
+            latest.opted_in_at = at
+            latest.save(update_fields=["opted_in_at"])
+        deleted, _ = OptOut.objects.filter(
+            workspace_id=workspace_id, phone=phone, source__in=LIFTED_BY[by], opted_out_at__lte=at
+        ).delete()
     if deleted:
         logger.info(
             "number opted back in",
