@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.services import campaigns_pause_for_template
+from campaigns.services import campaigns_fail_for_template, campaigns_pause_for_template
 from whatsapp.client import GraphClient
 from whatsapp.errors import Action, WhatsAppError
 from whatsapp.models import WhatsAppAccount
@@ -31,6 +31,8 @@ UNSENDABLE_STATUSES = {
     T.IN_APPEAL,
 }
 # Webhook events that mean "approved again" rather than a status of their own.
+# Gone for good: the campaigns that use it fail instead of waiting, paused, for a fix.
+GONE_STATUSES = {T.DELETED, T.PENDING_DELETION}
 EVENT_STATUS = {"REINSTATED": T.APPROVED, "UNARCHIVED": T.APPROVED, "UNPAUSE": T.APPROVED}
 
 
@@ -198,6 +200,14 @@ def template_status_change(*, template: MessageTemplate, status: str, reason: st
         if status not in UNSENDABLE_STATUSES:
             return 0
         detail = f" ({reason})" if reason else ""
+        if status in GONE_STATUSES:
+            return campaigns_fail_for_template(
+                template=template,
+                reason=(
+                    f"Template {template.name!r} is {status} on WhatsApp{detail}: this campaign "
+                    "can never be sent. Rerun it, then pick another template for the draft."
+                ),
+            )
         return campaigns_pause_for_template(
             template=template,
             reason=f"Template {template.name!r} is {status} on WhatsApp{detail}.",

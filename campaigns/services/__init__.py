@@ -12,6 +12,7 @@ from .lifecycle import (
     ALLOWED_TRANSITIONS,
     InvalidTransition,
     campaign_transition,
+    campaigns_fail_for_template,
     campaigns_pause_for_template,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidTransition",
     "campaign_recount",
     "campaign_transition",
+    "campaigns_fail_for_template",
     "campaigns_pause_for_template",
     "counters_apply",
     "counts_from_recipients",

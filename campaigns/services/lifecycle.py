@@ -19,7 +19,7 @@ S = Campaign.Status
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.DRAFT: {S.SCHEDULED, S.RUNNING},
-    S.SCHEDULED: {S.DRAFT, S.RUNNING, S.PAUSED, S.STOPPED},
+    S.SCHEDULED: {S.DRAFT, S.RUNNING, S.PAUSED, S.STOPPED, S.FAILED},
     S.RUNNING: {S.PAUSED, S.COMPLETED, S.STOPPED, S.FAILED},
     S.PAUSED: {S.RUNNING, S.STOPPED, S.FAILED},
     # retry-failed re-opens a completed campaign for the recipients it re-queues.
@@ -78,6 +78,29 @@ def campaign_transition(
         extra={"campaign_id": str(campaign.pk), "status": to, "reason": reason},
     )
     return campaign
+
+
+def campaigns_fail_for_template(*, template, reason: str) -> int:
+    """The template is gone for good (deleted on WhatsApp): every campaign still meant to send
+    it fails, with the reason; its pending recipients stay as they are (a rerun with another
+    template sends them). Returns how many failed."""
+    live = list(
+        Campaign.objects.filter(
+            template=template, status__in=[S.RUNNING, S.PAUSED, S.SCHEDULED]
+        ).values_list("pk", flat=True)
+    )
+    now = timezone.now()
+    failed = Campaign.objects.filter(
+        pk__in=live, status__in=[S.RUNNING, S.PAUSED, S.SCHEDULED]
+    ).update(status=S.FAILED, status_reason=reason, completed_at=now, updated_at=now)
+    for campaign_id in live:
+        control.halt(campaign_id)
+    if failed:
+        logger.warning(
+            "campaigns failed: template deleted",
+            extra={"template_id": str(template.pk), "count": failed, "reason": reason},
+        )
+    return failed
 
 
 def campaigns_pause_for_template(*, template, reason: str) -> int:

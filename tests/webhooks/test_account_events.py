@@ -41,6 +41,28 @@ def test_paused_template_pauses_its_running_campaigns(post, account, campaign):
     assert Campaign.objects.get(pk=draft.pk).status == Campaign.Status.DRAFT
 
 
+def test_a_deleted_template_fails_its_campaigns_for_good(post, account, campaign):
+    template = campaign.template
+    paused = CampaignFactory(template=template, status=Campaign.Status.PAUSED)
+    draft = CampaignFactory(template=template)
+    payload = p.template_update(
+        account.waba_id,
+        meta_id=template.meta_id,
+        name=template.name,
+        language=template.language,
+        event="DELETED",
+    )
+
+    receive(post, account, payload)
+
+    for running_or_paused in (campaign, paused):
+        running_or_paused.refresh_from_db()
+        assert running_or_paused.status == Campaign.Status.FAILED
+        assert "DELETED" in running_or_paused.status_reason
+        assert running_or_paused.completed_at is not None
+    assert Campaign.objects.get(pk=draft.pk).status == Campaign.Status.DRAFT
+
+
 def test_template_is_found_by_name_and_language_without_a_known_id(post, account, campaign):
     template = campaign.template
     payload = p.template_update(
