@@ -215,6 +215,39 @@ def test_a_halted_sender_carries_on_if_the_campaign_was_resumed(make_campaign, m
     assert len(enqueued) == 1  # still paused: nothing follows
 
 
+def test_a_template_paused_mid_campaign_pauses_it_with_the_reason_in_the_api(
+    make_campaign, settings, owner_api
+):
+    """132015 from Meta: the template is marked PAUSED, the campaign pauses after one refused
+    send, and the API shows why."""
+    import requests
+
+    from ..sandbox import Sandbox
+
+    own = Sandbox("--no-webhooks", "--mps", "1000")
+    try:
+        settings.WHATSAPP_GRAPH_URL = own.url
+        campaign = make_campaign(20)
+        requests.post(
+            f"{own.url}/__sandbox/templates/{campaign.template.name}/status",
+            json={"status": "PAUSED"},
+            timeout=5,
+        ).raise_for_status()
+        result = run(campaign)
+        sender_finished(campaign_id=campaign.pk, sender_no=0, result=result)
+        assert own.stats()["rejected_by_code"] == {"132015": 1}
+        assert own.stats()["accepted_total"] == 0
+    finally:
+        own.close()
+    body = owner_api.get(f"/api/v1/campaigns/{campaign.pk}/").json()
+    assert body["status"] == "paused"
+    assert "PAUSED" in body["status_reason"]
+    campaign.template.refresh_from_db()
+    assert campaign.template.status == "PAUSED"
+    assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 20
+    assert_counters_match(campaign)
+
+
 def test_a_stopped_or_paused_campaign_sends_nothing(sandbox, make_campaign):
     campaign = make_campaign(5, status="paused")
     assert run(campaign).reason == "not-running"

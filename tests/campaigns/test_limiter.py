@@ -105,3 +105,46 @@ def test_two_campaigns_on_one_number_share_its_throughput():
     # 120 sends at the number's 100/s take at least ~1.2 s, whatever each campaign allows
     assert both[-1] - both[0] >= 1.15
     assert max_in_any_window(both) <= 100
+
+
+def test_a_130429_slows_the_number_down_for_every_campaign_on_it():
+    """After Meta's 130429 the number's bucket runs at half speed (SLOWDOWN_SECONDS)."""
+    import asyncio
+    import time
+
+    from redis.asyncio import Redis
+
+    from campaigns.engine.limiter import RateLimiter
+
+    async def grants_in(limiter, seconds: float) -> int:
+        got, end = 0, time.monotonic() + seconds
+        while time.monotonic() < end:
+            wait = await limiter.try_acquire()
+            if wait <= 0:
+                got += 1
+            else:
+                await asyncio.sleep(wait)
+        return got
+
+    async def main():
+        redis = Redis.from_url(settings.REDIS_URL)
+        number = f"n-{uuid.uuid4().hex}"
+        first, second = (
+            RateLimiter(
+                redis,
+                campaign_id=uuid.uuid4().hex,
+                rate=1000,
+                phone_number_id=number,
+                throughput=100,
+            )
+            for _ in range(2)
+        )
+        normal = await grants_in(first, 1.0)
+        await first.slow_down()
+        slowed = await grants_in(second, 1.0)  # another campaign on the same number
+        await redis.aclose()
+        return normal, slowed
+
+    normal, slowed = asyncio.run(main())
+    assert 90 <= normal <= 101
+    assert 40 <= slowed <= 55
