@@ -20,7 +20,7 @@ from whatsapp.models import WhatsAppAccount
 from .api_common import call_service, template_or_400
 from .api_lifecycle import LifecycleActions
 from .importing.pipeline import progress_key
-from .models import ImportReport, Recipient
+from .models import Campaign, ImportReport, Recipient
 from .selectors import campaign_get_for_user, campaign_list_for_user
 from .serializers import (
     CampaignCreateSerializer,
@@ -70,9 +70,16 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return campaign_list_for_user(
-            user=self.request.user, status=self.request.query_params.get("status") or None
-        )
+        state = self.request.query_params.get("status") or None
+        if state is not None and self.action == "list" and state not in Campaign.Status.values:
+            raise ValidationError(
+                {
+                    "status": [
+                        f"Unknown status {state!r}; one of {', '.join(Campaign.Status.values)}."
+                    ]
+                }
+            )
+        return campaign_list_for_user(user=self.request.user, status=state)
 
     def get_object(self):
         return campaign_get_for_user(user=self.request.user, campaign_id=self.kwargs["pk"])

@@ -175,6 +175,20 @@ def test_list_is_scoped_and_filtered_by_status(owner_api, outsider_api, template
     assert outsider_api.get(URL).json()["results"] == []
 
 
+def test_list_is_paginated_newest_first_and_refuses_an_unknown_status(owner_api, template_a):
+    for i in range(52):  # pages of 50
+        CampaignFactory(template=template_a, name=f"C{i:02d}")
+    first = owner_api.get(URL).json()
+    assert first["count"] == 52
+    assert len(first["results"]) == 50
+    assert [c["name"] for c in first["results"][:2]] == ["C51", "C50"]
+    second = owner_api.get(first["next"]).json()
+    assert [c["name"] for c in second["results"]] == ["C01", "C00"]
+    bad = owner_api.get(f"{URL}?status=done")
+    assert bad.status_code == 400
+    assert "Unknown status" in str(bad.json()["status"])
+
+
 def test_outsider_gets_404_everywhere(outsider_api, template_a):
     campaign = CampaignFactory(template=template_a)
     assert outsider_api.get(f"{URL}{campaign.id}/").status_code == 404

@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from openpyxl import Workbook
 
 from campaigns.models import Campaign, ImportRejection, ImportReport, Recipient
@@ -340,6 +341,21 @@ def test_only_draft_or_scheduled_campaigns_accept_uploads(owner_api, campaign_a,
     assert Recipient.objects.count() == 0
 
 
+def test_a_scheduled_campaign_accepts_more_recipients(owner_api, campaign_a):
+    from datetime import timedelta
+
+    Campaign.objects.filter(pk=campaign_a.pk).update(
+        status="scheduled", send_at=timezone.now() + timedelta(days=1)
+    )
+    response = upload(
+        owner_api, campaign_a, csv_text(ROW.format(cc="+1", phone="4155550100")).encode()
+    )
+    assert response.status_code == 201
+    assert phones(campaign_a) == ["+14155550100"]
+    campaign_a.refresh_from_db()
+    assert (campaign_a.status, campaign_a.pending_count) == ("scheduled", 1)
+
+
 def test_a_failure_mid_file_leaves_the_campaign_as_it_was(owner_api, campaign_a):
     upload(owner_api, campaign_a, csv_text(ROW.format(cc="+1", phone="4155550199")).encode())
     # a broken byte sequence deep in a UTF-16 file makes the reader fail after many rows
@@ -481,12 +497,31 @@ def test_the_cast_on_the_import_endpoint(request, campaign_a, who):
 
 
 def test_recipients_list_filters_by_status(owner_api, campaign_a):
+    failed_at = timezone.now()
     RecipientFactory(
-        campaign=campaign_a, status="failed", error_code=131026, error_title="Undeliverable"
+        campaign=campaign_a,
+        status="failed",
+        wamid="wamid.F1",
+        sent_at=failed_at,
+        failed_at=failed_at,
+        error_code=131026,
+        error_title="Undeliverable",
+        error_details="Message undeliverable.",
     )
     RecipientFactory(campaign=campaign_a)
     body = owner_api.get(f"/api/v1/campaigns/{campaign_a.id}/recipients/?status=failed").json()
     assert [r["error"]["code"] for r in body["results"]] == [131026]
+    row = body["results"][0]
+    assert row["error"] == {
+        "code": 131026,
+        "title": "Undeliverable",
+        "details": "Message undeliverable.",
+        "retryable": None,
+    }
+    assert (row["wamid"], row["values"]) == ("wamid.F1", {"body_param_1": "Ana"})
+    assert row["sent_at"]
+    assert row["failed_at"]
+    assert (row["delivered_at"], row["read_at"]) == (None, None)
     bad = owner_api.get(f"/api/v1/campaigns/{campaign_a.id}/recipients/?status=bogus")
     assert bad.status_code == 400
     assert json.loads(bad.content)["status"]
