@@ -10,7 +10,7 @@ from django.conf import settings
 from .engine import control
 from .engine.runner import sender_finished, start_due_schedules, sweep
 from .engine.sender import run_sender
-from .services.imports import import_stored_file
+from .services.imports import import_reports_expire, import_stored_file
 
 
 @shared_task(name="campaigns.import_file")
@@ -47,3 +47,8 @@ def campaigns_sweep() -> dict:
 @shared_task(name="campaigns.start_schedules")
 def campaigns_start_schedules() -> dict:
     return start_due_schedules()
+
+
+@shared_task(name="campaigns.expire_imports")
+def campaigns_expire_imports() -> int:
+    return import_reports_expire()

@@ -195,6 +195,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = _int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 102
 IMPORT_MAX_FILE_BYTES = _int("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024, minimum=1024)
 # Uploads larger than this import in a Celery task (the API answers 202 with the report).
 IMPORT_ASYNC_BYTES = _int("IMPORT_ASYNC_BYTES", 2 * 1024 * 1024, minimum=0)
+# An import still queued or running this long after its upload was interrupted (its worker
+# died; its transaction rolled back): beat marks its report failed and deletes the upload.
+IMPORT_STALE_HOURS = _int("IMPORT_STALE_HOURS", 12, minimum=2)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -250,6 +253,7 @@ TEMPLATE_SYNC_INTERVAL_MINUTES = _int("TEMPLATE_SYNC_INTERVAL_MINUTES", 60, mini
 CELERY_BEAT_SCHEDULE: dict = {
     "campaigns-start-schedules": {"task": "campaigns.start_schedules", "schedule": 10.0},
     "campaigns-sweep": {"task": "campaigns.sweep", "schedule": 15.0},
+    "campaigns-expire-imports": {"task": "campaigns.expire_imports", "schedule": 600.0},
     "templates-sync": {
         "task": "templates_app.sync_all",
         "schedule": TEMPLATE_SYNC_INTERVAL_MINUTES * 60,

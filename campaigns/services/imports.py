@@ -3,6 +3,7 @@ Celery task for large files (the caller gets the report to poll)."""
 
 import logging
 import os
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -53,7 +54,9 @@ def import_upload(*, campaign: Campaign, user, upload, dry_run: bool = False) ->
     )
     if size > settings.IMPORT_ASYNC_BYTES:
         report.save()
-        stored = default_storage.save(f"imports/{report.pk}{os.path.splitext(name)[1]}", upload)
+        stored = default_storage.save(
+            stored_upload_name(report.pk, os.path.splitext(name)[1]), upload
+        )
         from ..tasks import import_file
 
         transaction.on_commit(partial(import_file.delay, str(report.pk), stored))
@@ -116,6 +119,38 @@ def import_stored_file(*, report_id, stored_name: str) -> None:
                 pass  # recorded on the report for the user
     finally:
         default_storage.delete(stored_name)
+
+
+INTERRUPTED = (
+    "The import was interrupted (the worker processing it stopped); nothing was imported. "
+    "Please upload the file again."
+)
+
+
+def import_reports_expire() -> int:
+    """Beat: reports left queued or running by a worker that died (IMPORT_STALE_HOURS after
+    the upload) end failed, saying so, and their stored uploads are deleted. Returns how many."""
+    cutoff = timezone.now() - timedelta(hours=settings.IMPORT_STALE_HOURS)
+    stale = list(
+        ImportReport.objects.filter(
+            status__in=[ImportReport.Status.QUEUED, ImportReport.Status.RUNNING],
+            created_at__lt=cutoff,
+        )
+    )
+    for report in stale:
+        updated = ImportReport.objects.filter(pk=report.pk, status=report.status).update(
+            status=ImportReport.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()
+        )
+        if updated and report.source in ("csv", "xlsx"):
+            ext = os.path.splitext(report.file_name)[1]
+            default_storage.delete(stored_upload_name(report.pk, ext))
+    if stale:
+        logger.warning("interrupted imports failed", extra={"count": len(stale)})
+    return len(stale)
+
+
+def stored_upload_name(report_id, ext: str) -> str:
+    return f"imports/{report_id}{ext}"
 
 
 def _kind(name: str) -> str:

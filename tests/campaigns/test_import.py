@@ -834,3 +834,41 @@ def test_a_json_body_over_the_request_limit_is_a_413_in_json(owner_api, campaign
     assert response.status_code == 413
     assert "CSV or XLSX" in response.json()["detail"]
     assert not Recipient.objects.filter(campaign=campaign_a).exists()
+
+
+def test_imports_a_dead_worker_left_behind_end_failed(owner_api, campaign_a, settings, tmp_path):
+    """Beat: a report still queued or running long after its upload says it was interrupted,
+    and its stored file goes; recent ones are left alone."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from campaigns.services.imports import INTERRUPTED, stored_upload_name
+    from campaigns.tasks import campaigns_expire_imports
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_STALE_HOURS = 12
+    old = timezone.now() - timedelta(hours=13)
+    stale = []
+    for state in ("queued", "running"):
+        report = ImportReport.objects.create(
+            campaign=campaign_a, source="csv", file_name="big.csv", status=state
+        )
+        ImportReport.objects.filter(pk=report.pk).update(created_at=old)
+        default_storage.save(stored_upload_name(report.pk, ".csv"), ContentFile(b"x"))
+        stale.append(report)
+    recent = ImportReport.objects.create(campaign=campaign_a, source="csv", file_name="b.csv")
+
+    assert campaigns_expire_imports() == 2
+
+    for report in stale:
+        report.refresh_from_db()
+        assert (report.status, report.error) == ("failed", INTERRUPTED)
+        assert report.finished_at is not None
+        assert not default_storage.exists(stored_upload_name(report.pk, ".csv"))
+    recent.refresh_from_db()
+    assert recent.status == "queued"
+    shown = owner_api.get(f"/api/v1/campaigns/{campaign_a.id}/imports/{stale[0].pk}/").json()
+    assert shown["status"] == "failed"
+    assert "interrupted" in shown["error"]
