@@ -13,9 +13,10 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from config.redis import get_redis
 from templates_app.selectors import template_list_for_user
 
-from .importing.pipeline import ImportNotAllowed
+from .importing.pipeline import ImportNotAllowed, progress_key
 from .importing.readers import FileRejected
 from .models import ImportReport, Recipient
 from .preflight import campaign_preflight
@@ -74,9 +75,7 @@ def campaign_new(request):
 @login_required
 def campaign_detail(request, campaign_id):
     campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
-    preview = request.session.get(PREVIEW_SESSION_KEY)
-    if preview and preview.get("campaign") != str(campaign.pk):
-        preview = None
+    preview = _preview_for_page(request, campaign)
     failed = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.FAILED)[:20]
     return render(
         request,
@@ -119,23 +118,51 @@ def campaign_upload(request, campaign_id):
         messages.error(request, str(exc))
         return redirect("campaign_detail", campaign_id=campaign.pk)
     _forget_preview(request)
+    queued = report.status == ImportReport.Status.QUEUED
     request.session[PREVIEW_SESSION_KEY] = {
         "campaign": str(campaign.pk),
         "stored": stored,
         "name": upload.name,
-        "queued": report.status == ImportReport.Status.QUEUED,
-        "report": {
-            "rows_read": report.rows_read,
-            "imported": report.imported,
-            "rejected": report.rejected,
-            "skipped_duplicate": report.skipped_duplicate,
-            "skipped_opted_out": report.skipped_opted_out,
-            "warnings": report.warnings,
-            "rejected_rows": report.rejected_sample[:20],
-            "preview": report.preview[:3],
-        },
+        # A large file is checked in the background: the page shows the check's report
+        # once it is done (see _preview_for_page), and only then offers the import.
+        "queued": queued,
+        "report_id": str(report.pk) if queued else None,
+        "report": _summary(report),
     }
     return redirect("campaign_detail", campaign_id=campaign.pk)
+
+
+def _summary(report: ImportReport) -> dict:
+    return {
+        "rows_read": report.rows_read,
+        "imported": report.imported,
+        "rejected": report.rejected,
+        "skipped_duplicate": report.skipped_duplicate,
+        "skipped_opted_out": report.skipped_opted_out,
+        "warnings": report.warnings,
+        "rejected_rows": report.rejected_sample[:20],
+        "preview": report.preview[:3],
+    }
+
+
+def _preview_for_page(request, campaign) -> dict | None:
+    """The pending preview of this campaign; a background check's result once it is known
+    (kept in the session), its progress while it runs."""
+    preview = request.session.get(PREVIEW_SESSION_KEY)
+    if not preview or preview.get("campaign") != str(campaign.pk):
+        return None
+    if not preview.get("queued"):
+        return preview
+    report = campaign.imports.filter(pk=preview.get("report_id")).first()
+    if report is None or report.status == ImportReport.Status.FAILED:
+        error = report.error if report is not None else "The check of the file was lost."
+        return {**preview, "queued": False, "error": error or "The file could not be checked."}
+    if report.status == ImportReport.Status.COMPLETED:
+        preview = {**preview, "queued": False, "report": _summary(report)}
+        request.session[PREVIEW_SESSION_KEY] = preview
+        return preview
+    progress = get_redis().get(progress_key(report.pk))
+    return {**preview, "checking": True, "progress": int(progress) if progress else 0}
 
 
 @login_required
