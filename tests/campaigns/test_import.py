@@ -341,6 +341,16 @@ def test_only_draft_or_scheduled_campaigns_accept_uploads(owner_api, campaign_a,
     assert Recipient.objects.count() == 0
 
 
+def test_a_quoted_comma_stays_inside_its_value(owner_api, campaign_a):
+    content = (HEADER + '\n+1,4155550100,"Smith, Ana",PK-1,"today, 9-12",later\n').encode()
+    report = upload(owner_api, campaign_a, content).json()
+    assert (report["imported"], report["rejected"]) == (1, 0)
+    values = Recipient.objects.get(campaign=campaign_a).values
+    assert values["body_param_1"] == "Smith, Ana"
+    assert values["body_param_3"] == "today, 9-12"
+    assert values["body_param_4"] == "later"
+
+
 def test_a_scheduled_campaign_accepts_more_recipients(owner_api, campaign_a):
     from datetime import timedelta
 
