@@ -85,6 +85,20 @@ def test_a_scheduled_campaign_can_be_rescheduled(owner_api, template_a):
     assert (campaign.status, campaign.send_at, campaign.rate_limit) == ("scheduled", later, 20)
 
 
+def test_a_scheduled_campaign_can_be_sent_now(
+    owner_api, template_a, django_capture_on_commit_callbacks
+):
+    campaign = with_recipients(template_a)
+    post(
+        owner_api, campaign, "send", {"send_at": (timezone.now() + timedelta(hours=2)).isoformat()}
+    )
+    with django_capture_on_commit_callbacks(execute=False) as started:
+        response = post(owner_api, campaign, "send")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "running"
+    assert started  # the senders are enqueued once the transaction commits
+
+
 def test_send_at_in_the_past_is_refused_beyond_the_grace_and_starts_within_it(
     owner_api, template_a, settings, django_capture_on_commit_callbacks
 ):
