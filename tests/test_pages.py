@@ -1,5 +1,7 @@
 """The server-rendered entry points: login, dashboard, API schema and docs."""
 
+import re
+
 import pytest
 
 from .factories import CampaignFactory
@@ -45,3 +47,35 @@ def test_openapi_schema_and_docs_are_served(client):
     assert b"openapi" in schema.content
     assert b"/api/v1/auth/token/" in schema.content
     assert client.get("/api/v1/docs/").status_code == 200
+
+
+def test_campaign_page_shows_every_counter(client, owner, workspace_a):
+    from campaigns.models import Campaign
+
+    campaign = CampaignFactory(template__account__workspace=workspace_a)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        total_recipients=20,
+        pending_count=2,
+        sent_count=3,
+        delivered_count=4,
+        read_count=5,
+        failed_count=1,
+        skipped_count=2,
+        unknown_count=1,
+        replied_count=1,
+        sending_count=2,
+    )
+    client.force_login(owner)
+    html = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    shown = dict(re.findall(r'data-field="(\w+)">(\d+)<', html))
+    assert shown == {
+        "total_recipients": "20",
+        "pending": "2",
+        "sent": "12",  # sent, delivered and read were all sent
+        "delivered": "9",
+        "read": "5",
+        "failed": "1",
+        "skipped": "2",
+        "unknown": "1",
+        "replied": "1",
+    }
