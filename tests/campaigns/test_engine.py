@@ -248,6 +248,34 @@ def test_a_template_paused_mid_campaign_pauses_it_with_the_reason_in_the_api(
     assert_counters_match(campaign)
 
 
+def test_database_work_is_per_batch_not_per_message(make_campaign):
+    """Claiming and recording 300 recipients costs the same few statements as 3."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def statements(n: int) -> tuple[int, int]:
+        campaign = make_campaign(phones=[f"+1415666{i:04d}" for i in range(n)])
+        with CaptureQueriesContext(connection) as claim:
+            rows = store.claim_batch(campaign_id=campaign.pk, worker="w", size=n)
+        outcomes = [
+            store.Outcome(r.id, "sent", wamid=f"wamid.{campaign.pk.hex[:8]}.{r.id}")
+            for r in rows[: n // 3]
+        ]
+        outcomes += [
+            store.Outcome(r.id, "failed", error_code=131026, error_retryable=True)
+            for r in rows[n // 3 : 2 * n // 3]
+        ]
+        outcomes += [store.Outcome(r.id, "pending", released=True) for r in rows[2 * n // 3 :]]
+        with CaptureQueriesContext(connection) as record:
+            store.record_outcomes(campaign_id=campaign.pk, outcomes=outcomes)
+        assert_counters_match(campaign)
+        return len(claim.captured_queries), len(record.captured_queries)
+
+    small, large = statements(3), statements(300)
+    assert large == small
+    assert sum(large) <= 15
+
+
 def test_a_stopped_or_paused_campaign_sends_nothing(sandbox, make_campaign):
     campaign = make_campaign(5, status="paused")
     assert run(campaign).reason == "not-running"
