@@ -43,7 +43,9 @@ def sender_finished(*, campaign_id, sender_no: int, result: RunResult) -> None:
     elif result.reason == "not-running":
         # Halted by a pause or stop; if the campaign was resumed meanwhile, the sender the
         # resume enqueued found this one's slot still held and left: carry on in its place.
-        if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING).exists():
+        # (Still halted means a pause is committing, or a stale flag: nothing to carry on.)
+        resumed = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING)
+        if resumed.exists() and not get_redis().exists(control.halt_key(campaign_id)):
             campaign_sender.apply_async((str(campaign_id), sender_no), countdown=1)
     elif result.reason == "drained":
         left = store.remaining(campaign_id=campaign_id)

@@ -201,6 +201,7 @@ def test_one_live_sender_per_sender_number(sandbox, make_campaign):
 
 
 def test_a_halted_sender_carries_on_if_the_campaign_was_resumed(make_campaign, monkeypatch):
+    from campaigns.engine import control
     from campaigns.engine.sender import RunResult
     from campaigns.tasks import campaign_sender
 
@@ -213,6 +214,13 @@ def test_a_halted_sender_carries_on_if_the_campaign_was_resumed(make_campaign, m
     Campaign.objects.filter(pk=campaign.pk).update(status="paused")
     sender_finished(campaign_id=campaign.pk, sender_no=1, result=halted)
     assert len(enqueued) == 1  # still paused: nothing follows
+    Campaign.objects.filter(pk=campaign.pk).update(status="running")
+    control.halt(campaign.pk)  # e.g. a pause committing right now
+    try:
+        sender_finished(campaign_id=campaign.pk, sender_no=1, result=halted)
+    finally:
+        control.unhalt(campaign.pk)
+    assert len(enqueued) == 1
 
 
 def test_a_template_paused_mid_campaign_pauses_it_with_the_reason_in_the_api(
