@@ -43,6 +43,7 @@ from pathlib import Path
 
 from bench import http_load
 from bench.databases import rows_on_postgres
+from bench.fixtures import tagged_account_and_template
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -134,33 +135,18 @@ def _stop(proc: subprocess.Popen) -> None:
 def _setup(n: int):
     from django.db import connection
 
-    from accounts.models import Workspace
     from campaigns.models import Campaign, Recipient
     from campaigns.services import campaign_recount
-    from templates_app.models import MessageTemplate
     from webhooks.models import WebhookEvent
-    from whatsapp.models import WhatsAppAccount
 
     tag = uuid.uuid4().hex[:10]
-    workspace = Workspace.objects.create(name=f"bench-webhooks-{tag}")
-    account = WhatsAppAccount.objects.create(
-        workspace=workspace,
-        name="bench",
-        waba_id=f"9{int(tag, 16) % 10**14:014d}",
-        phone_number_id=f"8{int(tag, 16) % 10**14:014d}",
-        display_phone_number="15550001111",
-        access_token="bench-token",
-        app_secret=f"bench-secret-{tag}",
-        verify_token=f"bench-verify-{tag}",
-    )
-    template = MessageTemplate.objects.create(
-        workspace=workspace,
-        account=account,
-        meta_id=f"7{tag}",
-        name="bench",
-        language="en_US",
-        status="APPROVED",
+    workspace, account, template = tagged_account_and_template(
+        name="bench-webhooks",
+        tag=tag,
+        phone_digit="8",
+        template_name="bench",
         components=[],
+        display_phone_number="15550001111",
     )
     campaign = Campaign.objects.create(
         workspace=workspace, account=account, template=template, name="bench", status="running"

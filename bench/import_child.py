@@ -9,6 +9,8 @@ import os
 import time
 from pathlib import Path
 
+from bench.fixtures import tagged_account_and_template
+
 REINDEX_BELOW_ROWS = 200_000
 TEMPLATE_BODY = "Hi {{1}}, your parcel {{2}} arrives {{3}}."
 
@@ -17,10 +19,7 @@ def child_prepare(args: dict) -> dict:
     """Migrate, then one workspace per file (its opt-outs must not meet the other file's)."""
     from django.core.management import call_command
 
-    from accounts.models import Workspace
     from campaigns.models import Campaign, ImportReport, OptOut
-    from templates_app.models import MessageTemplate
-    from whatsapp.models import WhatsAppAccount
 
     call_command("migrate", verbosity=0)
     body = {"type": "BODY", "text": TEMPLATE_BODY}
@@ -28,23 +27,11 @@ def child_prepare(args: dict) -> dict:
     prepared = {}
     for kind, spec in args.items():
         tag = os.urandom(5).hex()
-        workspace = Workspace.objects.create(name=f"bench-import-{tag}")
-        account = WhatsAppAccount.objects.create(
-            workspace=workspace,
-            name="bench",
-            waba_id=f"9{int(tag, 16) % 10**14:014d}",
-            phone_number_id=f"6{int(tag, 16) % 10**14:014d}",
-            access_token="bench-token",
-            app_secret=f"bench-secret-{tag}",
-            verify_token=f"bench-verify-{tag}",
-        )
-        template = MessageTemplate.objects.create(
-            workspace=workspace,
-            account=account,
-            meta_id=f"7{tag}",
-            name="bench_parcel",
-            language="en_US",
-            status="APPROVED",
+        workspace, account, template = tagged_account_and_template(
+            name="bench-import",
+            tag=tag,
+            phone_digit="6",
+            template_name="bench_parcel",
             components=[body],
         )
         OptOut.objects.bulk_create(OptOut(workspace=workspace, phone=p) for p in spec["opted_out"])

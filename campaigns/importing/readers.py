@@ -59,6 +59,7 @@ class RowSource:
         self.header_cells = header_cells
         # Found while reading (data under a column without a name); shown in the report.
         self.warnings: list[str] = []
+        self._unnamed_warned = False
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
         columns = self.columns
@@ -110,8 +111,6 @@ class RowSource:
             f"Column {index + 1} has no name in the header but holds data (first on line "
             f"{line}); it was ignored."
         )
-
-    _unnamed_warned = False
 
 
 def _check_header(raw: list) -> list[str]:

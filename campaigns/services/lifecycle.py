@@ -54,11 +54,7 @@ def campaign_transition(
     if allowed_from is not None:
         sources &= allowed_from
     now = timezone.now()
-    changes: dict = {"status": to, "status_reason": reason, "updated_at": now}
-    if to == S.RUNNING:
-        changes["status_reason"] = ""
-    if to in (S.COMPLETED, S.STOPPED, S.FAILED):
-        changes["completed_at"] = now
+    changes = _status_changes(to, reason, now)
     with transaction.atomic():
         updated = Campaign.objects.filter(pk=campaign.pk, status__in=sources).update(**changes)
         if not updated:
@@ -80,27 +76,25 @@ def campaign_transition(
     return campaign
 
 
+def _status_changes(to: str, reason: str, now) -> dict:
+    """The columns a move to `to` sets (a running campaign carries no reason)."""
+    changes: dict = {
+        "status": to,
+        "status_reason": "" if to == S.RUNNING else reason,
+        "updated_at": now,
+    }
+    if to in (S.COMPLETED, S.STOPPED, S.FAILED):
+        changes["completed_at"] = now
+    return changes
+
+
 def campaigns_fail_for_template(*, template, reason: str) -> int:
     """The template is gone for good (deleted on WhatsApp): every campaign still meant to send
     it fails, with the reason; its pending recipients stay as they are (a rerun with another
     template sends them). Returns how many failed."""
-    live = list(
-        Campaign.objects.filter(
-            template=template, status__in=[S.RUNNING, S.PAUSED, S.SCHEDULED]
-        ).values_list("pk", flat=True)
+    return _move_for_template(
+        template, {S.RUNNING, S.PAUSED, S.SCHEDULED}, to=S.FAILED, reason=reason
     )
-    now = timezone.now()
-    failed = Campaign.objects.filter(
-        pk__in=live, status__in=[S.RUNNING, S.PAUSED, S.SCHEDULED]
-    ).update(status=S.FAILED, status_reason=reason, completed_at=now, updated_at=now)
-    for campaign_id in live:
-        control.halt(campaign_id)
-    if failed:
-        logger.warning(
-            "campaigns failed: template deleted",
-            extra={"template_id": str(template.pk), "count": failed, "reason": reason},
-        )
-    return failed
 
 
 def campaigns_pause_for_template(*, template, reason: str) -> int:
@@ -108,17 +102,23 @@ def campaigns_pause_for_template(*, template, reason: str) -> int:
 
     Nothing resumes by itself: an operator resumes once the template is usable again.
     """
-    running = list(
-        Campaign.objects.filter(template=template, status=S.RUNNING).values_list("pk", flat=True)
+    return _move_for_template(template, {S.RUNNING}, to=S.PAUSED, reason=reason)
+
+
+def _move_for_template(template, sources: set[str], *, to: str, reason: str) -> int:
+    """Move the template's campaigns in `sources` to `to` in one UPDATE, and halt their
+    senders."""
+    moving = list(
+        Campaign.objects.filter(template=template, status__in=sources).values_list("pk", flat=True)
     )
-    paused = Campaign.objects.filter(pk__in=running, status=S.RUNNING).update(
-        status=S.PAUSED, status_reason=reason, updated_at=timezone.now()
+    moved = Campaign.objects.filter(pk__in=moving, status__in=sources).update(
+        **_status_changes(to, reason, timezone.now())
     )
-    for campaign_id in running:
+    for campaign_id in moving:
         control.halt(campaign_id)
-    if paused:
+    if moved:
         logger.warning(
-            "campaigns paused by template status",
-            extra={"template_id": str(template.pk), "count": paused, "reason": reason},
+            "campaigns moved by template status",
+            extra={"template_id": str(template.pk), "to": to, "count": moved, "reason": reason},
         )
-    return paused
+    return moved
