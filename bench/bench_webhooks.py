@@ -136,7 +136,7 @@ def _setup(n: int):
     from django.db import connection
 
     from campaigns.models import Campaign, Recipient
-    from campaigns.services import campaign_recount
+    from campaigns.tracking import campaign_recount
     from webhooks.models import WebhookEvent
 
     tag = uuid.uuid4().hex[:10]
@@ -174,9 +174,9 @@ def _setup(n: int):
 
 
 def _cleanup(workspace, account, campaign) -> None:
-    from campaigns.models import Campaign, Recipient
+    from campaigns.models import Campaign, PendingStatus, Recipient
     from templates_app.models import MessageTemplate
-    from webhooks.models import PendingStatus, WebhookEvent
+    from webhooks.models import WebhookEvent
 
     WebhookEvent.objects.filter(account=account).delete()
     PendingStatus.objects.filter(account=account).delete()
@@ -406,7 +406,7 @@ def run() -> list[dict]:
     from django.db import connection
 
     from campaigns.models import Recipient
-    from campaigns.services import counts_from_recipients, stored_counts
+    from campaigns.tracking import counts_from_recipients, stored_counts
 
     rows = rows_on_postgres("bench.bench_webhooks", BENCH_DATABASE_URL)
     if rows is not None:

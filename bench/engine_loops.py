@@ -34,7 +34,7 @@ def payload_builder(template):
 async def bare_loop(base_url: str, builder, number: str, *, paced: bool, offset: int) -> dict:
     """The engine's requests without the engine: build, post, count. Paced: a local timer
     launches RATE requests a second (at most WORKERS in flight); unpaced: WORKERS loops."""
-    from campaigns import callback
+    from whatsapp import callback
     from whatsapp.async_client import AsyncGraphSender
 
     counts = {"ok": 0, "measured": 0, "errors": 0}

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from .models import Campaign, ImportRejection, ImportReport, OptOut, Recipient
+from .models import Campaign, ImportRejection, ImportReport, OptOut, PendingStatus, Recipient
 from .services.lifecycle import InvalidTransition, campaign_transition
 from .services.sending import campaign_resume_by_staff
 
@@ -157,4 +157,14 @@ class ImportReportAdmin(admin.ModelAdmin):
 class ImportRejectionAdmin(admin.ModelAdmin):
     list_display = ["report", "line", "column", "reason"]
     raw_id_fields = ["report"]
+    show_full_result_count = False
+
+
+@admin.register(PendingStatus)
+class PendingStatusAdmin(admin.ModelAdmin):
+    list_display = ["id", "wamid", "status", "timestamp", "account", "received_at", "event_id"]
+    list_filter = ["status"]
+    search_fields = ["wamid"]
+    raw_id_fields = ["account"]
+    readonly_fields = ["wamid", "status", "timestamp", "payload", "event_id", "received_at"]
     show_full_result_count = False

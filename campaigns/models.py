@@ -1,4 +1,4 @@
-"""Campaigns, their recipients, opt-outs and import reports.
+"""Campaigns, their recipients, opt-outs, statuses waiting for their send, and import reports.
 
 The Recipient table is the one that grows to millions of rows per campaign: its shape and
 indexes are chosen for the sending engine's and the webhook processor's queries, each index
@@ -308,3 +308,37 @@ class ImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+class PendingStatus(models.Model):
+    """A status webhook for a send whose wamid is not recorded yet (the engine records wamids
+    in bulk after Meta answers, and Meta's webhook can be faster). Applied as soon as the
+    wamid appears; never dropped before WEBHOOK_PENDING_STATUS_RETENTION_DAYS."""
+
+    id = models.BigAutoField(primary_key=True)
+    account = models.ForeignKey(WhatsAppAccount, on_delete=models.CASCADE, related_name="+")
+    wamid = models.CharField(max_length=128)
+    status = models.CharField(max_length=16)
+    timestamp = models.DateTimeField()
+    # The status item exactly as Meta sent it (errors, pricing, callback data).
+    payload = models.JSONField()
+    # The WebhookEvent it came in, for tracing; not a foreign key, so that pruning old events
+    # stays a plain DELETE.
+    event_id = models.BigIntegerField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Created by the webhooks app before tracking moved here; the table kept its name.
+        db_table = "webhooks_pendingstatus"
+        verbose_name = "pending status"
+        verbose_name_plural = "pending statuses"
+        ordering = ["-id"]
+        indexes = [
+            # Apply once recorded: WHERE wamid IN (…) (the engine's call, and beat's retry).
+            models.Index(fields=["wamid"], name="pendingstatus_wamid_idx"),
+            # Retention: WHERE received_at < now() - age.
+            models.Index(fields=["received_at"], name="pendingstatus_received_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wamid} {self.status}"

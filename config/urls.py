@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -12,7 +12,7 @@ from campaigns import views as campaign_views
 from campaigns.api import CampaignViewSet
 from campaigns.api_lifecycle import SendBulkView
 from templates_app import views as template_views
-from templates_app.api import TemplateViewSet
+from templates_app.api import AccountTemplateSyncView, TemplateViewSet
 from webhooks.views import whatsapp_webhook
 from whatsapp.api import WhatsAppAccountViewSet
 
@@ -26,6 +26,11 @@ api_v1 = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("send-bulk/", SendBulkView.as_view(), name="send_bulk"),
+    re_path(
+        r"^whatsapp-accounts/(?P<pk>[0-9a-fA-F-]{36})/sync-templates/$",
+        AccountTemplateSyncView.as_view(),
+        name="whatsapp-account-sync-templates",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     *router.urls,

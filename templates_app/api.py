@@ -1,18 +1,24 @@
-"""REST API for the template catalogue: /api/v1/templates/."""
+"""REST API for the template catalogue: /api/v1/templates/, and reading an account's
+templates from WhatsApp now: POST /api/v1/whatsapp-accounts/{id}/sync-templates/."""
 
 from dataclasses import asdict
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from whatsapp.selectors import account_get_for_user
+from whatsapp.variables import render_preview, spreadsheet_columns, variables_for
 
 from .models import MessageTemplate
 from .samples import sample_csv, sample_filename, sample_xlsx
 from .selectors import template_get_for_user, template_list_for_user
-from .variables import render_preview, spreadsheet_columns, variables_for
+from .services import TemplateSyncError, templates_sync
 
 SAMPLE_TYPES = {
     "csv": ("text/csv; charset=utf-8", sample_csv),
@@ -109,3 +115,41 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
         response = HttpResponse(build(template), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{sample_filename(template, fmt)}"'
         return response
+
+
+class GraphUnavailable(APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "whatsapp_error"
+
+
+class AccountTemplateSyncView(APIView):
+    """Routed beside the accounts API (config/urls.py): whatsapp, below templates_app in the
+    app graph, cannot call the catalogue sync itself."""
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "SyncResult",
+            {
+                k: serializers.IntegerField()
+                for k in ("created", "updated", "removed", "unchanged", "campaigns_paused", "total")
+            },
+        ),
+    )
+    def post(self, request, pk):
+        """Read the account's templates from WhatsApp now (any member may refresh)."""
+        account = account_get_for_user(user=request.user, account_id=pk)
+        try:
+            result = templates_sync(account=account)
+        except TemplateSyncError as exc:
+            raise GraphUnavailable(str(exc)) from exc
+        return Response(
+            {
+                "created": result.created,
+                "updated": result.updated,
+                "removed": result.removed,
+                "unchanged": result.unchanged,
+                "campaigns_paused": result.campaigns_paused,
+                "total": result.total,
+            }
+        )

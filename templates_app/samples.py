@@ -13,8 +13,15 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from whatsapp.variables import (
+    PHONE_COLUMNS,
+    Variable,
+    render_preview,
+    spreadsheet_columns,
+    variables_for,
+)
+
 from .models import MessageTemplate
-from .variables import PHONE_COLUMNS, Variable, render_preview, spreadsheet_columns, variables_for
 
 TEXT_FORMAT = "@"
 # Rows pre-formatted as text in the phone columns, so pasted numbers stay text too.

@@ -4,15 +4,17 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from campaigns.services import campaigns_fail_for_template, campaigns_pause_for_template
 from whatsapp.client import GraphClient
 from whatsapp.errors import Action, WhatsAppError
 from whatsapp.models import WhatsAppAccount
 from whatsapp.services import account_mark_needs_attention
+from whatsapp.webhook_payload import TemplateUpdate
 
 from .models import MessageTemplate
+from .signals import template_unsendable
 
 logger = logging.getLogger(__name__)
 
@@ -158,9 +160,8 @@ def templates_sync(*, account: WhatsAppAccount, client: GraphClient | None = Non
             template.removed_upstream_at = now
             template.save(update_fields=["removed_upstream_at", "updated_at"])
             result.removed += 1
-            result.campaigns_paused += campaigns_pause_for_template(
-                template=template,
-                reason=f"Template {template.name!r} was deleted on WhatsApp.",
+            result.campaigns_paused += _announce_unsendable(
+                template, reason=f"Template {template.name!r} was deleted on WhatsApp.", gone=False
             )
         account.templates_synced_at = now
         fields_to_save = ["templates_synced_at", "updated_at"]
@@ -201,14 +202,53 @@ def template_status_change(*, template: MessageTemplate, status: str, reason: st
             return 0
         detail = f" ({reason})" if reason else ""
         if status in GONE_STATUSES:
-            return campaigns_fail_for_template(
-                template=template,
+            return _announce_unsendable(
+                template,
                 reason=(
                     f"Template {template.name!r} is {status} on WhatsApp{detail}: this campaign "
                     "can never be sent. Rerun it, then pick another template for the draft."
                 ),
+                gone=True,
             )
-        return campaigns_pause_for_template(
-            template=template,
+        return _announce_unsendable(
+            template,
             reason=f"Template {template.name!r} is {status} on WhatsApp{detail}.",
+            gone=False,
         )
+
+
+def _announce_unsendable(template: MessageTemplate, *, reason: str, gone: bool) -> int:
+    """Tell the campaigns (templates_app/signals.py); how many campaigns they moved."""
+    responses = template_unsendable.send(
+        sender=MessageTemplate, template=template, reason=reason, gone=gone
+    )
+    return sum(moved for _receiver, moved in responses if isinstance(moved, int))
+
+
+def template_update_apply(*, account_ids: list, update: TemplateUpdate) -> int:
+    """Apply a `message_template_status_update` to the template on every account of the WABA
+    (each connected number keeps its own catalogue); returns how many campaigns paused."""
+    templates = MessageTemplate.objects.filter(account_id__in=account_ids)
+    found = list(templates.filter(meta_id=update.meta_id)) if update.meta_id else []
+    if not found and update.name:
+        found = list(templates.filter(Q(name=update.name) & Q(language=update.language)))
+    if not found:
+        logger.info(
+            "template status update for a template not in the catalogue",
+            extra={
+                "meta_id": update.meta_id,
+                "template_name": update.name,
+                "event": update.event,
+            },
+        )
+        return 0
+    paused = 0
+    for template in found:
+        paused += template_status_change(
+            template=template, status=update.event, reason=update.reason
+        )
+    logger.info(
+        "template status updated by webhook",
+        extra={"meta_id": update.meta_id, "event": update.event, "campaigns_paused": paused},
+    )
+    return paused

@@ -1,8 +1,8 @@
-"""Admin for webhook events (inspect, reprocess) and statuses waiting for their send."""
+"""Admin for webhook events: inspect and reprocess."""
 
 from django.contrib import admin, messages
 
-from .models import PendingStatus, WebhookEvent
+from .models import WebhookEvent
 from .services import webhook_events_reprocess
 
 
@@ -41,13 +41,3 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def reprocess(self, request, queryset):
         count = webhook_events_reprocess(event_ids=queryset.values_list("id", flat=True))
         self.message_user(request, f"{count} event(s) queued for processing.", messages.SUCCESS)
-
-
-@admin.register(PendingStatus)
-class PendingStatusAdmin(admin.ModelAdmin):
-    list_display = ["id", "wamid", "status", "timestamp", "account", "received_at", "event_id"]
-    list_filter = ["status"]
-    search_fields = ["wamid"]
-    raw_id_fields = ["account"]
-    readonly_fields = ["wamid", "status", "timestamp", "payload", "event_id", "received_at"]
-    show_full_result_count = False

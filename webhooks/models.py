@@ -1,5 +1,7 @@
-"""Every accepted webhook POST, stored raw before it is processed, and the statuses that
-arrived before their send was recorded (kept until the wamid appears)."""
+"""Every accepted webhook POST, stored raw before it is processed (the inbox).
+
+The statuses that arrive before their send is recorded are recipient tracking and live with
+the recipient: `campaigns.models.PendingStatus`."""
 
 from django.db import models
 from django.db.models import Q
@@ -52,35 +54,3 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"WebhookEvent {self.id} ({self.status})"
-
-
-class PendingStatus(models.Model):
-    """A status webhook for a send whose wamid is not recorded yet (the engine records wamids
-    in bulk after Meta answers, and Meta's webhook can be faster). Applied as soon as the
-    wamid appears; never dropped before WEBHOOK_PENDING_STATUS_RETENTION_DAYS."""
-
-    id = models.BigAutoField(primary_key=True)
-    account = models.ForeignKey(WhatsAppAccount, on_delete=models.CASCADE, related_name="+")
-    wamid = models.CharField(max_length=128)
-    status = models.CharField(max_length=16)
-    timestamp = models.DateTimeField()
-    # The status item exactly as Meta sent it (errors, pricing, callback data).
-    payload = models.JSONField()
-    # The WebhookEvent it came in, for tracing; not a foreign key, so that pruning old events
-    # stays a plain DELETE.
-    event_id = models.BigIntegerField(null=True, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = "pending status"
-        verbose_name_plural = "pending statuses"
-        ordering = ["-id"]
-        indexes = [
-            # Apply once recorded: WHERE wamid IN (…) (the engine's call, and beat's retry).
-            models.Index(fields=["wamid"], name="pendingstatus_wamid_idx"),
-            # Retention: WHERE received_at < now() - age.
-            models.Index(fields=["received_at"], name="pendingstatus_received_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.wamid} {self.status}"

@@ -3,12 +3,9 @@ a drain claims its events with SKIP LOCKED, and applying a status twice changes 
 
 from celery import shared_task
 
-from .services import (
-    pending_statuses_prune,
-    pending_statuses_retry,
-    webhook_events_drain,
-    webhook_events_prune,
-)
+from campaigns.tracking import pending_statuses_prune, pending_statuses_retry
+
+from .services import webhook_events_drain, webhook_events_prune
 
 
 @shared_task(name="webhooks.drain")

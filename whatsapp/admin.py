@@ -1,7 +1,5 @@
 from django import forms
-from django.contrib import admin, messages
-
-from templates_app.services import TemplateSyncError, templates_sync
+from django.contrib import admin
 
 from .crypto import mask
 from .models import WhatsAppAccount
@@ -84,22 +82,6 @@ class WhatsAppAccountAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-
-    actions = ["sync_templates"]
-
-    @admin.action(description="Sync templates from WhatsApp")
-    def sync_templates(self, request, queryset):
-        for account in queryset:
-            try:
-                result = templates_sync(account=account)
-            except TemplateSyncError as exc:
-                self.message_user(request, f"{account.name}: {exc}", messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"{account.name}: {result.total} templates ({result.created} new, "
-                    f"{result.updated} changed, {result.removed} removed).",
-                )
 
     @admin.display(description="Access token")
     def masked_token(self, obj):

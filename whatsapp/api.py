@@ -1,15 +1,12 @@
 """REST API for WhatsApp connections: /api/v1/whatsapp-accounts/."""
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
-from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from accounts.selectors import default_workspace_for_user, workspaces_for_user
 from config.api_exceptions import Conflict
-from templates_app.services import TemplateSyncError, templates_sync
 
 from . import services
 from .crypto import mask
@@ -79,11 +76,6 @@ class WhatsAppAccountSerializer(serializers.ModelSerializer):
         return data
 
 
-class GraphUnavailable(APIException):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "whatsapp_error"
-
-
 class WhatsAppAccountViewSet(viewsets.ModelViewSet):
     serializer_class = WhatsAppAccountSerializer
     lookup_value_regex = "[0-9a-fA-F-]{36}"
@@ -139,32 +131,3 @@ class WhatsAppAccountViewSet(viewsets.ModelViewSet):
     def destroy(self, request, *args, **kwargs):
         self._call(services.account_delete, account=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-    @extend_schema(
-        request=None,
-        responses=inline_serializer(
-            "SyncResult",
-            {
-                k: serializers.IntegerField()
-                for k in ("created", "updated", "removed", "unchanged", "campaigns_paused", "total")
-            },
-        ),
-    )
-    @action(detail=True, methods=["post"], url_path="sync-templates")
-    def sync_templates(self, request, pk=None):
-        """Read the account's templates from WhatsApp now (any member may refresh)."""
-        account = self.get_object()
-        try:
-            result = templates_sync(account=account)
-        except TemplateSyncError as exc:
-            raise GraphUnavailable(str(exc)) from exc
-        return Response(
-            {
-                "created": result.created,
-                "updated": result.updated,
-                "removed": result.removed,
-                "unchanged": result.unchanged,
-                "campaigns_paused": result.campaigns_paused,
-                "total": result.total,
-            }
-        )

@@ -4,7 +4,7 @@ Runs once per message on the send path (1,000 msg/s) and once per row in the imp
 (millions of rows), so everything that depends only on the template is worked out once in
 `PayloadBuilder`; `build()` and `validate()` only look at the values.
 
-The mapping from template to variables lives in `templates_app.variables`; this module
+The mapping from template to variables lives in `whatsapp.variables`; this module
 decides how each variable is sent (WHATSAPP.md §1.2/§1.3) and refuses values Meta would
 reject, naming the spreadsheet column, so one bad row never reaches Meta.
 """
@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
-from templates_app.variables import Variable, is_named, template_variables
+from whatsapp.variables import Variable, is_named, template_variables
 
 # WHATSAPP.md §1.6: up to 512 characters.
 CALLBACK_DATA_MAX = 512

@@ -1,6 +1,7 @@
 """Writes for WhatsApp connections."""
 
 import logging
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Workspace
 
+from .errors import WhatsAppError
 from .models import WhatsAppAccount
 
 logger = logging.getLogger(__name__)
@@ -115,3 +117,16 @@ def secrets_rotate() -> int:
         account.save(update_fields=list(SECRET_FIELDS))
         count += 1
     return count
+
+
+def account_errors_record(*, account_id, errors: list[WhatsAppError], at: datetime) -> None:
+    """Keep the last value-level webhook error (e.g. 130429, docs/whatsapp.md §5.4) on the
+    account, for the operator (and the engine)."""
+    last = errors[-1]
+    WhatsAppAccount.objects.filter(pk=account_id).update(
+        last_error_code=last.code, last_error_details=str(last)[:2000], last_error_at=at
+    )
+    logger.warning(
+        "value-level webhook error",
+        extra={"account_id": str(account_id), "error_code": last.code, "count": len(errors)},
+    )

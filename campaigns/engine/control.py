@@ -9,6 +9,8 @@ import logging
 
 from config.redis import get_redis
 
+from ..tracking import pending_statuses_apply
+
 logger = logging.getLogger(__name__)
 
 HALT_TTL = 7 * 24 * 3600
@@ -78,9 +80,6 @@ def slot_release(campaign_id, sender_no: int, token: str) -> None:
 def apply_early_statuses(wamids: list[str]) -> None:
     """Status webhooks that arrived before we recorded these wamids are applied now (beat
     retries them too, so a failure here only delays them)."""
-    # Imported here: webhooks → templates_app → campaigns.services → this module.
-    from webhooks.services import pending_statuses_apply
-
     try:
         pending_statuses_apply(wamids=wamids)
     except Exception:  # never let webhook bookkeeping break the send loop

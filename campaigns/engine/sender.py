@@ -21,11 +21,11 @@ from django.db import connections
 from redis.asyncio import Redis as AsyncRedis
 
 from templates_app.services import TemplateNotSendable, template_require_sendable
+from whatsapp import callback
 from whatsapp.async_client import AsyncGraphSender
 from whatsapp.errors import WhatsAppError
 from whatsapp.payload import PayloadBuilder
 
-from .. import callback
 from ..models import Campaign
 from . import control, store
 from .limiter import RateLimiter, TierGate, marks_key

@@ -16,7 +16,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..models import Campaign, OptOut, Recipient
-from ..services.counters import counters_apply
+from ..tracking.counters import counters_apply
 
 logger = logging.getLogger(__name__)
 

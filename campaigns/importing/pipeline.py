@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.redis import get_redis
-from templates_app.variables import body_text_parts, render_preview, variables_for
+from whatsapp.variables import body_text_parts, render_preview, variables_for
 
 from ..models import Campaign, ImportReport, OptOut, Recipient
-from ..services.counters import counters_apply
+from ..tracking.counters import counters_apply
 from .readers import FileRejected, RowSource
 from .rows import Problem, RowChecker
 from .staging import PhoneSet, Stage

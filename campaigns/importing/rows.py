@@ -3,8 +3,8 @@
 import sys
 from dataclasses import dataclass, field
 
-from templates_app.variables import BODY_TEXT_MAX, Variable
 from whatsapp.payload import _BAD_TEXT, _TEXT_KINDS, check_value
+from whatsapp.variables import BODY_TEXT_MAX, Variable
 
 from .phones import normalize
 from .readers import FileRejected, shown
@@ -58,7 +58,7 @@ class RowChecker:
     # The file's header cells, blank ones included (RowSource.header_cells): a longer row is
     # rejected. None: rows are never longer than `columns` (RowSource.lists trims them).
     header_cells: int | None = None
-    # templates_app.variables.body_text_parts: the body's length without its placeholders and
+    # whatsapp.variables.body_text_parts: the body's length without its placeholders and
     # how many times each body column is written into it, for Meta's cap on the whole body.
     body_static: int = 0
     body_times: dict[str, int] = field(default_factory=dict)

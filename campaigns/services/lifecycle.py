@@ -105,6 +105,14 @@ def campaigns_pause_for_template(*, template, reason: str) -> int:
     return _move_for_template(template, {S.RUNNING}, to=S.PAUSED, reason=reason)
 
 
+def campaigns_follow_template(*, template, reason: str, gone: bool, **_signal) -> int:
+    """The receiver of `templates_app.signals.template_unsendable`: a template that is gone
+    fails its campaigns, one that is merely unsendable pauses them."""
+    if gone:
+        return campaigns_fail_for_template(template=template, reason=reason)
+    return campaigns_pause_for_template(template=template, reason=reason)
+
+
 def _move_for_template(template, sources: set[str], *, to: str, reason: str) -> int:
     """Move the template's campaigns in `sources` to `to` in one UPDATE, and halt their
     senders."""

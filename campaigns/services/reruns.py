@@ -4,8 +4,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from ..models import Campaign, OptOut, Recipient
+from ..tracking.counters import counters_apply
 from .campaigns import CampaignError, _check_member
-from .counters import counters_apply
 from .lifecycle import InvalidTransition, campaign_transition
 from .sending import senders_start
 

@@ -11,8 +11,8 @@ from campaigns.engine import store
 from campaigns.engine.runner import recover_expired, sender_finished, sweep
 from campaigns.engine.sender import run_sender
 from campaigns.models import Campaign, OptOut, Recipient
-from campaigns.services.counters import counts_from_recipients, stored_counts
 from campaigns.services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
+from campaigns.tracking.counters import counts_from_recipients, stored_counts
 from whatsapp.models import WhatsAppAccount
 
 from ..factories import CampaignFactory, WorkspaceFactory

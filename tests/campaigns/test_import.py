@@ -5,7 +5,7 @@ the whole body."""
 import pytest
 
 from campaigns.models import Campaign, ImportRejection, Recipient
-from campaigns.services.counters import counts_from_recipients, stored_counts
+from campaigns.tracking.counters import counts_from_recipients, stored_counts
 
 from ..factories import OptOutFactory, RecipientFactory
 from .conftest import make_template

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from campaigns.models import ImportRejection, ImportReport, Recipient
-from campaigns.services.counters import counts_from_recipients, stored_counts
+from campaigns.tracking.counters import counts_from_recipients, stored_counts
 
 from .import_helpers import HEADER, ROW, csv_text, phones, upload, xlsx_bytes
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import Campaign, ImportRejection, ImportReport, Recipient
-from campaigns.services.counters import counts_from_recipients, stored_counts
 from campaigns.tasks import import_file
+from campaigns.tracking.counters import counts_from_recipients, stored_counts
 
 from ..factories import RecipientFactory
 from .import_helpers import HEADER, ROW, csv_text, phones, upload

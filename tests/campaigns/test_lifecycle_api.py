@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from campaigns.engine.runner import start_due_schedules
 from campaigns.models import Campaign, Recipient
-from campaigns.services.counters import counts_from_recipients, stored_counts
 from campaigns.services.lifecycle import ALLOWED_TRANSITIONS
+from campaigns.tracking.counters import counts_from_recipients, stored_counts
 from whatsapp.models import WhatsAppAccount
 
 from ..factories import (

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from campaigns.engine.runner import sweep
 from campaigns.models import Campaign, Recipient
-from campaigns.services.counters import counts_from_recipients, stored_counts
 from campaigns.services.sending import campaign_send
+from campaigns.tracking.counters import counts_from_recipients, stored_counts
 from config.celery import app as celery_app
 
 from ..campaigns.conftest import make_template

@@ -2,7 +2,7 @@
 
 import pytest
 
-from templates_app.variables import (
+from whatsapp.variables import (
     PHONE_COLUMNS,
     Variable,
     render_preview,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from campaigns.models import Campaign
-from campaigns.services import campaign_recount, counts_from_recipients, stored_counts
+from campaigns.tracking import campaign_recount, counts_from_recipients, stored_counts
 from webhooks.services import directory
 from webhooks.tasks import webhook_events_drain_task
 

@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import json
 
-from campaigns import callback
+from whatsapp import callback
 
 OBJECT = "whatsapp_business_account"
 T0 = 1764502301  # unix seconds; statuses carry them as strings

@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from webhooks.models import PendingStatus, WebhookEvent
+from campaigns.models import PendingStatus
+from webhooks.models import WebhookEvent
 
 from . import payloads as p
 
@@ -48,7 +49,7 @@ def test_reprocess_action_queues_the_events_again(
     assert len(queued_drains) == 1
 
 
-@pytest.mark.parametrize("model", ["webhookevent", "pendingstatus"])
+@pytest.mark.parametrize("model", ["webhooks_webhookevent", "campaigns_pendingstatus"])
 def test_admin_pages_load(admin_client, failed_event, account, model):
     PendingStatus.objects.create(
         account=account,
@@ -57,9 +58,9 @@ def test_admin_pages_load(admin_client, failed_event, account, model):
         timestamp=failed_event.received_at,
         payload={"id": "wamid.P"},
     )
-    obj = failed_event if model == "webhookevent" else PendingStatus.objects.get()
+    obj = failed_event if model == "webhooks_webhookevent" else PendingStatus.objects.get()
     for url in (
-        reverse(f"admin:webhooks_{model}_changelist"),
-        reverse(f"admin:webhooks_{model}_change", args=[obj.pk]),
+        reverse(f"admin:{model}_changelist"),
+        reverse(f"admin:{model}_change", args=[obj.pk]),
     ):
         assert admin_client.get(url).status_code == 200

@@ -10,8 +10,8 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from campaigns.models import Recipient
-from webhooks.models import PendingStatus, WebhookEvent
+from campaigns.models import PendingStatus, Recipient
+from webhooks.models import WebhookEvent
 from webhooks.services import webhook_events_drain
 from webhooks.tasks import webhook_events_drain_task, webhooks_prune_task
 
@@ -53,7 +53,7 @@ def test_a_failing_event_does_not_hold_back_its_batch(account, make_recipient, m
     def boom(**kwargs):
         raise RuntimeError("replies are broken")
 
-    monkeypatch.setattr("webhooks.services.drain.inbound_messages_apply", boom)
+    monkeypatch.setattr("webhooks.services.dispatch.inbound_messages_apply", boom)
     result = webhook_events_drain()
 
     assert (result.processed, result.failed) == (2, 1)
@@ -82,7 +82,7 @@ def test_an_event_that_keeps_failing_is_given_up_and_stays_failed(account, monke
     def boom(**kwargs):
         raise RuntimeError("still broken")
 
-    monkeypatch.setattr("webhooks.services.drain.inbound_messages_apply", boom)
+    monkeypatch.setattr("webhooks.services.dispatch.inbound_messages_apply", boom)
     for _ in range(5):
         webhook_events_drain()
         WebhookEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())

@@ -2,10 +2,10 @@
 
 import pytest
 
-from campaigns import callback
 from campaigns.models import Campaign, OptOut, Recipient
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_events_drain
+from whatsapp import callback
 from whatsapp.sandbox import events
 
 from . import payloads as p

@@ -8,17 +8,13 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaigns.models import OptOut, Recipient
-from campaigns.services import campaign_recount
-from webhooks.models import PendingStatus, WebhookEvent
-from webhooks.services import (
-    fold,
-    pending_statuses_apply,
-    webhook_events_drain,
-)
-from webhooks.services.payload import read_status
-from webhooks.services.statuses import statuses_apply
+from campaigns.models import OptOut, PendingStatus, Recipient
+from campaigns.tracking import campaign_recount, fold, pending_statuses_apply
+from campaigns.tracking.statuses import statuses_apply
+from webhooks.models import WebhookEvent
+from webhooks.services import webhook_events_drain
 from webhooks.tasks import pending_statuses_retry_task
+from whatsapp.webhook_payload import read_status
 
 from ..factories import CampaignFactory, RecipientFactory, WhatsAppAccountFactory
 from . import payloads as p
@@ -289,7 +285,7 @@ def test_failed_after_read_is_ignored_and_logged(post, account, make_recipient, 
     r = make_recipient(status="sent", wamid="wamid.A")
     deliver(post, account, p.status("wamid.A", "read", ts=p.T0 + 60))
 
-    with caplog.at_level(logging.INFO, logger="webhooks.services.statuses"):
+    with caplog.at_level(logging.INFO, logger="campaigns.tracking.statuses"):
         result = deliver(post, account, p.status("wamid.A", "failed", ts=p.T0 + 70))
 
     r.refresh_from_db()

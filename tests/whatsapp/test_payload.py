@@ -2,13 +2,13 @@
 
 import pytest
 
-from templates_app.variables import template_variables
 from whatsapp.payload import (
     PayloadBuilder,
     PayloadError,
     build_template_message,
     validate_values,
 )
+from whatsapp.variables import template_variables
 
 from ..templates_app.test_variables import (
     APPOINTMENT_CONFIRMED,

@@ -2,14 +2,14 @@
 
 The drain claims unprocessed events in batches (`SELECT … FOR UPDATE SKIP LOCKED` on
 PostgreSQL, so any number of workers can drain together), walks every entry, change, status
-and message, applies all the batch's statuses at once (`statuses.py`), then the rarer inbound
-messages, preferences, template updates and account errors, marks each event processed with
-its counts and, last (the campaign row is every drain's hot spot), adjusts the campaign
-counters, all in one transaction. Pending events are claimed in id order after the last one
-this run claimed, so the dead row versions a queue table collects are not rescanned. If the
-batch fails, its events are retried one by one
-so that one bad event cannot hold the others back; a failing event is retried with backoff
-and given up after WEBHOOK_MAX_ATTEMPTS (it stays `failed`, visible in the admin).
+and message (`dispatch.py`), applies all the batch's statuses at once (`campaigns.tracking`),
+then the rarer inbound messages, preferences, template updates and account errors, marks
+each event processed with its counts and, last (the campaign row is every drain's hot spot),
+adjusts the campaign counters, all in one transaction. Pending events are claimed in id order
+after the last one this run claimed, so the dead row versions a queue table collects are not
+rescanned. If the batch fails, its events are retried one by one so that one bad event
+cannot hold the others back; a failing event is retried with backoff and given up after
+WEBHOOK_MAX_ATTEMPTS (it stays `failed`, visible in the admin).
 """
 
 from __future__ import annotations
@@ -25,22 +25,19 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from campaigns.tracking import ApplyResult, CounterDeltas
 from config.redis import get_redis
+from config.sql import delete_in_batches, is_postgres, update_from_arrays
+from whatsapp import webhook_payload as payload
 
-from ..models import PendingStatus, WebhookEvent
-from . import payload
-from .account_events import account_errors_record, template_update_apply
-from .directory import AccountRef, get_directory, reload_directory
-from .inbound import inbound_messages_apply, preferences_apply
-from .sql import is_postgres, update_from_arrays
-from .statuses import ApplyResult, CounterDeltas, statuses_apply
+from ..models import WebhookEvent
+from .directory import get_directory
+from .dispatch import Parsed, apply, parse
 
 logger = logging.getLogger(__name__)
 
 E = WebhookEvent.Status
 DRAIN_FLAG = "webhooks:drain-queued"
-MESSAGE_FIELDS = {"messages", "user_preferences"}
-TEMPLATE_FIELD = "message_template_status_update"
 RETRY_BASE_SECONDS = 60
 DRAIN_DEBOUNCE_SECONDS = 1.0
 
@@ -64,18 +61,6 @@ def drain_soon() -> None:
             webhook_events_drain_task.apply_async(expires=30)
     except Exception:  # the event is stored; beat will drain it
         logger.warning("could not queue a webhook drain", exc_info=True)
-
-
-@dataclass
-class Parsed:
-    event: Claimed
-    statuses: list[payload.StatusItem] = field(default_factory=list)
-    messages: list[tuple[AccountRef, list[payload.InboundMessage]]] = field(default_factory=list)
-    preferences: list[tuple[AccountRef, list[payload.Preference]]] = field(default_factory=list)
-    templates: list[tuple[list[AccountRef], payload.TemplateUpdate]] = field(default_factory=list)
-    errors: list[tuple[AccountRef, list]] = field(default_factory=list)
-    messages_count: int = 0
-    skipped: int = 0
 
 
 @dataclass
@@ -162,7 +147,7 @@ def _drain_batch(batch_size: int, result: DrainResult) -> int:
         parsed: list[Parsed] = []
         for event in events:
             try:
-                parsed.append(_parse(event, directory))
+                parsed.append(parse(event, directory))
             except payload.MalformedPayload as exc:
                 _mark_rejected(event, str(exc))
                 result.rejected += 1
@@ -172,7 +157,7 @@ def _drain_batch(batch_size: int, result: DrainResult) -> int:
         counters = CounterDeltas()  # applied last, so the campaign rows stay locked briefly
         try:
             with transaction.atomic():
-                applied = _apply(parsed, counters)
+                applied = apply(parsed, counters)
             result.statuses.add(applied[0])
             result.replied += applied[1]
         except Exception:
@@ -182,7 +167,7 @@ def _drain_batch(batch_size: int, result: DrainResult) -> int:
             for item in parsed:
                 try:
                     with transaction.atomic():
-                        applied = _apply([item], None)
+                        applied = apply([item], None)
                     result.statuses.add(applied[0])
                     result.replied += applied[1]
                     ok.append(item)
@@ -194,61 +179,6 @@ def _drain_batch(batch_size: int, result: DrainResult) -> int:
         counters.apply()
         result.processed += len(parsed)
         return len(events)
-
-
-def _parse(event: Claimed, directory) -> Parsed:
-    data = payload.load(bytes(event.body))
-    out = Parsed(event=event)
-    signer = directory.by_id.get(event.account_id)
-    if signer is None and event.account_id is not None:
-        directory = reload_directory() or directory
-        signer = directory.by_id.get(event.account_id)
-
-    def allowed(account: AccountRef) -> bool:
-        # The signature proved the app secret, so any account with that secret is genuine.
-        return signer is None or account.id == signer.id or account.secret == signer.secret
-
-    for change in payload.changes(data):
-        if change.field == TEMPLATE_FIELD:
-            update = payload.read_template_update(change.value)
-            accounts = [a for a in directory.by_waba.get(change.waba_id, ()) if allowed(a)]
-            if update is None or not accounts:
-                out.skipped += 1
-            else:
-                out.templates.append((accounts, update))
-            continue
-        account = directory.by_phone.get(change.phone_number_id)
-        if change.field not in MESSAGE_FIELDS or account is None or not allowed(account):
-            out.skipped += 1
-            continue
-        value = payload.read_messages_value(change.value, default_time=event.received_at)
-        for item in value.statuses:
-            item.account_id, item.event_id = account.id, event.id
-        out.statuses.extend(value.statuses)
-        if value.messages:
-            out.messages.append((account, value.messages))
-            out.messages_count += len(value.messages)
-        if value.preferences:
-            out.preferences.append((account, value.preferences))
-        if value.errors:
-            out.errors.append((account, value.errors))
-        out.skipped += value.skipped
-    return out
-
-
-def _apply(parsed: list[Parsed], counters: CounterDeltas | None) -> tuple[ApplyResult, int]:
-    applied = statuses_apply([s for p in parsed for s in p.statuses], counters=counters)
-    replied = 0
-    for item in parsed:
-        for account, messages in item.messages:
-            replied += inbound_messages_apply(account=account, messages=messages)
-        for account, preferences in item.preferences:
-            preferences_apply(account=account, preferences=preferences)
-        for accounts, update in item.templates:
-            template_update_apply(accounts=accounts, update=update)
-        for account, errors in item.errors:
-            account_errors_record(account=account, errors=errors, at=item.event.received_at)
-    return applied, replied
 
 
 def _mark_processed(parsed: list[Parsed]) -> None:
@@ -312,30 +242,9 @@ def webhook_events_prune(*, older_than: timedelta | None = None, batch_size: int
     age = older_than or timedelta(days=settings.WEBHOOK_RETENTION_DAYS)
     cutoff = timezone.now() - age
     old = WebhookEvent.objects.filter(status=E.PROCESSED, processed_at__lt=cutoff)
-    deleted = _delete_in_batches(old, batch_size)
+    deleted = delete_in_batches(old, batch_size)
     rejected = WebhookEvent.objects.filter(status=E.REJECTED, received_at__lt=cutoff)
-    deleted += _delete_in_batches(rejected, batch_size)
+    deleted += delete_in_batches(rejected, batch_size)
     if deleted:
         logger.info("processed webhook events pruned", extra={"count": deleted})
     return deleted
-
-
-def pending_statuses_prune(*, older_than: timedelta | None = None, batch_size: int = 5000) -> int:
-    """Delete kept statuses that never matched a send within the retention age (statuses of
-    messages sent by other tools on the same number end up here)."""
-    age = older_than or timedelta(days=settings.WEBHOOK_PENDING_STATUS_RETENTION_DAYS)
-    old = PendingStatus.objects.filter(received_at__lt=timezone.now() - age)
-    deleted = _delete_in_batches(old, batch_size)
-    if deleted:
-        logger.warning("unmatched pending statuses pruned", extra={"count": deleted})
-    return deleted
-
-
-def _delete_in_batches(queryset, batch_size: int) -> int:
-    total = 0
-    while True:
-        ids = list(queryset.order_by("id").values_list("id", flat=True)[:batch_size])
-        if not ids:
-            return total
-        queryset.model.objects.filter(id__in=ids).delete()
-        total += len(ids)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from whatsapp import webhook_payload as payload
 from whatsapp.models import WhatsAppAccount
 
 from ..models import WebhookEvent
-from . import payload
 from .directory import (
     all_accounts,
     candidates,

@@ -18,8 +18,9 @@ from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
+from config.sql import execute
+
 from ..models import WebhookEvent
-from .sql import execute
 
 MAX_BATCH = 64
 COLUMNS = ("account_id", "body", "body_sha256", "received_at", "status", "error")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from campaigns import callback
+from whatsapp import callback
 from whatsapp.errors import Action, WhatsAppError, classify
 
 OBJECT = "whatsapp_business_account"

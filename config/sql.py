@@ -51,3 +51,15 @@ def update_from_arrays(
     )
     # The SET placeholders come before the FROM ones in the statement.
     execute(sql, [*constants.values(), *arrays])
+
+
+def delete_in_batches(queryset, batch_size: int) -> int:
+    """Delete `queryset` a batch of ids at a time (retention jobs: short locks, short
+    transactions); returns how many rows went."""
+    total = 0
+    while True:
+        ids = list(queryset.order_by("id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return total
+        queryset.model.objects.filter(id__in=ids).delete()
+        total += len(ids)

@@ -3,17 +3,15 @@ ordered list of values a recipient needs (and so the spreadsheet columns).
 
 The sample spreadsheet, the importer, the preview and the payload builder
 (`whatsapp.payload`) all read this list, so a column name or a limit is decided here once.
-Components are in the shape `GET /<WABA_ID>/message_templates` returns (WHATSAPP.md §2.2).
+Components are in the shape `GET /<WABA_ID>/message_templates` returns (WHATSAPP.md §2.2):
+reading them is Cloud API knowledge, so it lives in `whatsapp`, below the catalogue app.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from templates_app.models import MessageTemplate
+from typing import Protocol
 
 PHONE_COLUMNS = ("country_code", "phone_number")
 
@@ -83,7 +81,14 @@ def template_variables(*, components: list[dict], parameter_format: str) -> list
     return found
 
 
-def variables_for(template: MessageTemplate) -> list[Variable]:
+class TemplateLike(Protocol):
+    """What `variables_for` reads of a template (`templates_app.models.MessageTemplate`)."""
+
+    components: list[dict]
+    parameter_format: str
+
+
+def variables_for(template: TemplateLike) -> list[Variable]:
     return template_variables(
         components=template.components, parameter_format=template.parameter_format
     )

@@ -19,18 +19,26 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns.models import OptIn, OptOut, Recipient
-from campaigns.services import counters_apply
+from whatsapp.webhook_payload import InboundMessage, Preference
 
-from .directory import AccountRef
-from .payload import InboundMessage, Preference
+from ..models import OptIn, OptOut, Recipient
+from .counters import counters_apply
 
 logger = logging.getLogger(__name__)
+
+
+class Number(Protocol):
+    """The connected number a webhook came for (the webhook inbox's `AccountRef`)."""
+
+    id: object
+    workspace_id: object
+
 
 Source = OptOut.Source
 MARKETING = "marketing_messages"
@@ -45,7 +53,7 @@ def _keywords(names) -> frozenset[str]:
     return frozenset(str(k).strip().casefold() for k in names if str(k).strip())
 
 
-def inbound_messages_apply(*, account: AccountRef, messages: list[InboundMessage]) -> int:
+def inbound_messages_apply(*, account: Number, messages: list[InboundMessage]) -> int:
     """Opt-outs, opt-ins and replies for one change's messages; returns how many replied."""
     stop_words = _keywords(settings.OPT_OUT_KEYWORDS)
     start_words = _keywords(settings.OPT_IN_KEYWORDS)
@@ -71,7 +79,7 @@ def inbound_messages_apply(*, account: AccountRef, messages: list[InboundMessage
     return replied
 
 
-def preferences_apply(*, account: AccountRef, preferences: list[Preference]) -> None:
+def preferences_apply(*, account: Number, preferences: list[Preference]) -> None:
     for pref in preferences:
         if pref.category and pref.category != MARKETING:
             logger.info("user preference ignored", extra={"category": pref.category})

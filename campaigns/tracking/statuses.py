@@ -22,15 +22,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
-from campaigns.models import Campaign, OptOut, Recipient
-from campaigns.services import counters_apply, transition_deltas
+from config.sql import delete_in_batches, execute, in_array, is_postgres, update_from_arrays
+from whatsapp.webhook_payload import StatusItem, clean_json, read_status
 
-from ..models import PendingStatus
-from .payload import StatusItem, clean_json, read_status
-from .sql import execute, in_array, is_postgres, update_from_arrays
+from ..models import Campaign, OptOut, PendingStatus, Recipient
+from .counters import counters_apply, transition_deltas
 
 logger = logging.getLogger(__name__)
 
@@ -400,3 +401,14 @@ def pending_statuses_retry(*, batch_size: int = CHUNK) -> int:
             return applied
         last_id = rows[-1][0]
         applied += pending_statuses_apply(wamids=[wamid for _, wamid in rows])
+
+
+def pending_statuses_prune(*, older_than: timedelta | None = None, batch_size: int = 5000) -> int:
+    """Delete kept statuses that never matched a send within the retention age (statuses of
+    messages sent by other tools on the same number end up here)."""
+    age = older_than or timedelta(days=settings.WEBHOOK_PENDING_STATUS_RETENTION_DAYS)
+    old = PendingStatus.objects.filter(received_at__lt=timezone.now() - age)
+    deleted = delete_in_batches(old, batch_size)
+    if deleted:
+        logger.warning("unmatched pending statuses pruned", extra={"count": deleted})
+    return deleted
