@@ -7,6 +7,12 @@ or template problem: pause the campaign and tell the operator why). Branch on th
 `details`, never on the HTTP status or the title (WHATSAPP.md §1.5), except where Meta's
 body has no code at all (proxies, HTML error pages, timeouts).
 
+Everything else the code does about an error is a field of its rule, never a side table:
+its `scope` (what it is about), whether the connection needs attention, what it says about
+the template (`template_status`, `resync_catalogue`), whether a DEFER fails the recipient
+until then, and whether the user opted out. The engine, the status webhooks and the
+catalogue all read these fields.
+
 `WhatsAppError` is the one exception the Graph clients raise; `WhatsAppTransportError`
 adds `maybe_delivered` so the engine never re-sends a request that may have gone through.
 """
@@ -28,6 +34,17 @@ class Action(StrEnum):
     STOP = "stop"
 
 
+class Scope(StrEnum):
+    """What an error is about: who has to change for the next send to succeed."""
+
+    RECIPIENT = "recipient"  # this person (their number, their limits, their choice)
+    REQUEST = "request"  # what we sent: a parameter, the mapping, the payload's shape
+    TEMPLATE = "template"  # the template: missing, paused, disabled, against policy
+    NUMBER = "number"  # the sending phone number: registration, throughput, quality
+    ACCOUNT = "account"  # the WABA, the app or its token: permissions, billing, policy
+    META = "meta"  # Meta's side: outages, unknown errors, dropped connections
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorRule:
     code: int | None
@@ -46,6 +63,19 @@ class ErrorRule:
     backoff_factor: float = 2.0
     # Meta says the outcome is unclear (131000): a webhook may still report a delivery.
     ambiguous: bool = False
+    scope: Scope = Scope.REQUEST
+    # STOP: the connection itself needs a person (the account is flagged "needs attention").
+    needs_attention: bool = False
+    # What Meta's refusal says the template's status is (the catalogue takes it over).
+    template_status: str | None = None
+    # The catalogue may be out of date (e.g. another language, or not approved yet): read
+    # the account's templates again rather than guess a status.
+    resync_catalogue: bool = False
+    # DEFER: the recipient fails now, retryable after `defer_seconds` (Meta's limits per
+    # user), instead of going back into the queue like a throughput limit.
+    defer_fails: bool = False
+    # The user stopped marketing messages: the number joins the workspace's opt-out list.
+    opts_out: bool = False
 
     def retry_delay(self, attempt: int, *, jitter: bool = True, cap: float = 300.0) -> float:
         """Seconds to wait before retry number `attempt` (1-based), full jitter by default."""
@@ -54,20 +84,29 @@ class ErrorRule:
         return random.uniform(base / 2, delay) if jitter else delay
 
 
-def _retry(code, explanation, *, attempts=5, then=Action.RECIPIENT, delay=2, **kw) -> ErrorRule:
-    return ErrorRule(code, Action.RETRY, True, explanation, delay, attempts, exhausted=then, **kw)
+def _retry(
+    code, explanation, *, attempts=5, then=Action.RECIPIENT, delay=2, scope=Scope.META, **kw
+) -> ErrorRule:
+    return ErrorRule(
+        code, Action.RETRY, True, explanation, delay, attempts, exhausted=then, scope=scope, **kw
+    )
 
 
-def _stop(code, explanation, *, retryable=True) -> ErrorRule:
-    return ErrorRule(code, Action.STOP, retryable, explanation)
+def _stop(code, explanation, *, scope: Scope, retryable=True, **kw) -> ErrorRule:
+    return ErrorRule(code, Action.STOP, retryable, explanation, scope=scope, **kw)
 
 
-def _fix(code, explanation) -> ErrorRule:
-    return ErrorRule(code, Action.FIX, True, explanation)
+def _account(code, explanation, *, scope=Scope.ACCOUNT, retryable=True) -> ErrorRule:
+    """A STOP that flags the connection: nothing sends until a person fixes the account."""
+    return _stop(code, explanation, scope=scope, retryable=retryable, needs_attention=True)
 
 
-def _recipient(code, explanation, *, retryable=False) -> ErrorRule:
-    return ErrorRule(code, Action.RECIPIENT, retryable, explanation)
+def _fix(code, explanation, **kw) -> ErrorRule:
+    return ErrorRule(code, Action.FIX, True, explanation, scope=Scope.REQUEST, **kw)
+
+
+def _recipient(code, explanation, *, retryable=False, **kw) -> ErrorRule:
+    return ErrorRule(code, Action.RECIPIENT, retryable, explanation, scope=Scope.RECIPIENT, **kw)
 
 
 DAY = 24 * 60 * 60
@@ -75,7 +114,7 @@ DAY = 24 * 60 * 60
 RULES: dict[int, ErrorRule] = {
     rule.code: rule
     for rule in [
-        _stop(0, "The access token expired or was revoked. Rotate the token, then resume."),
+        _account(0, "The access token expired or was revoked. Rotate the token, then resume."),
         _retry(
             1,
             "Meta reported an invalid request or a possible server error.",
@@ -83,7 +122,7 @@ RULES: dict[int, ErrorRule] = {
             then=Action.FIX,
         ),
         _retry(2, "Meta is temporarily down or overloaded.", delay=5),
-        _stop(3, "The app lacks the capability or permission for sending messages."),
+        _account(3, "The app lacks the capability or permission for sending messages."),
         _retry(
             4,
             "The app hit Meta's API call-rate limit; sending slows down.",
@@ -91,12 +130,13 @@ RULES: dict[int, ErrorRule] = {
             attempts=8,
             then=Action.DEFER,
             slows_rate=True,
+            scope=Scope.ACCOUNT,
         ),
-        _stop(10, "A permission was not granted or was removed from the app."),
-        _stop(33, "The business phone number was deleted.", retryable=False),
+        _account(10, "A permission was not granted or was removed from the app."),
+        _account(33, "The business phone number was deleted.", scope=Scope.NUMBER, retryable=False),
         _fix(100, "Meta refused a parameter (unsupported, misspelt or too long)."),
-        _stop(190, "The access token expired. Rotate the token, then resume."),
-        _stop(368, "The WhatsApp Business Account is restricted for a policy violation."),
+        _account(190, "The access token expired. Rotate the token, then resume."),
+        _account(368, "The WhatsApp Business Account is restricted for a policy violation."),
         _retry(
             80007,
             "The WhatsApp Business Account hit its rate limit; sending slows down.",
@@ -104,6 +144,7 @@ RULES: dict[int, ErrorRule] = {
             attempts=8,
             then=Action.DEFER,
             slows_rate=True,
+            scope=Scope.ACCOUNT,
         ),
         _recipient(130403, "Your business has blocked this user."),
         _retry(
@@ -113,6 +154,7 @@ RULES: dict[int, ErrorRule] = {
             attempts=10,
             then=Action.DEFER,
             slows_rate=True,
+            scope=Scope.NUMBER,
         ),
         ErrorRule(
             130472,
@@ -120,6 +162,8 @@ RULES: dict[int, ErrorRule] = {
             True,
             "The user is in a Meta marketing experiment hold-out; try a later campaign.",
             defer_seconds=DAY,
+            scope=Scope.RECIPIENT,
+            defer_fails=True,
         ),
         _recipient(130497, "This account may not message users in this country."),
         _retry(
@@ -129,7 +173,7 @@ RULES: dict[int, ErrorRule] = {
             delay=5,
             ambiguous=True,
         ),
-        _stop(131005, "Permission denied for this account."),
+        _account(131005, "Permission denied for this account."),
         _fix(131008, "A required parameter is missing from the request."),
         _fix(131009, "A parameter value is invalid."),
         _retry(131016, "A Meta service is temporarily unavailable.", delay=5),
@@ -143,15 +187,16 @@ RULES: dict[int, ErrorRule] = {
         _recipient(
             131030, "The recipient is not on the test number's allowed list.", retryable=True
         ),
-        _stop(131031, "The account is locked (policy or a failed data check)."),
-        _stop(131037, "The sending number has no approved display name."),
-        _stop(131042, "There is a payment or billing problem on the account."),
-        _stop(131045, "The phone number has a registration problem."),
+        _account(131031, "The account is locked (policy or a failed data check)."),
+        _account(131037, "The sending number has no approved display name.", scope=Scope.NUMBER),
+        _account(131042, "There is a payment or billing problem on the account."),
+        _account(131045, "The phone number has a registration problem.", scope=Scope.NUMBER),
         _fix(131047, "Meta treated the send as a non-template message outside the 24-hour window."),
         _stop(
             131048,
             "Spam rate limit: too many earlier messages were blocked or flagged. "
             "Check the number's quality before resuming.",
+            scope=Scope.NUMBER,
         ),
         ErrorRule(
             131049,
@@ -160,8 +205,10 @@ RULES: dict[int, ErrorRule] = {
             "Meta withheld this marketing message to limit how many the user gets; "
             "retry no sooner than 24 hours.",
             defer_seconds=DAY,
+            scope=Scope.RECIPIENT,
+            defer_fails=True,
         ),
-        _recipient(131050, "The user stopped marketing messages from you."),
+        _recipient(131050, "The user stopped marketing messages from you.", opts_out=True),
         _fix(131051, "Unsupported message type."),
         _recipient(131052, "Meta could not download media the user sent.", retryable=True),
         _fix(131053, "Meta could not download or process the header media."),
@@ -172,6 +219,7 @@ RULES: dict[int, ErrorRule] = {
             backoff_factor=4.0,
             attempts=4,
             then=Action.DEFER,
+            scope=Scope.RECIPIENT,
         ),
         _retry(
             131057,
@@ -179,36 +227,61 @@ RULES: dict[int, ErrorRule] = {
             delay=60,
             backoff_factor=1.5,
             then=Action.DEFER,
+            scope=Scope.ACCOUNT,
         ),
-        _stop(131063, "Marketing templates are disabled on the Cloud API for this account."),
-        _stop(131064, "Messaging limit reached after template-classification violations."),
+        _stop(
+            131063,
+            "Marketing templates are disabled on the Cloud API for this account.",
+            scope=Scope.ACCOUNT,
+        ),
+        _stop(
+            131064,
+            "Messaging limit reached after template-classification violations.",
+            scope=Scope.ACCOUNT,
+        ),
         _fix(132000, "The number of parameters does not match the template; re-sync it."),
         _stop(
             132001,
             "The template does not exist in this language or is not approved; "
-            "re-sync the catalogue.",
+            "the catalogue is read again. Check the template, then resume.",
+            scope=Scope.TEMPLATE,
+            resync_catalogue=True,
         ),
         _recipient(
             132005, "The message text is too long once this recipient's values are filled in."
         ),
-        _stop(132007, "The template's content violates WhatsApp policy."),
+        _stop(132007, "The template's content violates WhatsApp policy.", scope=Scope.TEMPLATE),
         _fix(132008, "A parameter value is formatted incorrectly."),
         _fix(132012, "A parameter's format does not match the template."),
-        _stop(132015, "The template was paused for low quality; resume once it is reinstated."),
-        _stop(132016, "The template was disabled for good; use a new template.", retryable=False),
+        _stop(
+            132015,
+            "The template was paused for low quality; resume once it is reinstated.",
+            scope=Scope.TEMPLATE,
+            template_status="PAUSED",
+        ),
+        _stop(
+            132016,
+            "The template was disabled for good; use a new template.",
+            scope=Scope.TEMPLATE,
+            retryable=False,
+            template_status="DISABLED",
+        ),
         _fix(132018, "Meta refused a template parameter."),
-        _stop(133010, "The business number is not registered on the Cloud API."),
-        _stop(133016, "Too many register/deregister attempts for the number."),
+        _account(
+            133010, "The business number is not registered on the Cloud API.", scope=Scope.NUMBER
+        ),
+        _stop(133016, "Too many register/deregister attempts for the number.", scope=Scope.NUMBER),
         _retry(
             135000,
             "Meta reported an unknown error tied to the request's parameters.",
             attempts=2,
             then=Action.FIX,
+            scope=Scope.REQUEST,
         ),
     ]
 }
 
-PERMISSION_RULE = _stop(
+PERMISSION_RULE = _account(
     None,
     "Meta reported a permission error (200–299): the token lacks "
     "a permission or none was supplied.",
@@ -234,8 +307,11 @@ RATE_RULE = _retry(
     attempts=10,
     then=Action.DEFER,
     slows_rate=True,
+    scope=Scope.NUMBER,
 )
-AUTH_RULE = _stop(None, "Meta refused the credentials (HTTP 401/403) without details.")
+AUTH_RULE = _stop(
+    None, "Meta refused the credentials (HTTP 401/403) without details.", scope=Scope.ACCOUNT
+)
 # A timeout or a dropped connection: nothing came back. Whether a resend is safe is
 # `WhatsAppTransportError.maybe_delivered`, not the rule.
 TRANSPORT_RULE = _retry(
@@ -248,6 +324,8 @@ PROTOCOL_RULE = _fix(None, "Meta's answer did not have the expected shape.")
 # 131009 details that point at the recipient rather than at our payload, e.g.
 # "Parameter 'to' is not a valid phone number".
 _INVALID_PHONE_RULE = _recipient(131009, "The phone number is not valid for WhatsApp.")
+# The codes whose failure puts the number on the opt-out list (a status webhook's 131050).
+OPT_OUT_CODES = frozenset(code for code, rule in RULES.items() if rule.opts_out)
 _RECIPIENT_DETAILS = re.compile(r"phone|wa_?id|['\"`]to['\"`]|\bto\b (?:field|parameter)", re.I)
 
 

@@ -11,9 +11,6 @@ from .store import Claimed, Outcome
 
 # The account-level verdicts that pause the whole campaign.
 PAUSING = {Action.FIX, Action.STOP}
-# Codes whose DEFER means "this recipient, later" (they fail now, retryable after the delay);
-# other DEFERs are throughput limits of ours and just go back in the queue.
-RECIPIENT_DEFER_CODES = {131049, 130472}
 DEFAULT_MAX_ATTEMPTS = 5
 
 
@@ -54,7 +51,7 @@ def outcome_for_error(row: Claimed, error: WhatsAppError) -> Outcome:
         )
     if action == Action.DEFER:
         delay = rule.defer_seconds or 60
-        if error.code in RECIPIENT_DEFER_CODES:
+        if rule.defer_fails:  # "this recipient, later"; other DEFERs are throughput limits
             return Outcome(
                 row.id, "failed", error_retryable=True, next_attempt_at=_later(delay), **base
             )

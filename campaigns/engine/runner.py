@@ -6,10 +6,13 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from config.redis import get_redis
 from templates_app.services import template_status_change
+from templates_app.tasks import templates_sync_account
+from whatsapp.errors import classify
 from whatsapp.models import WhatsAppAccount
 
 from ..models import Campaign
@@ -22,10 +25,6 @@ from .sender import RunResult
 logger = logging.getLogger(__name__)
 
 S = Campaign.Status
-# Errors that mean the account itself needs a human: the connection is flagged too.
-ACCOUNT_CODES = {0, 3, 10, 33, 190, 368, 131005, 131031, 131037, 131042, 131045, 133010}
-ACCOUNT_CODES |= set(range(200, 300))
-TEMPLATE_CODES = {132001: "DELETED", 132015: "PAUSED", 132016: "DISABLED"}
 
 
 def sender_finished(*, campaign_id, sender_no: int, result: RunResult) -> None:
@@ -61,18 +60,26 @@ def sender_finished(*, campaign_id, sender_no: int, result: RunResult) -> None:
 
 
 def engine_pause(*, campaign_id, reason: str, code: int | None) -> None:
-    """An account- or template-level error: pause, say why, flag what needs fixing."""
+    """An account- or template-level error: pause, say why, and do what the error's rule
+    says about the rest (whatsapp/errors.py): take over the template status Meta reported
+    (which pauses every running campaign on the template), re-read a catalogue that may be
+    out of date, flag a connection that needs a person."""
     campaign = Campaign.objects.select_related("template", "account").get(pk=campaign_id)
-    if code in TEMPLATE_CODES:
-        # Pauses every running campaign on the template, this one included.
+    rule = classify(code) if code is not None else None
+    if rule is not None and rule.template_status:
         template_status_change(
             template=campaign.template,
-            status=TEMPLATE_CODES[code],
+            status=rule.template_status,
             reason=f"WhatsApp refused sends with error {code}",
         )
     with contextlib.suppress(InvalidTransition):  # already paused or stopped: fine
         campaign_transition(campaign=campaign, to=S.PAUSED, reason=reason, allowed_from={S.RUNNING})
-    if code in ACCOUNT_CODES:
+    if rule is not None and rule.resync_catalogue:
+        # 132001 is not proof the template is gone (another language, not approved yet):
+        # the sync finds out, and pauses or fails the template's campaigns if it is.
+        account_id = str(campaign.account_id)
+        transaction.on_commit(lambda: templates_sync_account.delay(account_id))
+    if rule is not None and rule.needs_attention:
         WhatsAppAccount.objects.filter(pk=campaign.account_id).update(
             state=WhatsAppAccount.State.NEEDS_ATTENTION, state_reason=reason
         )

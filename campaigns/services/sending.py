@@ -144,19 +144,6 @@ def campaign_status_set(*, user, campaign: Campaign, status: str) -> Campaign:
     raise CampaignError("status must be paused, active or stopped.", field="status")
 
 
-def campaign_pause_by_engine(*, campaign_id, reason: str) -> None:
-    """The engine met an account-level error (token expired, template paused, spam limit)."""
-    campaign = Campaign.objects.get(pk=campaign_id)
-    try:
-        campaign_transition(campaign=campaign, to=S.PAUSED, reason=reason, allowed_from={S.RUNNING})
-    except InvalidTransition:
-        return
-    if "token" in reason.lower() or "(WhatsApp error 190)" in reason:
-        WhatsAppAccount.objects.filter(pk=campaign.account_id).update(
-            state=WhatsAppAccount.State.NEEDS_ATTENTION, state_reason=reason
-        )
-
-
 def campaign_finish_if_done(*, campaign_id) -> bool:
     """Mark a running campaign completed once nothing is pending or sending."""
     busy = Recipient.objects.filter(

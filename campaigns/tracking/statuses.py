@@ -28,6 +28,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from config.sql import delete_in_batches, execute, in_array, is_postgres, update_from_arrays
+from whatsapp.errors import OPT_OUT_CODES
 from whatsapp.webhook_payload import StatusItem, clean_json, read_status
 
 from ..models import Campaign, OptOut, PendingStatus, Recipient
@@ -64,8 +65,7 @@ TRACKED = (
 LOADED = ("id", "campaign_id", "phone", *TRACKED)
 LOADED_COLUMNS = [Recipient._meta.get_field(name).column for name in LOADED]
 # Meta 131050: the user stopped marketing messages (WHATSAPP.md §4, §7): keep them out.
-STOPPED_MARKETING = 131050
-STOPPED_DETAIL = "Meta error 131050 on a status webhook: the user stopped marketing messages."
+STOPPED_DETAIL = "Meta error {code} on a status webhook: the user stopped marketing messages."
 CHUNK = 1000  # distinct wamids per query; keeps IN lists within SQLite's parameter limit
 _NEVER = 10**12  # sorts a failure without a code after those with one
 
@@ -273,8 +273,8 @@ def _apply_chunk(
             changed.append((row["id"], new))
         if new["status"] != row["status"]:
             transitions[row["campaign_id"]].append((row["status"], new["status"]))
-            if new["status"] == "failed" and new["error_code"] == STOPPED_MARKETING:
-                stopped.append((campaigns[row["campaign_id"]][1], row["phone"]))
+            if new["status"] == "failed" and new["error_code"] in OPT_OUT_CODES:
+                stopped.append((campaigns[row["campaign_id"]][1], row["phone"], new["error_code"]))
 
     _write(changed)
     for campaign_id, pairs in transitions.items():
@@ -283,9 +283,12 @@ def _apply_chunk(
         OptOut.objects.bulk_create(
             [
                 OptOut(
-                    workspace_id=ws, phone=phone, source=OptOut.Source.ERROR, detail=STOPPED_DETAIL
+                    workspace_id=ws,
+                    phone=phone,
+                    source=OptOut.Source.ERROR,
+                    detail=STOPPED_DETAIL.format(code=code),
                 )
-                for ws, phone in stopped
+                for ws, phone, code in stopped
             ],
             ignore_conflicts=True,
         )

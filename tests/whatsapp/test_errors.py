@@ -5,8 +5,10 @@ import json
 import pytest
 
 from whatsapp.errors import (
+    OPT_OUT_CODES,
     RULES,
     Action,
+    Scope,
     WhatsAppError,
     WhatsAppTransportError,
     classify,
@@ -88,6 +90,45 @@ def test_every_documented_code_has_its_action(code, action, retryable):
 def test_the_table_has_no_code_the_document_lacks():
     documented = {code for code, _, _ in TABLE}
     assert set(RULES) <= documented
+
+
+def test_the_rule_says_which_errors_flag_the_connection():
+    flagged = {code for code, rule in RULES.items() if rule.needs_attention}
+    assert flagged == {0, 3, 10, 33, 190, 368, 131005, 131031, 131037, 131042, 131045, 133010}
+    assert all(classify(code).needs_attention for code in (200, 250, 299))
+    assert all(RULES[code].action == Action.STOP for code in flagged)
+
+
+def test_the_rule_says_what_an_error_means_for_the_template():
+    assert {c: r.template_status for c, r in RULES.items() if r.template_status} == {
+        132015: "PAUSED",
+        132016: "DISABLED",
+    }
+    # 132001 is "not in this language, or not approved": read the catalogue, don't guess
+    assert RULES[132001].template_status is None
+    assert RULES[132001].resync_catalogue
+    assert RULES[132001].action == Action.STOP
+    assert {c for c, r in RULES.items() if r.scope == Scope.TEMPLATE} == {
+        132001,
+        132007,
+        132015,
+        132016,
+    }
+
+
+def test_per_user_limits_fail_the_recipient_until_later_and_131050_opts_out():
+    assert {c for c, r in RULES.items() if r.defer_fails} == {130472, 131049}
+    assert all(RULES[c].scope == Scope.RECIPIENT for c in (130472, 131049, 131056))
+    assert not RULES[131056].defer_fails  # a pair rate limit goes back into the queue
+    assert set(OPT_OUT_CODES) == {131050}
+
+
+def test_every_recipient_rule_is_scoped_to_the_recipient_and_every_fix_to_the_request():
+    for rule in RULES.values():
+        if rule.action == Action.RECIPIENT:
+            assert rule.scope == Scope.RECIPIENT, rule.code
+        if rule.action == Action.FIX:
+            assert rule.scope == Scope.REQUEST, rule.code
 
 
 def test_rate_limits_slow_the_number_down():
