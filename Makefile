@@ -21,9 +21,16 @@ run: install
 test: install
 	$(PY) scripts/with_redis.py $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+# mypy checks the typed core: services, selectors, the sending engine and recipient tracking.
+TYPED := accounts/services.py accounts/selectors.py whatsapp/services.py whatsapp/selectors.py \
+	templates_app/services.py templates_app/selectors.py campaigns/services campaigns/selectors.py \
+	campaigns/engine campaigns/tracking webhooks/services
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(TYPED)
+	$(PY) -m scripts.app_graph
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -35,11 +35,13 @@ def workspace_bootstrap(
     differs is a clash: we never silently reset someone's password.
     """
     User = get_user_model()
-    user = User.objects.filter(username=username).first()
-    created_user = user is None
-    if created_user:
+    existing = User.objects.filter(username=username).first()
+    created_user = existing is None
+    if existing is None:
         user = User.objects.create_user(username=username, password=password)
-    elif not user.check_password(password):
+    elif existing.check_password(password):
+        user = existing
+    else:
         raise BootstrapClash(
             f"user {username!r} already exists with a different password; "
             "choose another username or use `manage.py changepassword`."

@@ -8,8 +8,17 @@ server-side-binding cursor on Django's own connection, so inside its transaction
 """
 
 import psycopg
-from django.db import connection
+from django.db import connection, models
 from django.db.models.expressions import RawSQL
+
+
+def column(model: type[models.Model], name: str) -> str:
+    """The database column of a concrete field (typed: `_meta.get_field` may return a
+    relation or a generic key, which have none)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field.column
 
 
 def is_postgres() -> bool:

@@ -222,7 +222,10 @@ def _announce_unsendable(template: MessageTemplate, *, reason: str, gone: bool) 
     responses = template_unsendable.send(
         sender=MessageTemplate, template=template, reason=reason, gone=gone
     )
-    return sum(moved for _receiver, moved in responses if isinstance(moved, int))
+    moved = 0
+    for _receiver, count in responses:
+        moved += count if isinstance(count, int) else 0
+    return moved
 
 
 def template_update_apply(*, account_ids: list, update: TemplateUpdate) -> int:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from whatsapp import callback
 from whatsapp.errors import Action, WhatsAppError, classify
@@ -57,7 +58,7 @@ class StatusItem:
     failure: Failure | None
     raw: dict
     # Filled in by the caller: where the status came from and what it was matched with.
-    account_id: object = None
+    account_id: Any = None  # the WhatsAppAccount's id, set by the dispatcher
     event_id: int | None = None
     pending_id: int | None = None
 

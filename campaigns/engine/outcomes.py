@@ -2,6 +2,7 @@
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -30,7 +31,7 @@ def effective_action(row: Claimed, error: WhatsAppError) -> Action:
 def outcome_for_error(row: Claimed, error: WhatsAppError) -> Outcome:
     rule = error.rule
     details = error.details or str(error)
-    base = {
+    base: dict[str, Any] = {
         "error_code": error.code,
         "error_title": error.title or rule.explanation[:255],
         "error_details": details,

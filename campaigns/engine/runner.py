@@ -142,6 +142,7 @@ def start_due_schedules() -> dict:
     due = Campaign.objects.filter(status=S.SCHEDULED, send_at__lte=now)
     for campaign in due.select_related("template", "account"):
         try:
+            assert campaign.send_at is not None  # filtered on send_at__lte
             if now - campaign.send_at > grace:
                 when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M %Z")
                 campaign_transition(

@@ -80,7 +80,13 @@ def claim_batch(*, campaign_id, worker: str, size: int) -> list[Claimed]:
             rows = _skip_opted_out(c, campaign_id=campaign_id, rows=rows)
     decode = Recipient._meta.get_field("values").from_db_value
     claimed = [
-        Claimed(id=r[0], phone=r[1], values=decode(r[2], None, connection) or {}, attempts=r[3])
+        # JSONField reads `expression` only to spot a key transform: None is the plain column.
+        Claimed(
+            id=r[0],
+            phone=r[1],
+            values=decode(r[2], None, connection) or {},  # type: ignore[arg-type]
+            attempts=r[3],
+        )
         for r in rows
     ]
     claimed.sort(key=lambda c: c.id)

@@ -28,7 +28,7 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.FAILED: set(),
 }
 
-_VERBS = {
+_VERBS: dict[str, str] = {
     S.SCHEDULED: "schedule",
     S.RUNNING: "start",
     S.PAUSED: "pause",

@@ -9,7 +9,7 @@ from django.db.models import Count, F
 
 from ..models import Campaign, Recipient
 
-STATE_COLUMNS = {
+STATE_COLUMNS: dict[str, str] = {
     Recipient.Status.PENDING: "pending_count",
     Recipient.Status.SENDING: "sending_count",
     Recipient.Status.SENT: "sent_count",

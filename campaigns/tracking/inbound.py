@@ -36,17 +36,20 @@ logger = logging.getLogger(__name__)
 class Number(Protocol):
     """The connected number a webhook came for (the webhook inbox's `AccountRef`)."""
 
-    id: object
-    workspace_id: object
+    @property
+    def id(self) -> object: ...
+
+    @property
+    def workspace_id(self) -> object: ...
 
 
 Source = OptOut.Source
 MARKETING = "marketing_messages"
-LIFTED_BY = {
+LIFTED_BY: dict[str, set[str]] = {
     Source.KEYWORD: {Source.KEYWORD},
     Source.USER_PREFERENCES: {Source.USER_PREFERENCES, Source.ERROR},
 }
-LIFTER = {source: by for by, sources in LIFTED_BY.items() for source in sources}
+LIFTER: dict[str, str] = {source: by for by, sources in LIFTED_BY.items() for source in sources}
 
 
 def _keywords(names) -> frozenset[str]:

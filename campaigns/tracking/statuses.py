@@ -27,7 +27,14 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from config.sql import delete_in_batches, execute, in_array, is_postgres, update_from_arrays
+from config.sql import (
+    column,
+    delete_in_batches,
+    execute,
+    in_array,
+    is_postgres,
+    update_from_arrays,
+)
 from whatsapp.errors import OPT_OUT_CODES
 from whatsapp.webhook_payload import StatusItem, clean_json, read_status
 
@@ -63,7 +70,7 @@ TRACKED = (
     "pricing_category",
 )
 LOADED = ("id", "campaign_id", "phone", *TRACKED)
-LOADED_COLUMNS = [Recipient._meta.get_field(name).column for name in LOADED]
+LOADED_COLUMNS = [column(Recipient, name) for name in LOADED]
 # Meta 131050: the user stopped marketing messages (WHATSAPP.md §4, §7): keep them out.
 STOPPED_DETAIL = "Meta error {code} on a status webhook: the user stopped marketing messages."
 CHUNK = 1000  # distinct wamids per query; keeps IN lists within SQLite's parameter limit
@@ -144,6 +151,7 @@ def fold(row: dict, items: list[StatusItem]) -> tuple[dict, list[StatusItem]]:
         stored = (new["failed_at"], new["error_code"]) if row["status"] == "failed" else None
         if stored is None or stored[0] is None or _failure_key(failure) < _stored_key(*stored):
             f = failure.failure
+            assert f is not None  # a "failed" item always carries its failure
             new.update(
                 failed_at=failure.timestamp,
                 error_code=f.code,

@@ -120,7 +120,8 @@ def _signer(body: bytes, hex_digest: str, phone_ids: set[str], waba_ids: set[str
         signer = first_signer(accounts, body, hex_digest)
         if signer is not None:
             return signer
-        directory = reload_directory()
-        if directory is None:
+        reloaded = reload_directory()
+        if reloaded is None:
             return None
+        directory = reloaded
     return None

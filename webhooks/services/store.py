@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 
-from config.sql import execute
+from config.sql import column, execute
 
 from ..models import WebhookEvent
 
@@ -69,6 +69,7 @@ class GroupInserter:
             self._flush(me)
         if me.error is not None:
             raise me.error
+        assert me.event_id is not None  # stored, or the error was raised
         return me.event_id
 
     def _flush(self, me: _Waiter) -> None:
@@ -125,7 +126,7 @@ def _insert_returning(rows: list[NewEvent]) -> list[int]:
         # prepared statement (one per batch size) keep both sides' work per row small.
         params = [getattr(row, name) for row in rows for name in COLUMNS]
         return [r[0] for r in execute(_insert_sql(conn.vendor, len(rows), "%b"), params)]
-    fields = [WebhookEvent._meta.get_field(name) for name in COLUMNS]
+    fields = [_field(name) for name in COLUMNS]
     params = [
         field.get_db_prep_save(getattr(row, field.attname), conn)
         for row in rows
@@ -136,11 +137,17 @@ def _insert_returning(rows: list[NewEvent]) -> list[int]:
         return [r[0] for r in cursor.fetchall()]
 
 
+def _field(name: str) -> models.Field:
+    field = WebhookEvent._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
 @functools.lru_cache(maxsize=MAX_BATCH * 2)
 def _insert_sql(vendor: str, count: int, placeholder: str) -> str:
     meta = WebhookEvent._meta
     qn = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    columns = ", ".join(qn(meta.get_field(name).column) for name in COLUMNS)
+    columns = ", ".join(qn(column(WebhookEvent, name)) for name in COLUMNS)
     row = "(" + ", ".join([placeholder] * len(COLUMNS)) + ", 0, 0, 0)"
     return (
         f"INSERT INTO {qn(meta.db_table)} ({columns}, {qn('attempts')}, "
