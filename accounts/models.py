@@ -10,6 +10,9 @@ class Workspace(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=120, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The breaker settings this workspace's campaigns start from (campaigns/engine/breaker.py);
+    # {} means the installation's defaults (settings BREAKER_*).
+    breaker_defaults = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]

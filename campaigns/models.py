@@ -42,6 +42,9 @@ class Campaign(models.Model):
     status_reason = models.TextField(blank=True)
     worker_count = models.PositiveSmallIntegerField(default=10)
     rate_limit = models.PositiveIntegerField(default=80, help_text="messages per second")
+    # Overrides of the breaker's thresholds (campaigns/engine/breaker.py) for this campaign;
+    # {} means the workspace's defaults. Editable while draft or paused.
+    breaker = models.JSONField(default=dict, blank=True)
     send_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

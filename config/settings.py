@@ -273,6 +273,28 @@ ENGINE_MAX_COUNTDOWN_SECONDS = _int("ENGINE_MAX_COUNTDOWN_SECONDS", 600, minimum
 # A schedule missed by more than this (the system was down) pauses instead of firing late.
 SCHEDULE_GRACE_MINUTES = _int("SCHEDULE_GRACE_MINUTES", 15, minimum=1)
 
+
+def _share(name: str, default: float | None) -> float | None:
+    raw = env.str(name, default=None)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not 0 < value <= 1:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a share above 0 and at most 1.")
+    return value
+
+
+# The breaker's defaults (campaigns/engine/breaker.py says why these values); a workspace's
+# breaker_defaults and a campaign's breaker override them.
+BREAKER_CONSECUTIVE = _int("BREAKER_CONSECUTIVE", 10, minimum=2)
+BREAKER_WINDOW = _int("BREAKER_WINDOW", 100, minimum=10)
+BREAKER_SHARE = _share("BREAKER_SHARE", 0.5)
+BREAKER_MIN_ATTEMPTS = _int("BREAKER_MIN_ATTEMPTS", 20, minimum=1)
+BREAKER_OPTOUT_SHARE = _share("BREAKER_OPTOUT_SHARE", None)  # off unless set
+
 # Price per delivered template message, by category and calling code, for the pre-flight
 # estimate (PRICE_TABLE_JSON overrides it). Illustrative defaults; set your own rate card.
 PRICE_CURRENCY = env.str("PRICE_CURRENCY", default="USD")

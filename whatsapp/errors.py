@@ -105,6 +105,15 @@ def _fix(code, explanation, **kw) -> ErrorRule:
     return ErrorRule(code, Action.FIX, True, explanation, scope=Scope.REQUEST, **kw)
 
 
+def _row(code, explanation) -> ErrorRule:
+    """A payload error whose cause can be this row's own values (a too-long or malformed cell,
+    a media URL that does not download): the recipient fails, retryable once its values are
+    fixed, and the campaign goes on. When the cause is the mapping or the template instead,
+    every row fails the same way, and the engine's breaker (campaigns/engine/breaker.py)
+    pauses the campaign within a few dozen sends."""
+    return ErrorRule(code, Action.RECIPIENT, True, explanation, scope=Scope.REQUEST)
+
+
 def _recipient(code, explanation, *, retryable=False, **kw) -> ErrorRule:
     return ErrorRule(code, Action.RECIPIENT, retryable, explanation, scope=Scope.RECIPIENT, **kw)
 
@@ -134,7 +143,7 @@ RULES: dict[int, ErrorRule] = {
         ),
         _account(10, "A permission was not granted or was removed from the app."),
         _account(33, "The business phone number was deleted.", scope=Scope.NUMBER, retryable=False),
-        _fix(100, "Meta refused a parameter (unsupported, misspelt or too long)."),
+        _row(100, "Meta refused a parameter (unsupported, misspelt or too long)."),
         _account(190, "The access token expired. Rotate the token, then resume."),
         _account(368, "The WhatsApp Business Account is restricted for a policy violation."),
         _retry(
@@ -174,8 +183,8 @@ RULES: dict[int, ErrorRule] = {
             ambiguous=True,
         ),
         _account(131005, "Permission denied for this account."),
-        _fix(131008, "A required parameter is missing from the request."),
-        _fix(131009, "A parameter value is invalid."),
+        _row(131008, "A required parameter is missing from the request."),
+        _row(131009, "A parameter value is invalid."),
         _retry(131016, "A Meta service is temporarily unavailable.", delay=5),
         _recipient(131021, "The recipient is the sending number itself."),
         _recipient(
@@ -211,7 +220,7 @@ RULES: dict[int, ErrorRule] = {
         _recipient(131050, "The user stopped marketing messages from you.", opts_out=True),
         _fix(131051, "Unsupported message type."),
         _recipient(131052, "Meta could not download media the user sent.", retryable=True),
-        _fix(131053, "Meta could not download or process the header media."),
+        _row(131053, "Meta could not download or process the header media."),
         _retry(
             131056,
             "Too many messages to this recipient in a short time.",
@@ -239,7 +248,11 @@ RULES: dict[int, ErrorRule] = {
             "Messaging limit reached after template-classification violations.",
             scope=Scope.ACCOUNT,
         ),
-        _fix(132000, "The number of parameters does not match the template; re-sync it."),
+        _fix(
+            132000,
+            "The number of parameters does not match the template; re-sync it.",
+            resync_catalogue=True,
+        ),
         _stop(
             132001,
             "The template does not exist in this language or is not approved; "
@@ -247,12 +260,10 @@ RULES: dict[int, ErrorRule] = {
             scope=Scope.TEMPLATE,
             resync_catalogue=True,
         ),
-        _recipient(
-            132005, "The message text is too long once this recipient's values are filled in."
-        ),
+        _row(132005, "The message text is too long once this recipient's values are filled in."),
         _stop(132007, "The template's content violates WhatsApp policy.", scope=Scope.TEMPLATE),
-        _fix(132008, "A parameter value is formatted incorrectly."),
-        _fix(132012, "A parameter's format does not match the template."),
+        _row(132008, "A parameter value is formatted incorrectly."),
+        _row(132012, "A parameter's format does not match the template."),
         _stop(
             132015,
             "The template was paused for low quality; resume once it is reinstated.",
@@ -266,7 +277,7 @@ RULES: dict[int, ErrorRule] = {
             retryable=False,
             template_status="DISABLED",
         ),
-        _fix(132018, "Meta refused a template parameter."),
+        _row(132018, "Meta refused a template parameter."),
         _account(
             133010, "The business number is not registered on the Cloud API.", scope=Scope.NUMBER
         ),
@@ -275,7 +286,7 @@ RULES: dict[int, ErrorRule] = {
             135000,
             "Meta reported an unknown error tied to the request's parameters.",
             attempts=2,
-            then=Action.FIX,
+            then=Action.RECIPIENT,
             scope=Scope.REQUEST,
         ),
     ]

@@ -28,6 +28,7 @@ from whatsapp.payload import PayloadBuilder
 
 from ..models import Campaign
 from . import control, store
+from .breaker import Breaker, BreakerSettings
 from .limiter import RateLimiter, TierGate, marks_key
 from .outcomes import PAUSING, effective_action, outcome_for_error
 
@@ -69,6 +70,9 @@ class Sender:
         self.pause_code: int | None = None
         self.in_flight = 0
         self.result = RunResult()
+        self.breaker = Breaker(
+            BreakerSettings.resolve(campaign.workspace.breaker_defaults, campaign.breaker)
+        )
         template = campaign.template
         self.builder = PayloadBuilder(
             template_name=template.name,
@@ -233,6 +237,12 @@ class Sender:
         self.in_flight -= 1
         self._freed.set()
 
+    def _pause(self, reason: str, code: int | None) -> None:
+        """Stop this sender; the task pauses the campaign with the first reason seen."""
+        if not self.pause_reason:
+            self.pause_reason, self.pause_code = reason, code
+            self.stop.set()
+
     def _release(self, row: store.Claimed) -> None:
         self.in_flight -= 1
         self.results.append(store.Outcome(row.id, "pending", released=True))
@@ -251,13 +261,15 @@ class Sender:
             if error.rule.slows_rate:
                 await self.limiter.slow_down()
             action = effective_action(row, error)
-            if action in PAUSING and not error.maybe_delivered and not self.pause_reason:
+            if action in PAUSING and not error.maybe_delivered:
                 reason = f"{error.rule.explanation} (WhatsApp error {error.code})"
                 if action != error.action:  # retries spent on an error that never went away
                     reason = f"{reason}, still failing after {row.attempts} attempts"
-                self.pause_reason = reason
-                self.pause_code = error.code
-                self.stop.set()
+                self._pause(reason, error.code)
+            elif not error.maybe_delivered:
+                trip = self.breaker.failure(error.rule, error.code, row.phone)
+                if trip is not None:
+                    self._pause(trip.reason, trip.code)
             self.results.append(outcome)
             return
         except Exception as exc:  # a bug must not lose the row: it may have been sent
@@ -269,6 +281,7 @@ class Sender:
             )
             return
         self.result.sent += 1
+        self.breaker.success()
         if self._capacity < self.slots:
             self._capacity += 1
         self.results.append(
@@ -324,7 +337,11 @@ def run_sender(
 ) -> RunResult:
     """Run one sender for a running campaign (called by the Celery task, which holds `slot`:
     its Redis key and token, refreshed here while the sender runs)."""
-    campaign = Campaign.objects.select_related("template", "account").filter(pk=campaign_id).first()
+    campaign = (
+        Campaign.objects.select_related("template", "account", "workspace")
+        .filter(pk=campaign_id)
+        .first()
+    )
     if campaign is None or campaign.status != Campaign.Status.RUNNING:
         return RunResult(reason="not-running")
     try:

@@ -25,7 +25,7 @@ TABLE = [
     (4, R, True),
     (10, S, True),
     (33, S, False),
-    (100, F, True),
+    (100, RC, True),
     (190, S, True),
     (200, S, True),
     (250, S, True),
@@ -38,8 +38,8 @@ TABLE = [
     (130497, RC, False),
     (131000, R, True),
     (131005, S, True),
-    (131008, F, True),
-    (131009, F, True),
+    (131008, RC, True),
+    (131009, RC, True),
     (131016, R, True),
     (131021, RC, False),
     (131026, RC, True),
@@ -54,20 +54,20 @@ TABLE = [
     (131050, RC, False),
     (131051, F, True),
     (131052, RC, True),
-    (131053, F, True),
+    (131053, RC, True),
     (131056, R, True),
     (131057, R, True),
     (131063, S, True),
     (131064, S, True),
     (132000, F, True),
     (132001, S, True),
-    (132005, RC, False),
+    (132005, RC, True),
     (132007, S, True),
-    (132008, F, True),
-    (132012, F, True),
+    (132008, RC, True),
+    (132012, RC, True),
     (132015, S, True),
     (132016, S, False),
-    (132018, F, True),
+    (132018, RC, True),
     (133010, S, True),
     (133016, S, True),
     (135000, R, True),
@@ -123,12 +123,27 @@ def test_per_user_limits_fail_the_recipient_until_later_and_131050_opts_out():
     assert set(OPT_OUT_CODES) == {131050}
 
 
-def test_every_recipient_rule_is_scoped_to_the_recipient_and_every_fix_to_the_request():
+def test_every_recipient_rule_is_about_the_person_or_the_row_and_every_fix_the_request():
     for rule in RULES.values():
         if rule.action == Action.RECIPIENT:
-            assert rule.scope == Scope.RECIPIENT, rule.code
+            assert rule.scope in (Scope.RECIPIENT, Scope.REQUEST), rule.code
         if rule.action == Action.FIX:
             assert rule.scope == Scope.REQUEST, rule.code
+
+
+@pytest.mark.parametrize("code", [100, 131008, 131009, 131053, 132005, 132008, 132012, 132018])
+def test_a_payload_error_that_can_be_the_rows_own_fails_that_row_retryably(code):
+    rule = RULES[code]
+    assert (rule.action, rule.retryable, rule.scope) == (Action.RECIPIENT, True, Scope.REQUEST)
+
+
+def test_errors_about_the_template_or_our_payload_shape_still_pause_at_once():
+    # the parameter count, the message type and the 24-hour window are the same for every row
+    for code in (132000, 131047, 131051):
+        assert RULES[code].action == Action.FIX, code
+    assert RULES[132000].resync_catalogue
+    # 135000: retried twice, then the row fails (retryable): the breaker catches a pattern
+    assert RULES[135000].exhausted == Action.RECIPIENT
 
 
 def test_rate_limits_slow_the_number_down():
@@ -166,8 +181,9 @@ def test_131009_about_the_phone_number_fails_only_the_recipient(details):
 @pytest.mark.parametrize(
     "details", ["", "Parameter 'image.link' is not a valid URL", "Invalid media id due to expiry"]
 )
-def test_131009_about_anything_else_is_our_payload(details):
-    assert classify(131009, details).action is Action.FIX
+def test_131009_about_anything_else_is_the_rows_payload_retryable_after_a_fix(details):
+    rule = classify(131009, details)
+    assert (rule.action, rule.retryable, rule.scope) == (Action.RECIPIENT, True, Scope.REQUEST)
 
 
 def test_unknown_code_pauses_the_campaign_unless_meta_says_server_error():

@@ -21,6 +21,10 @@ Controls (no token): `GET /__sandbox/health`; `GET /__sandbox/stats` (`?recipien
 "phone_number_id"?, "name"?, "button"?: {"payload", "text"}, "context_wamid"?}` (posts an
 inbound `messages` webhook) or `{"from", "preference": "stop"|"resume"}` (posts
 `user_preferences`; after "stop", MARKETING sends to that number get 131050).
+Failure modes: `POST /__sandbox/templates/{name}/fail {"code": 132012, "details"?}` makes every
+send of a template fail with that code (a broken mapping; `{"code": null}` ends it), and
+`POST /__sandbox/burst {"code": 131049, "count": 50}` fails the next `count` sends of any
+template (bursts of 131048 / 131049 / 130472; `{"count": 0}` ends it).
 
 Failing numbers, by the last four digits of `to` (turn off with `--no-failing-numbers`):
 
@@ -35,6 +39,7 @@ Failing numbers, by the last four digits of `to` (turn off with `--no-failing-nu
 | `…9907` | `sent` and `delivered`, never `read` |
 | `…9908` | `sent` only, never `delivered` nor `read` |
 | `…9909` | HTTP 500 `1` (invalid request or server error), always |
+| `…9910` | HTTP 400 `131009` about a parameter value (this row's own), always |
 
 The patterns apply whatever the template's category (Meta's 131049 for every US marketing
 send is deliberately not simulated). "The first time" is per sandbox process, until a reset.

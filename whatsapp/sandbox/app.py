@@ -32,6 +32,8 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_post("/__sandbox/reset", controls.reset)
     app.router.add_post("/__sandbox/templates/{name}/status", controls.template_status)
     app.router.add_post("/__sandbox/inbound", controls.inbound)
+    app.router.add_post("/__sandbox/templates/{name}/fail", controls.template_failure)
+    app.router.add_post("/__sandbox/burst", controls.burst)
     app.router.add_post(f"/{version}/{{phone_number_id}}/messages", graph.send_message)
     app.router.add_get(f"/{version}/{{waba_id}}/message_templates", graph.list_templates)
     app.router.add_get(f"/{version}/{{object_id:[0-9A-Za-z_]+}}", graph.get_object)

@@ -1,4 +1,5 @@
-"""The `/__sandbox/` endpoints: health, stats, reset, template status changes, inbound messages.
+"""The `/__sandbox/` endpoints: health, stats, reset, template status changes, inbound messages,
+and failure modes (a template whose every send fails, a burst of one error code).
 
 Not part of Meta's API and not authenticated: they are for demos, tests and benchmarks.
 """
@@ -14,6 +15,7 @@ from .events import (
     template_status_envelope,
     user_preferences_envelope,
 )
+from .graph_errors import DEFAULT_DETAILS, ERRORS
 from .validation import phone_digits
 
 TEMPLATE_STATUSES = frozenset(
@@ -121,6 +123,57 @@ async def template_status(request: web.Request) -> web.Response:
             )
             posted += 1
     return web.json_response({"templates": changed, "webhooks_queued": posted})
+
+
+BURST_MAX = 1_000_000
+
+
+def _code(body: dict) -> int | None:
+    code = body.get("code")
+    if isinstance(code, bool) or not isinstance(code, int) or code not in ERRORS:
+        return None
+    return code
+
+
+async def template_failure(request: web.Request) -> web.Response:
+    """`POST /__sandbox/templates/{name}/fail {"code": 132012, "details"?}`: every send of the
+    template fails with that code (a broken mapping); `{"code": null}` ends it."""
+    sb = request.app[SANDBOX]
+    body = await _json_body(request)
+    if body is None:
+        return _bad("expected a JSON object")
+    name = request.match_info["name"]
+    if not sb.catalogue.named(name, None):
+        return _bad(f"no template {name!r} in the catalogue", status=404)
+    if body.get("code") is None:
+        sb.ledger.template_failures.pop(name, None)
+        return web.json_response({"template": name, "failing": None})
+    code = _code(body)
+    if code is None:
+        return _bad(f"code must be one of {sorted(ERRORS)}")
+    details = str(body.get("details") or DEFAULT_DETAILS.get(code, ERRORS[code][0]))[:500]
+    sb.ledger.template_failures[name] = (code, details)
+    return web.json_response({"template": name, "failing": {"code": code, "details": details}})
+
+
+async def burst(request: web.Request) -> web.Response:
+    """`POST /__sandbox/burst {"code": 131049, "count": 50}`: the next `count` sends (any
+    number, any template) fail with that code; `{"count": 0}` ends a burst."""
+    sb = request.app[SANDBOX]
+    body = await _json_body(request)
+    if body is None:
+        return _bad("expected a JSON object")
+    count = body.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= BURST_MAX:
+        return _bad(f"count must be a whole number from 0 to {BURST_MAX}")
+    if count == 0:
+        sb.ledger.burst = []
+        return web.json_response({"burst": None})
+    code = _code(body)
+    if code is None:
+        return _bad(f"code must be one of {sorted(ERRORS)}")
+    sb.ledger.burst = [code, count]
+    return web.json_response({"burst": {"code": code, "count": count}})
 
 
 async def inbound(request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ from aiohttp import web
 from . import numbers
 from .catalogue import Catalogue
 from .config import DEFAULT_WABA_ID, SandboxConfig
-from .graph_errors import GraphError
+from .graph_errors import DEFAULT_DETAILS, GraphError
 from .state import Ledger
 from .webhooks import WebhookDispatcher
 
@@ -97,6 +97,19 @@ class Sandbox:
         if high > 0:
             await asyncio.sleep(low if low == high else self.rng.uniform(low, high))
 
+    def forced_failure(self, template_name: str) -> None:
+        """Raise the error a failure mode switched on through /__sandbox/ calls for."""
+        failing = self.ledger.template_failures.get(template_name)
+        if failing is not None:
+            raise GraphError(*failing)
+        burst = self.ledger.burst
+        if burst:
+            code = burst[0]
+            burst[1] -= 1
+            if burst[1] <= 0:
+                self.ledger.burst = []
+            raise GraphError(code, DEFAULT_DETAILS.get(code, "Burst of errors from the sandbox."))
+
     def sync_failure(self, behaviour: str, to: str, digits: str) -> None:
         """Raise the synchronous error a failing number gets, if it gets one."""
         if behaviour == numbers.SYNC_INVALID_TO:
@@ -111,6 +124,8 @@ class Sandbox:
             )
         if behaviour == numbers.PERSISTENT_ERROR:
             raise GraphError(1, "Invalid request or possible server error.")
+        if behaviour == numbers.SYNC_BAD_PARAMETER:
+            raise GraphError(131009, "Parameter 'text' of body component is not valid.")
         if behaviour in (numbers.TRANSIENT_UNKNOWN, numbers.TRANSIENT_UNAVAILABLE):
             if digits in self.ledger.transient_seen:
                 return

@@ -48,6 +48,7 @@ async def _send_message(sb, request: web.Request) -> web.Response:
                 "for this phone number).",
             )
         send = validate_send(body, sb.catalogue)
+        sb.forced_failure(send.spec.name)
         behaviour = numbers.behaviour_for(send.digits, sb.config.failing_numbers)
         if behaviour != numbers.OK:
             sb.sync_failure(behaviour, send.to, send.digits)

@@ -25,6 +25,7 @@ ERRORS: dict[int, tuple[str, int]] = {
     131016: ("Service unavailable", 503),
     131026: ("Message undeliverable", 400),
     131047: ("Re-engagement message", 400),
+    131048: ("Spam rate limit hit", 400),
     131049: (
         "This message was not delivered to maintain healthy ecosystem engagement.",
         400,
@@ -34,12 +35,24 @@ ERRORS: dict[int, tuple[str, int]] = {
         "marketing messages on WhatsApp from your business",
         400,
     ),
+    130472: ("User's number is part of an experiment", 400),
     132000: ("Number of parameters does not match the expected number of params", 400),
     132001: ("Template name does not exist in the translation", 400),
+    132005: ("Translated text too long", 400),
+    132008: ("Template parameter format mismatch", 400),
     132012: ("Parameter format does not match format in the created template", 400),
     132015: ("Template is Paused", 400),
     132016: ("Template is Disabled", 400),
     132018: ("There was an issue with the parameters in your template.", 400),
+}
+
+# Details for the failure modes of /__sandbox/ (a template that always fails, a burst).
+DEFAULT_DETAILS = {
+    131048: "Message failed to send because there are restrictions on how many messages can "
+    "be sent from this phone number.",
+    131049: "In order to maintain a healthy ecosystem engagement, the message failed to be "
+    "delivered.",
+    130472: "User's number is part of an experiment.",
 }
 
 # Details Meta gives for the asynchronous failures the sandbox produces.

@@ -18,6 +18,7 @@ TRANSIENT_UNAVAILABLE = "transient_unavailable"  # 131016 (HTTP 503) the first t
 NEVER_READ = "never_read"  # sent + delivered, never read
 NEVER_DELIVERED = "never_delivered"  # sent only
 PERSISTENT_ERROR = "persistent_error"  # code 1 (HTTP 500) on every attempt
+SYNC_BAD_PARAMETER = "sync_bad_parameter"  # 131009 about a parameter, on every attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,12 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("9907", NEVER_READ, None, "`sent` and `delivered`, never `read`"),
     Pattern("9908", NEVER_DELIVERED, None, "`sent` only, never `delivered` nor `read`"),
     Pattern("9909", PERSISTENT_ERROR, 1, "HTTP 500 `1` (invalid request or server error), always"),
+    Pattern(
+        "9910",
+        SYNC_BAD_PARAMETER,
+        131009,
+        "HTTP 400 `131009` about a parameter value (this row's own), always",
+    ),
 )
 
 FAILING_SUFFIXES: dict[str, str] = {p.suffix: p.behaviour for p in PATTERNS}

@@ -36,6 +36,10 @@ class Ledger:
         # Numbers whose first (transient) failure has happened; numbers that opted out.
         self.transient_seen: set[str] = set()
         self.stopped_marketing: set[str] = set()
+        # Failure modes switched on through /__sandbox/: template name -> (code, details) for
+        # every send of it (a broken mapping), and a burst: [code, sends left].
+        self.template_failures: dict[str, tuple[int, str]] = {}
+        self.burst: list[int] = []
         self.started = time.time()
 
     # --- hot path -------------------------------------------------------------------------

@@ -1,0 +1,209 @@
+"""Bad rows fail alone; a fault that is not the rows' trips the breaker (issue: failure
+handling). Against the sandbox, through the real engine."""
+
+import pytest
+import requests
+
+from campaigns.engine.breaker import Breaker, BreakerSettings
+from campaigns.engine.runner import sender_finished
+from campaigns.models import Campaign, Recipient
+from whatsapp.errors import classify
+
+from .test_engine import assert_counters_match, run
+from .test_engine import make_campaign as make_campaign  # the fixture
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the sender has its own connection
+
+
+def finish(campaign, result):
+    sender_finished(campaign_id=campaign.pk, sender_no=0, result=result)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def test_one_bad_row_among_300_fails_alone_and_the_campaign_completes(sandbox, make_campaign):
+    phones = [f"+1415555{i:04d}" for i in range(299)] + ["+14155559910"]  # 131009, its value
+    campaign = make_campaign(phones=phones)
+    result = run(campaign)
+    assert result.reason == "drained"
+    campaign = finish(campaign, result)
+    assert campaign.status == "completed"
+    assert Recipient.objects.filter(campaign=campaign, status="sent").count() == 299
+    bad = Recipient.objects.get(campaign=campaign, phone="+14155559910")
+    assert (bad.status, bad.error_code, bad.error_retryable) == ("failed", 131009, True)
+    assert "not valid" in bad.error_details
+    assert sandbox.stats()["accepted_total"] == 299
+    assert_counters_match(campaign)
+
+
+def test_a_broken_mapping_pauses_within_the_window_naming_the_code(sandbox, make_campaign):
+    campaign = make_campaign(400)
+    requests.post(
+        f"{sandbox.url}/__sandbox/templates/{campaign.template.name}/fail",
+        json={"code": 132012},
+        timeout=5,
+    ).raise_for_status()
+    result = run(campaign)
+    assert result.reason == "paused"
+    campaign = finish(campaign, result)
+    assert campaign.status == "paused"
+    assert "132012" in campaign.status_reason
+    assert "10 sends in a row" in campaign.status_reason
+    assert "+1415555" in campaign.status_reason  # sample recipients
+    attempts = sandbox.stats()["rejected_by_code"]["132012"]
+    assert 10 <= attempts <= 40  # a few dozen, not 400
+    failed = Recipient.objects.filter(campaign=campaign, status="failed")
+    assert failed.count() == attempts
+    assert set(failed.values_list("error_retryable", flat=True)) == {True}  # retry after a fix
+    assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 400 - attempts
+    assert_counters_match(campaign)
+
+
+def test_an_expired_token_pauses_after_one_attempt(sandbox, make_campaign):
+    campaign = make_campaign(50)
+    requests.post(
+        f"{sandbox.url}/__sandbox/templates/{campaign.template.name}/fail",
+        json={"code": 190},
+        timeout=5,
+    ).raise_for_status()
+    campaign = finish(campaign, run(campaign))
+    assert campaign.status == "paused"
+    assert sandbox.stats()["rejected_by_code"] == {"190": 1}
+    assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 50
+
+
+def test_a_burst_of_the_per_user_marketing_limit_trips_the_share_rule(sandbox, make_campaign):
+    campaign = make_campaign(200)
+    campaign.breaker = {"consecutive": 1000}  # only the share rule can trip
+    campaign.save(update_fields=["breaker"])
+    requests.post(
+        f"{sandbox.url}/__sandbox/burst", json={"code": 131049, "count": 1000}, timeout=5
+    ).raise_for_status()
+    campaign = finish(campaign, run(campaign))
+    assert campaign.status == "paused"
+    assert "131049" in campaign.status_reason
+    assert "of the last 20 sends" in campaign.status_reason  # min_attempts: 20
+    deferred = Recipient.objects.filter(campaign=campaign, error_code=131049)
+    assert deferred.count() == sandbox.stats()["rejected_by_code"]["131049"] <= 25
+    assert all(r.next_attempt_at for r in deferred)
+
+
+def test_workspace_defaults_and_campaign_overrides_set_the_thresholds(sandbox, make_campaign):
+    campaign = make_campaign(100)
+    campaign.workspace.breaker_defaults = {"consecutive": 3}
+    campaign.workspace.save(update_fields=["breaker_defaults"])
+    requests.post(
+        f"{sandbox.url}/__sandbox/templates/{campaign.template.name}/fail",
+        json={"code": 131009},
+        timeout=5,
+    ).raise_for_status()
+    campaign = finish(campaign, run(campaign))
+    assert "3 sends in a row" in campaign.status_reason
+    assert sandbox.stats()["rejected_by_code"]["131009"] <= 6
+
+    other = make_campaign(100)
+    other.breaker = {"consecutive": 5}
+    other.save(update_fields=["breaker"])
+    Campaign.objects.filter(pk=other.pk).update(status="running")
+    other = finish(other, run(other))
+    assert "5 sends in a row" in other.status_reason
+
+
+# --- the thresholds' boundaries (the breaker alone, with real rules) --------------------
+
+
+ROW = classify(131009)  # a row-level payload error
+CAP = classify(131049)  # per-user marketing limit (recipient)
+OPTED_OUT = classify(131050)
+THROTTLE = classify(130429)  # our pacing, not evidence
+
+
+def breaker(**overrides):
+    return Breaker(BreakerSettings.resolve(overrides))
+
+
+def test_consecutive_trips_on_the_nth_same_code_and_not_before():
+    b = breaker(consecutive=4, min_attempts=1000)
+    assert [b.failure(ROW, 131009, "+1") for _ in range(3)] == [None, None, None]
+    trip = b.failure(ROW, 131009, "+1")
+    assert trip is not None
+    assert (trip.code, trip.count) == (131009, 4)
+
+
+def test_a_success_or_another_code_restarts_the_run():
+    b = breaker(consecutive=3, min_attempts=1000)
+    b.failure(ROW, 131009, "+1")
+    b.failure(ROW, 131009, "+1")
+    b.success()
+    assert b.failure(ROW, 131009, "+1") is None
+    assert b.failure(ROW, 131009, "+1") is None
+    assert b.failure(CAP, 131049, "+1") is None
+    assert b.failure(ROW, 131009, "+1") is None
+
+
+def test_share_trips_only_above_the_share_and_after_min_attempts():
+    b = breaker(consecutive=1000, window=10, share=0.5, min_attempts=10)
+    for _ in range(5):
+        b.success()
+        assert b.failure(ROW, 131009, "+1") is None  # 5 of 10: not above half
+    b2 = breaker(consecutive=1000, window=10, share=0.5, min_attempts=10)
+    outcomes = []
+    for i in range(10):
+        if i in (0, 2, 4, 6):
+            b2.success()
+        else:
+            outcomes.append(b2.failure(ROW, 131009, "+1"))
+    assert outcomes[-1] is not None  # 6 of the last 10, the 10th attempt
+    assert all(o is None for o in outcomes[:-1])
+
+
+def test_the_window_forgets_old_attempts():
+    b = breaker(consecutive=1000, window=10, share=0.5, min_attempts=10)
+    for _ in range(5):
+        b.failure(ROW, 131009, "+1")
+    for _ in range(10):
+        b.success()
+    for _ in range(5):
+        assert b.failure(ROW, 131009, "+1") is None  # the first five left the window
+
+
+def test_throughput_limits_are_not_evidence():
+    b = breaker(consecutive=2, min_attempts=1)
+    assert all(b.failure(THROTTLE, 130429, "+1") is None for _ in range(50))
+
+
+def test_opt_outs_trip_only_when_the_campaign_sets_a_limit():
+    off = breaker(min_attempts=10)
+    assert all(off.failure(OPTED_OUT, 131050, "+1") is None for _ in range(100))
+    on = breaker(min_attempts=10, optout_share=0.2)
+    for _ in range(8):
+        on.success()
+    assert on.failure(OPTED_OUT, 131050, "+1") is None  # 1 of 9 attempts, and under 10
+    assert on.failure(OPTED_OUT, 131050, "+1") is None  # 2 of 10 = 20 %: not above
+    trip = on.failure(OPTED_OUT, 131050, "+1")  # 3 of 11
+    assert trip is not None
+    assert "stopped marketing messages" in trip.reason
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"consecutive": 1}, "breaker.consecutive must be a number from 2"),
+        ({"share": 0}, "breaker.share"),
+        ({"share": "half"}, "breaker.share"),
+        ({"window": True}, "breaker.window"),
+        ({"nonsense": 3}, "unknown breaker setting"),
+        ([], "must be an object"),
+    ],
+)
+def test_bad_breaker_settings_are_refused_with_a_sentence(data, message):
+    with pytest.raises(ValueError, match=message):
+        BreakerSettings.clean(data)
+
+
+def test_good_breaker_settings_are_kept():
+    assert BreakerSettings.clean({"consecutive": 5, "share": 0.3, "optout_share": None}) == {
+        "consecutive": 5,
+        "share": 0.3,
+        "optout_share": None,
+    }
