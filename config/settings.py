@@ -291,7 +291,7 @@ def _share(name: str, default: float | None) -> float | None:
 # breaker_defaults and a campaign's breaker override them.
 BREAKER_CONSECUTIVE = _int("BREAKER_CONSECUTIVE", 10, minimum=2)
 BREAKER_WINDOW = _int("BREAKER_WINDOW", 100, minimum=10)
-BREAKER_SHARE = _share("BREAKER_SHARE", 0.5)
+BREAKER_SHARE: float = _share("BREAKER_SHARE", 0.5) or 0.5  # has a default: never None
 BREAKER_MIN_ATTEMPTS = _int("BREAKER_MIN_ATTEMPTS", 20, minimum=1)
 BREAKER_OPTOUT_SHARE = _share("BREAKER_OPTOUT_SHARE", None)  # off unless set
 
