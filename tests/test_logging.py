@@ -17,6 +17,7 @@ import pytest
 import structlog
 from django.core.exceptions import ImproperlyConfigured
 
+from config.celery import app
 from config.logs import formatter, log_format
 
 from .test_settings import ROOT
@@ -99,6 +100,24 @@ def test_bound_context_appears_and_a_call_site_extra_wins(capture):
     event = json.loads(lines()[0])
     assert event["account_id"] == "a-1"
     assert event["campaign_id"] == "explicit"
+
+
+@app.task(name="tests.logging.probe")
+def probe(logger_name):
+    logging.getLogger(logger_name).info("inside the task", extra={"campaign_id": "c-9"})
+    return dict(structlog.contextvars.get_contextvars())
+
+
+def test_a_task_line_carries_the_task_name_and_id(capture):
+    logger, lines = capture("json")
+    structlog.contextvars.bind_contextvars(stale="from an earlier task")
+    result = probe.apply(args=(logger.name,))
+    event = json.loads(lines()[0])
+    assert event["task"] == "tests.logging.probe"
+    assert event["task_id"] == result.id
+    assert event["campaign_id"] == "c-9"
+    assert "stale" not in event
+    assert structlog.contextvars.get_contextvars() == {}  # cleared after the task
 
 
 def test_a_bad_log_format_is_an_error_naming_the_variable():
