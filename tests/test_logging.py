@@ -16,9 +16,12 @@ import uuid
 import pytest
 import structlog
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
+from django.test import RequestFactory
 
 from config.celery import app
 from config.logs import formatter, log_format
+from config.middleware import RequestContextMiddleware
 
 from .test_settings import ROOT
 
@@ -118,6 +121,50 @@ def test_a_task_line_carries_the_task_name_and_id(capture):
     assert event["campaign_id"] == "c-9"
     assert "stale" not in event
     assert structlog.contextvars.get_contextvars() == {}  # cleared after the task
+
+
+def test_the_middleware_binds_a_request_id_and_returns_it(capture):
+    logger, lines = capture("json")
+
+    def view(request):
+        logger.info("in the view")
+        return HttpResponse("ok")
+
+    response = RequestContextMiddleware(view)(RequestFactory().get("/campaigns/"))
+    event = json.loads(lines()[0])
+    assert len(event["request_id"]) == 32
+    assert event["path"] == "/campaigns/"
+    assert response["X-Request-ID"] == event["request_id"]
+    assert structlog.contextvars.get_contextvars() == {}  # cleared at the end
+
+
+@pytest.mark.parametrize(
+    ("incoming", "kept"),
+    [
+        ("3f2c1a9e-7b1d-4c55-9e0f-1a2b3c4d5e6f", True),
+        ("req.42_a", True),
+        ("x" * 65, False),
+        ("two words", False),
+        ("id\r\nSet-Cookie: a=b", False),
+    ],
+)
+def test_an_incoming_request_id_is_kept_only_when_sane(incoming, kept):
+    seen = {}
+
+    def view(request):
+        seen.update(structlog.contextvars.get_contextvars())
+        return HttpResponse("ok")
+
+    request = RequestFactory().get("/", HTTP_X_REQUEST_ID=incoming)
+    response = RequestContextMiddleware(view)(request)
+    assert response["X-Request-ID"] == seen["request_id"]
+    assert (seen["request_id"] == incoming) is kept
+
+
+@pytest.mark.django_db
+def test_the_middleware_is_installed(client):
+    response = client.get("/accounts/login/", HTTP_X_REQUEST_ID="from-the-proxy")
+    assert response["X-Request-ID"] == "from-the-proxy"
 
 
 def test_a_bad_log_format_is_an_error_naming_the_variable():
