@@ -274,6 +274,9 @@ ENGINE_BATCH_MAX = _int("ENGINE_BATCH_MAX", 500, minimum=1)
 # A claim older than this belongs to a dead worker and is recovered by the sweeper.
 ENGINE_LEASE_SECONDS = _int("ENGINE_LEASE_SECONDS", 90, minimum=10)
 ENGINE_MAX_COUNTDOWN_SECONDS = _int("ENGINE_MAX_COUNTDOWN_SECONDS", 600, minimum=1)
+# A recipient deferred further ahead than this (a limit of Meta's or the messaging tier) ends
+# as failed, retryable from then on, instead of keeping its campaign running for days.
+ENGINE_DEFER_HORIZON_HOURS = _int("ENGINE_DEFER_HORIZON_HOURS", 24, minimum=1)
 # A schedule missed by more than this (the system was down) pauses instead of firing late.
 SCHEDULE_GRACE_MINUTES = _int("SCHEDULE_GRACE_MINUTES", 15, minimum=1)
 

@@ -11,6 +11,7 @@ from whatsapp.client import GraphClient
 from whatsapp.errors import Action, WhatsAppError
 from whatsapp.models import WhatsAppAccount
 from whatsapp.services import account_mark_needs_attention
+from whatsapp.variables import unsupported_features
 from whatsapp.webhook_payload import TemplateUpdate
 
 from .models import MessageTemplate
@@ -68,6 +69,15 @@ def template_require_sendable(template: MessageTemplate) -> None:
         raise TemplateNotSendable(
             f"Template {template.name!r} ({template.language}) is {template.status}; "
             "only APPROVED templates can be sent."
+        )
+    missing = unsupported_features(template.components)
+    if missing:
+        # Sent without these components, every recipient would be refused (132000): refuse
+        # once, here, naming what is missing, rather than a million times at Meta.
+        raise TemplateNotSendable(
+            f"Template {template.name!r} ({template.language}) has a "
+            f"{' and a '.join(missing)}, which Broadcast cannot fill yet; "
+            "choose another template."
         )
 
 

@@ -4,6 +4,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from whatsapp.errors import Action, WhatsAppError
@@ -17,6 +18,12 @@ DEFAULT_MAX_ATTEMPTS = 5
 
 def _later(seconds: float):
     return timezone.now() + timedelta(seconds=seconds)
+
+
+def beyond_horizon(at) -> bool:
+    """Deferred further than ENGINE_DEFER_HORIZON_HOURS: the recipient ends failed (retryable
+    from `at`) and the campaign can complete, rather than stay running until then."""
+    return at > timezone.now() + timedelta(hours=settings.ENGINE_DEFER_HORIZON_HOURS)
 
 
 def effective_action(row: Claimed, error: WhatsAppError) -> Action:
@@ -52,13 +59,12 @@ def outcome_for_error(row: Claimed, error: WhatsAppError) -> Outcome:
         )
     if action == Action.DEFER:
         delay = rule.defer_seconds or 60
-        if rule.defer_fails:  # "this recipient, later"; other DEFERs are throughput limits
-            return Outcome(
-                row.id, "failed", error_retryable=True, next_attempt_at=_later(delay), **base
-            )
-        return Outcome(
-            row.id, "pending", next_attempt_at=_later(delay * random.uniform(1.0, 1.5)), **base
-        )
+        at = _later(delay * random.uniform(1.0, 1.5))
+        if rule.defer_fails or beyond_horizon(at):
+            # "this recipient, later" (Meta's per-user limits), or later than the horizon
+            at = _later(delay) if rule.defer_fails else at
+            return Outcome(row.id, "failed", error_retryable=True, next_attempt_at=at, **base)
+        return Outcome(row.id, "pending", next_attempt_at=at, **base)
     if action in PAUSING:
         # Not this recipient's fault: it waits for the campaign to resume.
         return Outcome(row.id, "pending", **base)

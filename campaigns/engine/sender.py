@@ -30,7 +30,7 @@ from ..models import Campaign
 from . import control, store
 from .breaker import Breaker, BreakerSettings
 from .limiter import RateLimiter, TierGate, marks_key
-from .outcomes import PAUSING, effective_action, outcome_for_error
+from .outcomes import PAUSING, beyond_horizon, effective_action, outcome_for_error
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,24 @@ class Sender:
             return rows
         later = datetime.fromtimestamp(frees_at or time.time() + 3600, tz=UTC)
         for row, ok in zip(rows, allowed, strict=True):
-            if not ok:
+            if ok:
+                continue
+            if beyond_horizon(later):
+                self.results.append(
+                    store.Outcome(
+                        row.id,
+                        "failed",
+                        error_title="Messaging limit reached",
+                        error_details=(
+                            "The WhatsApp Business Account's daily limit of unique recipients "
+                            f"is used up until {later:%Y-%m-%d %H:%M} UTC; retry failed sends "
+                            "them after that."
+                        ),
+                        error_retryable=True,
+                        next_attempt_at=later,
+                    )
+                )
+            else:
                 self.results.append(
                     store.Outcome(row.id, "pending", released=True, next_attempt_at=later)
                 )

@@ -207,3 +207,39 @@ def test_good_breaker_settings_are_kept():
         "share": 0.3,
         "optout_share": None,
     }
+
+
+def test_a_deferral_past_the_horizon_fails_retryably_and_the_campaign_completes(
+    sandbox, make_campaign, settings
+):
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.ENGINE_DEFER_HORIZON_HOURS = 1  # the messaging limit frees up in ~24 h
+    campaign = make_campaign(260, messaging_limit_tier="250", waba_id=uuid.uuid4().hex)
+    campaign = finish(campaign, run(campaign))
+    assert campaign.status == "completed"
+    late = Recipient.objects.filter(campaign=campaign, status="failed")
+    assert late.count() == 10
+    assert {(r.error_title, r.error_retryable) for r in late} == {("Messaging limit reached", True)}
+    assert all(r.next_attempt_at > timezone.now() + timedelta(hours=23) for r in late)
+    assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 0
+    assert sandbox.stats()["accepted_total"] == 250
+    assert_counters_match(campaign)
+
+
+def test_a_per_user_marketing_limit_ends_the_recipient_failed_until_its_next_attempt(
+    sandbox, make_campaign
+):
+    campaign = make_campaign(30)
+    requests.post(
+        f"{sandbox.url}/__sandbox/burst", json={"code": 131049, "count": 3}, timeout=5
+    ).raise_for_status()
+    campaign = finish(campaign, run(campaign))
+    assert campaign.status == "completed"  # three 131049s trip nothing
+    capped = Recipient.objects.filter(campaign=campaign, error_code=131049)
+    assert capped.count() == 3
+    assert {(r.status, r.error_retryable) for r in capped} == {("failed", True)}
+    assert all(r.next_attempt_at is not None for r in capped)

@@ -94,6 +94,22 @@ def test_only_approved_templates_make_campaigns(owner_api, workspace_a, status):
     assert not Campaign.objects.exists()
 
 
+def test_a_template_with_a_component_broadcast_cannot_fill_is_refused_naming_it(
+    owner_api, workspace_a
+):
+    components = [
+        {"type": "HEADER", "format": "LOCATION"},
+        {"type": "BODY", "text": "Your parcel is at the pickup point."},
+    ]
+    template = make_template(workspace_a, components=components, name="pickup_point")
+    response = owner_api.post(
+        "/api/v1/campaigns/", {"name": "x", "template_id": str(template.id)}, format="json"
+    )
+    assert response.status_code == 400
+    assert "location header" in str(response.json()["template_id"])
+    assert Campaign.objects.count() == 0
+
+
 def test_another_workspaces_template_is_unknown(outsider_api, template_a):
     response = outsider_api.post(
         URL, {"name": "x", "template_id": str(template_a.id)}, format="json"
