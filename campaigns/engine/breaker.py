@@ -163,20 +163,24 @@ class Breaker:
         self.counts[code] += 1
 
     def _optouts(self, code: int | None) -> Trip | None:
+        return self.optouts(self.opted_out, self.sent + self.opted_out, code=code)
+
+    def optouts(self, opted_out: int, reached: int, *, code: int | None = None) -> Trip | None:
+        """Opt-outs against `optout_share`: Meta's 131050 on a send (counted here), or the
+        STOP replies and stop controls of people this campaign reached (counted by the
+        sender from the database every few seconds, only when a limit is set)."""
         share = self.config.optout_share
-        attempts = self.sent + self.opted_out
-        if share is None or attempts < self.config.min_attempts:
+        if share is None or reached < self.config.min_attempts or opted_out <= share * reached:
             return None
-        if self.opted_out > share * attempts:
-            return Trip(
-                code,
-                self.opted_out,
-                attempts,
-                f"{self.opted_out} of {attempts} recipients have stopped marketing messages "
-                f"from you (error {code}), over this campaign's limit of {share:.0%}: check "
-                "the list's consent and the message before resuming.",
-            )
-        return None
+        how = f"error {code}" if code is not None else "a STOP reply or WhatsApp's stop control"
+        return Trip(
+            code,
+            opted_out,
+            reached,
+            f"Paused by the breaker: {opted_out} of {reached} recipients reached have opted out "
+            f"({how}), over this campaign's limit of {share:.0%}: check the list's consent "
+            "and the message before resuming.",
+        )
 
     def _trip(self, rule: ErrorRule, code, count: int, seen: int, where: str) -> Trip:
         samples = ", ".join(self.samples.get(code, ()))

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 RECORD_EVERY = 0.25  # seconds between outcome writes
 CONTROL_EVERY = 0.25  # seconds between pause/stop checks
+OPTOUT_EVERY = 5.0  # seconds between opt-out counts (only when the campaign sets a limit)
 # Slots are taken from the limiter up to GRANT_AHEAD seconds before they are due, a few per
 # call, instead of one call per send. A sender whose event loop stalls then sends the slots it
 # holds late, together: at most GRANT_AHEAD's worth (5 ms, 0.5 % of the rate), well inside the
@@ -328,9 +329,16 @@ class Sender:
         # The heartbeat tells crash recovery this sender is alive and still owns its claims.
         beat = f"{control.heartbeat_key(self.campaign.pk)}:{self.worker}"
         await self.redis.set(beat, 1, ex=control.HEARTBEAT_TTL)
+        counted = time.monotonic()
         while not self.stop.is_set():
             await asyncio.sleep(CONTROL_EVERY)
             await self.redis.set(beat, 1, ex=control.HEARTBEAT_TTL)
+            if (
+                self.breaker.config.optout_share is not None
+                and time.monotonic() - counted > OPTOUT_EVERY
+            ):
+                counted = time.monotonic()
+                await self._count_optouts()
             if self.slot is not None:
                 await control.slot_refresh(self.redis, *self.slot)
             if time.monotonic() - started > self.budget:
@@ -341,6 +349,12 @@ class Sender:
                 self.stop.set()
         # Wake the dispatcher if it waits on an empty queue.
         await self.queue.put(None)
+
+    async def _count_optouts(self) -> None:
+        opted_out, reached = await self._db(store.optouts_since_start, campaign_id=self.campaign.pk)
+        trip = self.breaker.optouts(opted_out, reached)
+        if trip is not None:
+            self._pause(trip.reason, None)
 
     async def _release_queue(self):
         while not self.queue.empty():

@@ -322,6 +322,28 @@ def recover_claims(*, campaign_id, maybe_sent: set[int], never_sent: set[int]) -
         )
 
 
+def optouts_since_start(*, campaign_id) -> tuple[int, int]:
+    """(people this campaign reached who opted out after their message, people reached):
+    the breaker's opt-out evidence. Walks the workspace's opt-outs since the campaign
+    started, each looked up by the (campaign, phone) unique index; called every few seconds,
+    and only when the campaign sets an opt-out limit."""
+    campaign = (
+        Campaign.objects.filter(pk=campaign_id)
+        .values("workspace_id", "started_at", "sent_count", "delivered_count", "read_count")
+        .first()
+    )
+    if campaign is None or campaign["started_at"] is None:
+        return 0, 0
+    recent = OptOut.objects.filter(
+        workspace_id=campaign["workspace_id"], opted_out_at__gte=campaign["started_at"]
+    ).values("phone")
+    opted_out = Recipient.objects.filter(
+        campaign_id=campaign_id, phone__in=recent, sent_at__isnull=False
+    ).count()
+    reached = campaign["sent_count"] + campaign["delivered_count"] + campaign["read_count"]
+    return opted_out, reached
+
+
 def remaining(*, campaign_id) -> dict:
     """What is left to do: due pending, later pending (backoff), and in-flight rows."""
     now = timezone.now()

@@ -1,6 +1,8 @@
 """Bad rows fail alone; a fault that is not the rows' trips the breaker (issue: failure
 handling). Against the sandbox, through the real engine."""
 
+import re
+
 import pytest
 import requests
 
@@ -182,7 +184,7 @@ def test_opt_outs_trip_only_when_the_campaign_sets_a_limit():
     assert on.failure(OPTED_OUT, 131050, "+1") is None  # 2 of 10 = 20 %: not above
     trip = on.failure(OPTED_OUT, 131050, "+1")  # 3 of 11
     assert trip is not None
-    assert "stopped marketing messages" in trip.reason
+    assert "3 of 11 recipients reached have opted out (error 131050)" in trip.reason
 
 
 @pytest.mark.parametrize(
@@ -243,3 +245,50 @@ def test_a_per_user_marketing_limit_ends_the_recipient_failed_until_its_next_att
     assert capped.count() == 3
     assert {(r.status, r.error_retryable) for r in capped} == {("failed", True)}
     assert all(r.next_attempt_at is not None for r in capped)
+
+
+def test_stop_replies_over_the_campaigns_limit_pause_it(sandbox, make_campaign, monkeypatch):
+    from django.utils import timezone
+
+    from campaigns.engine import sender
+    from campaigns.models import OptOut
+
+    monkeypatch.setattr(sender, "OPTOUT_EVERY", 0.0)  # count at every control tick
+    campaign = make_campaign(200, rate=10)
+    now = timezone.now()
+    reached = list(Recipient.objects.filter(campaign=campaign).order_by("id")[:40])
+    Recipient.objects.filter(id__in=[r.id for r in reached]).update(
+        status="sent", sent_at=now, wamid=None
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(
+        sent_count=40, pending_count=160, started_at=now, breaker={"optout_share": 0.1}
+    )
+    for r in reached[:5]:  # 5 of 40: under 10 %... then 5 more
+        OptOut.objects.create(workspace=campaign.workspace, phone=r.phone, source="keyword")
+    for r in reached[5:10]:
+        OptOut.objects.create(workspace=campaign.workspace, phone=r.phone, source="keyword")
+    # an opt-out from before the campaign started is not this campaign's doing
+    Recipient.objects.filter(id=reached[10].id).update(sent_at=now)
+    OptOut.objects.filter(phone=reached[0].phone).update(opted_out_at=now.replace(year=2020))
+
+    result = run(campaign)
+    assert result.reason == "paused"
+    campaign = finish(campaign, result)
+    assert campaign.status == "paused"
+    assert re.search(r"9 of 4\d recipients reached have opted out", campaign.status_reason)
+    assert sandbox.stats()["accepted_total"] < 20  # stopped within a second at 10 msg/s
+
+
+def test_stop_replies_are_not_counted_unless_the_campaign_sets_a_limit(sandbox, make_campaign):
+    from django.utils import timezone
+
+    from campaigns.engine import store
+    from campaigns.models import OptOut
+
+    campaign = make_campaign(20)
+    Campaign.objects.filter(pk=campaign.pk).update(started_at=timezone.now())
+    result = run(campaign)
+    for r in Recipient.objects.filter(campaign=campaign)[:10]:
+        OptOut.objects.create(workspace=campaign.workspace, phone=r.phone, source="keyword")
+    assert store.optouts_since_start(campaign_id=campaign.pk) == (10, 20)
+    assert finish(campaign, result).status == "completed"
