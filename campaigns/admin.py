@@ -1,7 +1,9 @@
-from django.contrib import admin, messages
+from django.contrib import admin
+
+from config.web import reported_to_admin
 
 from .models import Campaign, ImportRejection, ImportReport, OptOut, PendingStatus, Recipient
-from .services.lifecycle import InvalidTransition, campaign_transition
+from .services.lifecycle import campaign_transition
 from .services.sending import campaign_resume_by_staff
 
 S = Campaign.Status
@@ -10,11 +12,9 @@ S = Campaign.Status
 def _apply(modeladmin, request, queryset, fn, verb):
     done = 0
     for campaign in queryset:
-        try:
+        with reported_to_admin(modeladmin, request, about=campaign.name):
             fn(campaign)
             done += 1
-        except (InvalidTransition, PermissionError) as exc:
-            modeladmin.message_user(request, f"{campaign.name}: {exc}", messages.WARNING)
     if done:
         modeladmin.message_user(request, f"{verb} {done} campaign(s).")
 

@@ -1,5 +1,6 @@
 """The campaign controls of the API: send, pause, resume, stop, status, rerun, retry-failed,
-preflight, and send-bulk. Each validates its body and calls one service."""
+preflight, and send-bulk. Each validates its body and calls one service; what a service
+refuses reaches the client through config/api_exceptions.py."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .api_common import call_service, template_or_400
+from .api_common import template_or_400
 from .preflight import campaign_preflight
 from .serializers import CampaignCreateSerializer, CampaignSerializer, ImportReportSerializer
 from .services.campaigns import campaign_create
@@ -55,10 +56,10 @@ class RerunSerializer(serializers.Serializer):
 
 
 class LifecycleActions:
-    """Mixed into CampaignViewSet (which provides get_object and call_service)."""
+    """Mixed into CampaignViewSet (which provides get_object)."""
 
     def _control(self, request, service, **kwargs):
-        campaign = call_service(service, user=request.user, campaign=self.get_object(), **kwargs)
+        campaign = service(user=request.user, campaign=self.get_object(), **kwargs)
         return Response(CampaignSerializer(campaign).data)
 
     @extend_schema(request=SendSerializer, responses=CampaignSerializer)
@@ -98,9 +99,7 @@ class LifecycleActions:
         """A new draft campaign with this campaign's recipients of `segment`."""
         body = RerunSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rerun = call_service(
-            campaign_rerun, user=request.user, campaign=self.get_object(), **body.validated_data
-        )
+        rerun = campaign_rerun(user=request.user, campaign=self.get_object(), **body.validated_data)
         return Response(CampaignSerializer(rerun).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -114,7 +113,7 @@ class LifecycleActions:
     def retry_failed(self, request, pk=None):
         """Re-queue the failed recipients whose error can succeed on retry."""
         campaign = self.get_object()
-        count = call_service(campaign_retry_failed, user=request.user, campaign=campaign)
+        count = campaign_retry_failed(user=request.user, campaign=campaign)
         campaign.refresh_from_db()
         return Response({"requeued": count, "campaign": CampaignSerializer(campaign).data})
 
@@ -140,8 +139,7 @@ class SendBulkView(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         with transaction.atomic():
-            campaign, report = call_service(
-                campaign_create,
+            campaign, report = campaign_create(
                 user=request.user,
                 name=data["name"],
                 template=template_or_400(request.user, data["template_id"]),
@@ -149,8 +147,8 @@ class SendBulkView(APIView):
                 worker_count=data.get("worker_count"),
                 rate_limit=data.get("rate_limit"),
             )
-            campaign = call_service(
-                campaign_send, user=request.user, campaign=campaign, send_at=data.get("send_at")
+            campaign = campaign_send(
+                user=request.user, campaign=campaign, send_at=data.get("send_at")
             )
         result = CampaignSerializer(campaign).data
         result["import"] = ImportReportSerializer(report).data

@@ -1,5 +1,5 @@
 """Dashboard pages (server-rendered, session auth). Thin: each action calls the same service
-the API calls, and shows its error as a message."""
+the API calls, and shows what it refuses as a message (config/web.py)."""
 
 import os
 import uuid
@@ -14,20 +14,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from config.redis import get_redis
+from config.web import shown_as_message
 from templates_app.selectors import template_list_for_user
 
-from .importing.pipeline import ImportNotAllowed, progress_key
-from .importing.readers import FileRejected
+from .importing.pipeline import progress_key
 from .models import ImportReport, Recipient
 from .preflight import campaign_preflight
 from .selectors import campaign_get_for_user, campaign_list_for_user
 from .services.campaigns import CampaignError, campaign_create
 from .services.imports import import_upload
-from .services.lifecycle import InvalidTransition
 from .services.reruns import campaign_rerun, campaign_retry_failed
 from .services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
 
-USER_ERRORS = (InvalidTransition, ImportNotAllowed, FileRejected, CampaignError, PermissionError)
 PREVIEW_SESSION_KEY = "import_preview"
 
 
@@ -58,15 +56,12 @@ def campaign_new(request):
     )
     form = NewCampaignForm(request.POST or None, templates=templates)
     if request.method == "POST" and form.is_valid():
-        try:
+        with shown_as_message(request):
             campaign, _ = campaign_create(
                 user=request.user,
                 name=form.cleaned_data["name"],
                 template=form.templates[form.cleaned_data["template"]],
             )
-        except USER_ERRORS as exc:
-            messages.error(request, str(exc))
-        else:
             messages.success(request, "Draft created. Now add its recipients.")
             return redirect("campaign_detail", campaign_id=campaign.pk)
     return render(request, "campaigns/campaign_new.html", {"form": form})
@@ -105,17 +100,12 @@ def campaign_upload(request, campaign_id):
     stored = default_storage.save(
         f"previews/{uuid.uuid4().hex}{os.path.splitext(upload.name)[1]}", upload
     )
-    try:
-        with default_storage.open(stored, "rb") as f:
-            report = import_upload(
-                campaign=campaign,
-                user=request.user,
-                upload=File(f, name=upload.name),
-                dry_run=True,
-            )
-    except USER_ERRORS as exc:
+    with shown_as_message(request) as shown, default_storage.open(stored, "rb") as f:
+        report = import_upload(
+            campaign=campaign, user=request.user, upload=File(f, name=upload.name), dry_run=True
+        )
+    if shown.error:
         default_storage.delete(stored)
-        messages.error(request, str(exc))
         return redirect("campaign_detail", campaign_id=campaign.pk)
     _forget_preview(request)
     queued = report.status == ImportReport.Status.QUEUED
@@ -174,13 +164,10 @@ def campaign_upload_confirm(request, campaign_id):
     if not preview or preview["campaign"] != str(campaign.pk):
         messages.error(request, "Nothing to confirm: upload the file again.")
         return redirect("campaign_detail", campaign_id=campaign.pk)
-    try:
-        with default_storage.open(preview["stored"], "rb") as f:
-            upload = File(f, name=preview["name"])
-            report = import_upload(campaign=campaign, user=request.user, upload=upload)
-    except USER_ERRORS as exc:
-        messages.error(request, str(exc))
-    else:
+    with shown_as_message(request), default_storage.open(preview["stored"], "rb") as f:
+        report = import_upload(
+            campaign=campaign, user=request.user, upload=File(f, name=preview["name"])
+        )
         if report.status == ImportReport.Status.QUEUED:
             messages.success(request, "The file is being imported; the figures update below.")
         else:
@@ -214,7 +201,7 @@ def _int_or_none(value):
 def campaign_control(request, campaign_id, action):
     campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     user = request.user
-    try:
+    with shown_as_message(request):
         if action == "send":
             rate = _int_or_none(request.POST.get("rate_limit"))
             workers = _int_or_none(request.POST.get("worker_count"))
@@ -242,6 +229,4 @@ def campaign_control(request, campaign_id, action):
             return redirect("campaign_detail", campaign_id=rerun.pk)
         else:
             messages.error(request, "Unknown action.")
-    except USER_ERRORS as exc:
-        messages.error(request, str(exc))
     return redirect("campaign_detail", campaign_id=campaign.pk)

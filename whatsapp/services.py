@@ -8,6 +8,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.models import Membership, Workspace
+from config.errors import CONFLICT, Invalid, PermissionDenied
 
 from .errors import WhatsAppError
 from .models import WhatsAppAccount
@@ -26,20 +27,22 @@ EDITABLE_FIELDS = (
 )
 
 
-class AccountError(Exception):
+class AccountError(Invalid):
     """A connection change that cannot be made; the message is for the user."""
 
-    def __init__(self, message: str, *, field: str | None = None, conflict: bool = False):
-        super().__init__(message)
-        self.field = field
-        self.conflict = conflict
+
+class AccountInUse(AccountError):
+    """The connection is referred to (by campaigns) and so cannot go (an API 409)."""
+
+    code = "account_in_use"
+    kind = CONFLICT
 
 
 def _require_owner(*, user, workspace: Workspace) -> None:
     if not Membership.objects.filter(
         user=user, workspace=workspace, role=Membership.Role.OWNER
     ).exists():
-        raise PermissionError("Only a workspace owner can manage WhatsApp connections.")
+        raise PermissionDenied("Only a workspace owner can manage WhatsApp connections.")
 
 
 def _save(account: WhatsAppAccount) -> WhatsAppAccount:
@@ -92,9 +95,8 @@ def account_delete(*, user, account: WhatsAppAccount) -> None:
     try:
         account.delete()
     except ProtectedError as exc:
-        raise AccountError(
-            "This connection has campaigns; delete them first (their history refers to it).",
-            conflict=True,
+        raise AccountInUse(
+            "This connection has campaigns; delete them first (their history refers to it)."
         ) from exc
 
 

@@ -11,6 +11,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from config.errors import TOO_LARGE
+
 from ..importing.pipeline import IMPORTABLE, ImportNotAllowed, recipients_import
 from ..importing.readers import FileRejected, open_upload, read_json
 from ..models import Campaign, ImportReport
@@ -21,7 +23,11 @@ UNEXPECTED = "The import failed unexpectedly; nothing was imported. Please try a
 
 
 class FileTooLarge(FileRejected):
-    """Over IMPORT_MAX_FILE_BYTES (an API 413)."""
+    """Over IMPORT_MAX_FILE_BYTES (an API 413, `{"detail", "code"}`)."""
+
+    code = "file_too_large"
+    kind = TOO_LARGE
+    field = None
 
 
 def _check_campaign(campaign: Campaign) -> None:
