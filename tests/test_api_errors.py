@@ -4,19 +4,21 @@ ApplicationError (config/errors.py) into its status and body, and nothing else."
 import importlib
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.importing.pipeline import ImportNotAllowed
 from campaigns.importing.readers import FileRejected
-from campaigns.models import Campaign
+from campaigns.models import Campaign, ImportReport
 from campaigns.services.campaigns import CampaignError
-from campaigns.services.imports import FileTooLarge
+from campaigns.services.imports import UNEXPECTED, FileTooLarge
 from campaigns.services.lifecycle import InvalidTransition
 from config import errors
 from config.api_exceptions import STATUS_BY_KIND, api_exception_handler
 from templates_app.services import TemplateNotSendable, TemplateSyncError
 from whatsapp.services import AccountError, AccountInUse
 
+from .conftest import jwt_client
 from .factories import CampaignFactory, MessageTemplateFactory, WhatsAppAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +144,32 @@ def test_an_unsendable_template_names_the_field(owner_api, workspace_a):
     assert response.status_code == 400
     assert list(response.json()) == ["template_id"]
     assert not Campaign.objects.exists()
+
+
+# --- A storage failure is the server's, never a 403 -----------------------------------------
+
+
+class ReadOnlyStorage(FileSystemStorage):
+    """The media volume mounted read-only: saving raises the built-in PermissionError."""
+
+    def _save(self, name, content):
+        raise PermissionError(13, "Permission denied", f"/srv/media/{name}")
+
+
+def test_a_storage_permission_error_in_an_upload_is_a_500_not_a_403(owner, workspace_a, settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "tests.test_api_errors.ReadOnlyStorage"},
+    }
+    settings.IMPORT_ASYNC_BYTES = 10  # large: stored for the worker
+    campaign = CampaignFactory(template__account__workspace=workspace_a)
+    api = jwt_client(owner)
+    api.raise_request_exception = False
+    upload = SimpleUploadedFile("list.csv", b"country_code,phone_number\n+1,4155550100\n")
+
+    response = api.post(f"/api/v1/campaigns/{campaign.id}/recipients/", {"file": upload})
+
+    assert response.status_code == 500
+    assert b"/srv/media" not in response.content  # the path is for the logs, not the client
+    report = ImportReport.objects.get(campaign=campaign)
+    assert (report.status, report.error) == ("failed", UNEXPECTED)  # not left queued
