@@ -2,7 +2,6 @@
 preflight, and send-bulk. Each validates its body and calls one service; what a service
 refuses reaches the client through config/api_exceptions.py."""
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -14,7 +13,7 @@ from rest_framework.views import APIView
 from .api_common import template_or_400
 from .preflight import campaign_preflight
 from .serializers import CampaignCreateSerializer, CampaignSerializer, ImportReportSerializer
-from .services.campaigns import campaign_create
+from .services.bulk import campaign_send_bulk
 from .services.reruns import SEGMENTS, campaign_rerun, campaign_retry_failed
 from .services.sending import (
     campaign_pause,
@@ -138,18 +137,15 @@ class SendBulkView(APIView):
         body = SendBulkSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        with transaction.atomic():
-            campaign, report = campaign_create(
-                user=request.user,
-                name=data["name"],
-                template=template_or_400(request.user, data["template_id"]),
-                recipients=data["recipients"],
-                worker_count=data.get("worker_count"),
-                rate_limit=data.get("rate_limit"),
-            )
-            campaign = campaign_send(
-                user=request.user, campaign=campaign, send_at=data.get("send_at")
-            )
+        campaign, report = campaign_send_bulk(
+            user=request.user,
+            name=data["name"],
+            template=template_or_400(request.user, data["template_id"]),
+            recipients=data["recipients"],
+            worker_count=data.get("worker_count"),
+            rate_limit=data.get("rate_limit"),
+            send_at=data.get("send_at"),
+        )
         result = CampaignSerializer(campaign).data
         result["import"] = ImportReportSerializer(report).data
         return Response(result, status=status.HTTP_201_CREATED)

@@ -32,6 +32,7 @@ SERVICE_MODULES = [
     "campaigns.services.lifecycle",
     "campaigns.services.reruns",
     "campaigns.services.sending",
+    "campaigns.services.bulk",
     "campaigns.importing.pipeline",
     "campaigns.importing.readers",
 ]
