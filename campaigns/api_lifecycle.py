@@ -12,7 +12,13 @@ from rest_framework.views import APIView
 
 from .api_common import template_or_400
 from .preflight import campaign_preflight
-from .serializers import CampaignCreateSerializer, CampaignSerializer, ImportReportSerializer
+from .serializers import (
+    CampaignCreateSerializer,
+    CampaignSerializer,
+    ImportReportSerializer,
+    rate_limit_field,
+    worker_count_field,
+)
 from .services.bulk import campaign_send_bulk
 from .services.reruns import SEGMENTS, campaign_rerun, campaign_retry_failed
 from .services.sending import (
@@ -38,8 +44,8 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class SendSerializer(serializers.Serializer):
-    worker_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
-    rate_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    worker_count = worker_count_field(required=False)
+    rate_limit = rate_limit_field(required=False)
     send_at = AwareDateTimeField(
         required=False, allow_null=True, help_text="ISO 8601 with a time zone"
     )
