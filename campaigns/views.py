@@ -14,14 +14,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from config.redis import get_redis
-from config.web import shown_as_message
+from config.web import form_errors_as_messages, shown_as_message
 from templates_app.selectors import template_list_for_user
 
 from .importing.pipeline import progress_key
-from .models import ImportReport, Recipient
+from .models import Campaign, ImportReport, Recipient
 from .preflight import campaign_preflight
 from .selectors import campaign_get_for_user, campaign_list_for_user
-from .services.campaigns import CampaignError, campaign_create
+from .services.campaigns import campaign_create
 from .services.imports import import_upload
 from .services.reruns import campaign_rerun, campaign_retry_failed
 from .services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
@@ -47,6 +47,30 @@ class NewCampaignForm(forms.Form):
             (pk, f"{t.name} ({t.language}) · {t.category.lower()} · {t.account.name}")
             for pk, t in self.templates.items()
         ]
+
+
+def _range_field(bounds: tuple[int, int], message: str) -> forms.IntegerField:
+    """An optional whole number within `bounds` (the Campaign model's), one message for any
+    value outside it or not a number."""
+    low, high = bounds
+    text = message.format(low=low, high=high)
+    return forms.IntegerField(
+        required=False,
+        min_value=low,
+        max_value=high,
+        error_messages={"min_value": text, "max_value": text, "invalid": text},
+    )
+
+
+class SendForm(forms.Form):
+    """The detail page's "Send now": a blank value keeps the campaign's setting."""
+
+    rate_limit = _range_field(
+        Campaign.RATE_LIMIT_RANGE, "The rate must be between {low} and {high} messages a second."
+    )
+    worker_count = _range_field(
+        Campaign.WORKER_COUNT_RANGE, "Concurrency must be between {low} and {high}."
+    )
 
 
 @login_required
@@ -83,6 +107,9 @@ def campaign_detail(request, campaign_id):
             "imports": campaign.imports.all()[:10],
             "preview": preview,
             "failed": failed,
+            "send_form": SendForm(
+                initial={"rate_limit": campaign.rate_limit, "worker_count": campaign.worker_count}
+            ),
         },
     )
 
@@ -189,13 +216,6 @@ def _forget_preview(request):
         default_storage.delete(preview["stored"])
 
 
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
 @login_required
 @require_POST
 def campaign_control(request, campaign_id, action):
@@ -203,13 +223,11 @@ def campaign_control(request, campaign_id, action):
     user = request.user
     with shown_as_message(request):
         if action == "send":
-            rate = _int_or_none(request.POST.get("rate_limit"))
-            workers = _int_or_none(request.POST.get("worker_count"))
-            if rate is not None and not 1 <= rate <= 1000:
-                raise CampaignError("The rate must be between 1 and 1000 messages a second.")
-            if workers is not None and not 1 <= workers <= 100:
-                raise CampaignError("Concurrency must be between 1 and 100.")
-            campaign_send(user=user, campaign=campaign, rate_limit=rate, worker_count=workers)
+            form = SendForm(request.POST)
+            if not form.is_valid():
+                form_errors_as_messages(request, form)
+                return redirect("campaign_detail", campaign_id=campaign.pk)
+            campaign_send(user=user, campaign=campaign, **form.cleaned_data)
         elif action == "pause":
             campaign_pause(user=user, campaign=campaign)
         elif action == "resume":
