@@ -5,11 +5,15 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from config.errors import Conflict
+
 from .models import Membership, Workspace
 
 
-class BootstrapClash(Exception):
+class BootstrapClash(Conflict):
     """The requested user exists with a different password, or in another role."""
+
+    code = "bootstrap_clash"
 
 
 @dataclass

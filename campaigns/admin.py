@@ -1,8 +1,16 @@
-from django.contrib import admin, messages
+"""Admin for campaigns and what hangs off them. The lifecycle actions call the services the
+API calls, in their staff variants (no workspace membership needed)."""
+
+from django.contrib import admin
+
+from config.web import reported_to_admin
 
 from .models import Campaign, ImportRejection, ImportReport, OptOut, PendingStatus, Recipient
-from .services.lifecycle import InvalidTransition, campaign_transition
-from .services.sending import campaign_resume_by_staff
+from .services.sending import (
+    campaign_pause_by_staff,
+    campaign_resume_by_staff,
+    campaign_stop_by_staff,
+)
 
 S = Campaign.Status
 
@@ -10,11 +18,9 @@ S = Campaign.Status
 def _apply(modeladmin, request, queryset, fn, verb):
     done = 0
     for campaign in queryset:
-        try:
+        with reported_to_admin(modeladmin, request, about=campaign.name):
             fn(campaign)
             done += 1
-        except (InvalidTransition, PermissionError) as exc:
-            modeladmin.message_user(request, f"{campaign.name}: {exc}", messages.WARNING)
     if done:
         modeladmin.message_user(request, f"{verb} {done} campaign(s).")
 
@@ -26,9 +32,7 @@ def pause_campaigns(modeladmin, request, queryset):
         modeladmin,
         request,
         queryset,
-        lambda c: campaign_transition(
-            campaign=c, to=S.PAUSED, reason=reason, allowed_from={S.RUNNING, S.SCHEDULED}
-        ),
+        lambda c: campaign_pause_by_staff(campaign=c, reason=reason),
         "Paused",
     )
 
@@ -40,7 +44,7 @@ def stop_campaigns(modeladmin, request, queryset):
         modeladmin,
         request,
         queryset,
-        lambda c: campaign_transition(campaign=c, to=S.STOPPED, reason=reason),
+        lambda c: campaign_stop_by_staff(campaign=c, reason=reason),
         "Stopped",
     )
 

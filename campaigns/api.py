@@ -17,7 +17,7 @@ from accounts.selectors import get_scoped_or_404
 from config.redis import get_redis
 from whatsapp.models import WhatsAppAccount
 
-from .api_common import call_service, template_or_400
+from .api_common import template_or_400
 from .api_lifecycle import LifecycleActions
 from .importing.pipeline import progress_key
 from .models import Campaign, ImportReport, Recipient
@@ -97,8 +97,7 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
                 )
             except Http404:
                 raise ValidationError({"account": ["Unknown WhatsApp account."]}) from None
-        campaign, report = call_service(
-            campaign_create,
+        campaign, report = campaign_create(
             user=request.user,
             name=data["name"],
             template=template_or_400(request.user, data["template_id"]),
@@ -121,11 +120,11 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
         data = dict(body.validated_data)
         if "template_id" in data:
             data["template"] = template_or_400(request.user, data.pop("template_id"))
-        campaign = call_service(campaign_update, user=request.user, campaign=campaign, **data)
+        campaign = campaign_update(user=request.user, campaign=campaign, **data)
         return Response(CampaignSerializer(campaign).data)
 
     def destroy(self, request, *args, **kwargs):
-        call_service(campaign_delete, user=request.user, campaign=self.get_object())
+        campaign_delete(user=request.user, campaign=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -157,8 +156,7 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
         dry_run = _flag("dry_run", request.query_params, request.data)
         upload = request.FILES.get("file")
         if upload is not None:
-            report = call_service(
-                import_upload,
+            report = import_upload(
                 campaign=campaign,
                 user=request.user,
                 upload=upload,
@@ -172,8 +170,7 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
                 raise ValidationError(
                     {"file": ["Send a CSV/XLSX as multipart field `file`, or a JSON list."]}
                 )
-            report = call_service(
-                import_records,
+            report = import_records(
                 campaign=campaign,
                 user=request.user,
                 records=records,

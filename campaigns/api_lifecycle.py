@@ -1,7 +1,7 @@
 """The campaign controls of the API: send, pause, resume, stop, status, rerun, retry-failed,
-preflight, and send-bulk. Each validates its body and calls one service."""
+preflight, and send-bulk. Each validates its body and calls one service; what a service
+refuses reaches the client through config/api_exceptions.py."""
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -10,10 +10,16 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .api_common import call_service, template_or_400
+from .api_common import template_or_400
 from .preflight import campaign_preflight
-from .serializers import CampaignCreateSerializer, CampaignSerializer, ImportReportSerializer
-from .services.campaigns import campaign_create
+from .serializers import (
+    CampaignCreateSerializer,
+    CampaignSerializer,
+    ImportReportSerializer,
+    rate_limit_field,
+    worker_count_field,
+)
+from .services.bulk import campaign_send_bulk
 from .services.reruns import SEGMENTS, campaign_rerun, campaign_retry_failed
 from .services.sending import (
     campaign_pause,
@@ -38,8 +44,8 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class SendSerializer(serializers.Serializer):
-    worker_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
-    rate_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    worker_count = worker_count_field(required=False)
+    rate_limit = rate_limit_field(required=False)
     send_at = AwareDateTimeField(
         required=False, allow_null=True, help_text="ISO 8601 with a time zone"
     )
@@ -55,10 +61,10 @@ class RerunSerializer(serializers.Serializer):
 
 
 class LifecycleActions:
-    """Mixed into CampaignViewSet (which provides get_object and call_service)."""
+    """Mixed into CampaignViewSet (which provides get_object)."""
 
     def _control(self, request, service, **kwargs):
-        campaign = call_service(service, user=request.user, campaign=self.get_object(), **kwargs)
+        campaign = service(user=request.user, campaign=self.get_object(), **kwargs)
         return Response(CampaignSerializer(campaign).data)
 
     @extend_schema(request=SendSerializer, responses=CampaignSerializer)
@@ -98,9 +104,7 @@ class LifecycleActions:
         """A new draft campaign with this campaign's recipients of `segment`."""
         body = RerunSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rerun = call_service(
-            campaign_rerun, user=request.user, campaign=self.get_object(), **body.validated_data
-        )
+        rerun = campaign_rerun(user=request.user, campaign=self.get_object(), **body.validated_data)
         return Response(CampaignSerializer(rerun).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -114,7 +118,7 @@ class LifecycleActions:
     def retry_failed(self, request, pk=None):
         """Re-queue the failed recipients whose error can succeed on retry."""
         campaign = self.get_object()
-        count = call_service(campaign_retry_failed, user=request.user, campaign=campaign)
+        count = campaign_retry_failed(user=request.user, campaign=campaign)
         campaign.refresh_from_db()
         return Response({"requeued": count, "campaign": CampaignSerializer(campaign).data})
 
@@ -139,19 +143,15 @@ class SendBulkView(APIView):
         body = SendBulkSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        with transaction.atomic():
-            campaign, report = call_service(
-                campaign_create,
-                user=request.user,
-                name=data["name"],
-                template=template_or_400(request.user, data["template_id"]),
-                recipients=data["recipients"],
-                worker_count=data.get("worker_count"),
-                rate_limit=data.get("rate_limit"),
-            )
-            campaign = call_service(
-                campaign_send, user=request.user, campaign=campaign, send_at=data.get("send_at")
-            )
+        campaign, report = campaign_send_bulk(
+            user=request.user,
+            name=data["name"],
+            template=template_or_400(request.user, data["template_id"]),
+            recipients=data["recipients"],
+            worker_count=data.get("worker_count"),
+            rate_limit=data.get("rate_limit"),
+            send_at=data.get("send_at"),
+        )
         result = CampaignSerializer(campaign).data
         result["import"] = ImportReportSerializer(report).data
         return Response(result, status=status.HTTP_201_CREATED)

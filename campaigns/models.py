@@ -8,6 +8,7 @@ commented with the query it serves.
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -15,6 +16,15 @@ from django.utils import timezone
 from accounts.models import Workspace
 from templates_app.models import MessageTemplate
 from whatsapp.models import WhatsAppAccount
+
+# The ranges a campaign's settings may take, declared once: the fields' validators, the check
+# constraints, the API's serializers and the dashboard's form all read them (inclusive).
+WORKER_COUNT_RANGE = (1, 100)
+RATE_LIMIT_RANGE = (1, 1000)
+
+
+def _in_range(bounds: tuple[int, int]) -> list:
+    return [MinValueValidator(bounds[0]), MaxValueValidator(bounds[1])]
 
 
 class Campaign(models.Model):
@@ -27,8 +37,8 @@ class Campaign(models.Model):
         STOPPED = "stopped", "Stopped"
         FAILED = "failed", "Failed"
 
-    WORKER_COUNT_RANGE = (1, 100)
-    RATE_LIMIT_RANGE = (1, 1000)
+    WORKER_COUNT_RANGE = WORKER_COUNT_RANGE
+    RATE_LIMIT_RANGE = RATE_LIMIT_RANGE
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="campaigns")
@@ -40,8 +50,12 @@ class Campaign(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     # Why the campaign is paused or failed, in words for the operator.
     status_reason = models.TextField(blank=True)
-    worker_count = models.PositiveSmallIntegerField(default=10)
-    rate_limit = models.PositiveIntegerField(default=80, help_text="messages per second")
+    worker_count = models.PositiveSmallIntegerField(
+        default=10, validators=_in_range(WORKER_COUNT_RANGE)
+    )
+    rate_limit = models.PositiveIntegerField(
+        default=80, help_text="messages per second", validators=_in_range(RATE_LIMIT_RANGE)
+    )
     # Overrides of the breaker's thresholds (campaigns/engine/breaker.py) for this campaign;
     # {} means the workspace's defaults. Editable while draft or paused.
     breaker = models.JSONField(default=dict, blank=True)
@@ -74,11 +88,13 @@ class Campaign(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(worker_count__gte=1) & Q(worker_count__lte=100),
+                condition=Q(worker_count__gte=WORKER_COUNT_RANGE[0])
+                & Q(worker_count__lte=WORKER_COUNT_RANGE[1]),
                 name="campaign_worker_count_range",
             ),
             models.CheckConstraint(
-                condition=Q(rate_limit__gte=1) & Q(rate_limit__lte=1000),
+                condition=Q(rate_limit__gte=RATE_LIMIT_RANGE[0])
+                & Q(rate_limit__lte=RATE_LIMIT_RANGE[1]),
                 name="campaign_rate_limit_range",
             ),
             models.CheckConstraint(

@@ -61,6 +61,16 @@ class CampaignSerializer(serializers.ModelSerializer):
         return obj.delivered_count + obj.read_count
 
 
+def worker_count_field(**kwargs) -> serializers.IntegerField:
+    low, high = Campaign.WORKER_COUNT_RANGE
+    return serializers.IntegerField(min_value=low, max_value=high, **kwargs)
+
+
+def rate_limit_field(**kwargs) -> serializers.IntegerField:
+    low, high = Campaign.RATE_LIMIT_RANGE
+    return serializers.IntegerField(min_value=low, max_value=high, **kwargs)
+
+
 class CampaignCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     template_id = serializers.UUIDField()
@@ -68,15 +78,15 @@ class CampaignCreateSerializer(serializers.Serializer):
     recipients = serializers.ListField(
         child=serializers.DictField(), required=False, allow_empty=False
     )
-    worker_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
-    rate_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    worker_count = worker_count_field(required=False)
+    rate_limit = rate_limit_field(required=False)
 
 
 class CampaignUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     template_id = serializers.UUIDField(required=False)
-    worker_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
-    rate_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    worker_count = worker_count_field(required=False)
+    rate_limit = rate_limit_field(required=False)
 
 
 class RecipientSerializer(serializers.ModelSerializer):

@@ -1,5 +1,5 @@
 """Dashboard pages (server-rendered, session auth). Thin: each action calls the same service
-the API calls, and shows its error as a message."""
+the API calls, and shows what it refuses as a message (config/web.py)."""
 
 import os
 import uuid
@@ -14,20 +14,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from config.redis import get_redis
+from config.web import form_errors_as_messages, shown_as_message
 from templates_app.selectors import template_list_for_user
 
-from .importing.pipeline import ImportNotAllowed, progress_key
-from .importing.readers import FileRejected
-from .models import ImportReport, Recipient
+from .importing.pipeline import progress_key
+from .models import Campaign, ImportReport, Recipient
 from .preflight import campaign_preflight
 from .selectors import campaign_get_for_user, campaign_list_for_user
-from .services.campaigns import CampaignError, campaign_create
+from .services.campaigns import campaign_create
 from .services.imports import import_upload
-from .services.lifecycle import InvalidTransition
 from .services.reruns import campaign_rerun, campaign_retry_failed
 from .services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
 
-USER_ERRORS = (InvalidTransition, ImportNotAllowed, FileRejected, CampaignError, PermissionError)
 PREVIEW_SESSION_KEY = "import_preview"
 
 
@@ -51,6 +49,30 @@ class NewCampaignForm(forms.Form):
         ]
 
 
+def _range_field(bounds: tuple[int, int], message: str) -> forms.IntegerField:
+    """An optional whole number within `bounds` (the Campaign model's), one message for any
+    value outside it or not a number."""
+    low, high = bounds
+    text = message.format(low=low, high=high)
+    return forms.IntegerField(
+        required=False,
+        min_value=low,
+        max_value=high,
+        error_messages={"min_value": text, "max_value": text, "invalid": text},
+    )
+
+
+class SendForm(forms.Form):
+    """The detail page's "Send now": a blank value keeps the campaign's setting."""
+
+    rate_limit = _range_field(
+        Campaign.RATE_LIMIT_RANGE, "The rate must be between {low} and {high} messages a second."
+    )
+    worker_count = _range_field(
+        Campaign.WORKER_COUNT_RANGE, "Concurrency must be between {low} and {high}."
+    )
+
+
 @login_required
 def campaign_new(request):
     templates = template_list_for_user(user=request.user, status="APPROVED").filter(
@@ -58,15 +80,12 @@ def campaign_new(request):
     )
     form = NewCampaignForm(request.POST or None, templates=templates)
     if request.method == "POST" and form.is_valid():
-        try:
+        with shown_as_message(request):
             campaign, _ = campaign_create(
                 user=request.user,
                 name=form.cleaned_data["name"],
                 template=form.templates[form.cleaned_data["template"]],
             )
-        except USER_ERRORS as exc:
-            messages.error(request, str(exc))
-        else:
             messages.success(request, "Draft created. Now add its recipients.")
             return redirect("campaign_detail", campaign_id=campaign.pk)
     return render(request, "campaigns/campaign_new.html", {"form": form})
@@ -88,6 +107,9 @@ def campaign_detail(request, campaign_id):
             "imports": campaign.imports.all()[:10],
             "preview": preview,
             "failed": failed,
+            "send_form": SendForm(
+                initial={"rate_limit": campaign.rate_limit, "worker_count": campaign.worker_count}
+            ),
         },
     )
 
@@ -105,17 +127,12 @@ def campaign_upload(request, campaign_id):
     stored = default_storage.save(
         f"previews/{uuid.uuid4().hex}{os.path.splitext(upload.name)[1]}", upload
     )
-    try:
-        with default_storage.open(stored, "rb") as f:
-            report = import_upload(
-                campaign=campaign,
-                user=request.user,
-                upload=File(f, name=upload.name),
-                dry_run=True,
-            )
-    except USER_ERRORS as exc:
+    with shown_as_message(request) as shown, default_storage.open(stored, "rb") as f:
+        report = import_upload(
+            campaign=campaign, user=request.user, upload=File(f, name=upload.name), dry_run=True
+        )
+    if shown.error:
         default_storage.delete(stored)
-        messages.error(request, str(exc))
         return redirect("campaign_detail", campaign_id=campaign.pk)
     _forget_preview(request)
     queued = report.status == ImportReport.Status.QUEUED
@@ -174,13 +191,10 @@ def campaign_upload_confirm(request, campaign_id):
     if not preview or preview["campaign"] != str(campaign.pk):
         messages.error(request, "Nothing to confirm: upload the file again.")
         return redirect("campaign_detail", campaign_id=campaign.pk)
-    try:
-        with default_storage.open(preview["stored"], "rb") as f:
-            upload = File(f, name=preview["name"])
-            report = import_upload(campaign=campaign, user=request.user, upload=upload)
-    except USER_ERRORS as exc:
-        messages.error(request, str(exc))
-    else:
+    with shown_as_message(request), default_storage.open(preview["stored"], "rb") as f:
+        report = import_upload(
+            campaign=campaign, user=request.user, upload=File(f, name=preview["name"])
+        )
         if report.status == ImportReport.Status.QUEUED:
             messages.success(request, "The file is being imported; the figures update below.")
         else:
@@ -202,27 +216,18 @@ def _forget_preview(request):
         default_storage.delete(preview["stored"])
 
 
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
 @login_required
 @require_POST
 def campaign_control(request, campaign_id, action):
     campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     user = request.user
-    try:
+    with shown_as_message(request):
         if action == "send":
-            rate = _int_or_none(request.POST.get("rate_limit"))
-            workers = _int_or_none(request.POST.get("worker_count"))
-            if rate is not None and not 1 <= rate <= 1000:
-                raise CampaignError("The rate must be between 1 and 1000 messages a second.")
-            if workers is not None and not 1 <= workers <= 100:
-                raise CampaignError("Concurrency must be between 1 and 100.")
-            campaign_send(user=user, campaign=campaign, rate_limit=rate, worker_count=workers)
+            form = SendForm(request.POST)
+            if not form.is_valid():
+                form_errors_as_messages(request, form)
+                return redirect("campaign_detail", campaign_id=campaign.pk)
+            campaign_send(user=user, campaign=campaign, **form.cleaned_data)
         elif action == "pause":
             campaign_pause(user=user, campaign=campaign)
         elif action == "resume":
@@ -242,6 +247,4 @@ def campaign_control(request, campaign_id, action):
             return redirect("campaign_detail", campaign_id=rerun.pk)
         else:
             messages.error(request, "Unknown action.")
-    except USER_ERRORS as exc:
-        messages.error(request, str(exc))
     return redirect("campaign_detail", campaign_id=campaign.pk)

@@ -1,25 +1,41 @@
-"""API exceptions shared by every app's API views."""
+"""How an error reaches an API client: the one DRF exception handler of every app's views."""
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+from . import errors
+
+# What each kind of refusal (config/errors.py) is in HTTP.
+STATUS_BY_KIND = {
+    errors.INVALID: status.HTTP_400_BAD_REQUEST,
+    errors.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    errors.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    errors.CONFLICT: status.HTTP_409_CONFLICT,
+    errors.TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    errors.UPSTREAM: status.HTTP_502_BAD_GATEWAY,
+}
 
 
-class Conflict(APIException):
-    """The request is valid but the resource's current state forbids it (e.g. `cannot pause a
-    completed campaign`)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
+def application_error_response(exc: errors.ApplicationError) -> Response:
+    """A field error as DRF gives its own (`{"field": ["message"]}`), so a form can show it
+    beside the input; any other as `{"detail": message, "code": code}`."""
+    status_code = STATUS_BY_KIND[exc.kind]
+    if exc.field:
+        return Response({exc.field: [exc.message]}, status=status_code)
+    return Response({"detail": exc.message, "code": exc.code}, status=status_code)
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, plus a JSON 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django
-    would answer an HTML 400)."""
+    """DRF's handler, plus: a service's `ApplicationError` as its 4xx/5xx (views call services
+    without translating what they raise), and a JSON 413 for a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE (Django would answer an HTML 400). Anything else DRF does not
+    know stays a 500."""
+    if isinstance(exc, errors.ApplicationError):
+        set_rollback()
+        return application_error_response(exc)
     if isinstance(exc, RequestDataTooBig):
         limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
         return Response(

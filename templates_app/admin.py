@@ -2,11 +2,12 @@
 
 from django.contrib import admin, messages
 
+from config.web import reported_to_admin
 from whatsapp.admin import WhatsAppAccountAdmin
 from whatsapp.models import WhatsAppAccount
 
 from .models import MessageTemplate
-from .services import TemplateSyncError, templates_sync
+from .services import templates_sync
 
 
 @admin.register(MessageTemplate)
@@ -40,11 +41,8 @@ class WhatsAppAccountWithSyncAdmin(WhatsAppAccountAdmin):
     @admin.action(description="Sync templates from WhatsApp")
     def sync_templates(self, request, queryset):
         for account in queryset:
-            try:
+            with reported_to_admin(self, request, about=account.name, level=messages.ERROR):
                 result = templates_sync(account=account)
-            except TemplateSyncError as exc:
-                self.message_user(request, f"{account.name}: {exc}", messages.ERROR)
-            else:
                 self.message_user(
                     request,
                     f"{account.name}: {result.total} templates ({result.created} new, "

@@ -6,9 +6,9 @@ from dataclasses import asdict
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,7 +18,7 @@ from whatsapp.variables import render_preview, spreadsheet_columns, variables_fo
 from .models import MessageTemplate
 from .samples import sample_csv, sample_filename, sample_xlsx
 from .selectors import template_get_for_user, template_list_for_user
-from .services import TemplateSyncError, templates_sync
+from .services import templates_sync
 
 SAMPLE_TYPES = {
     "csv": ("text/csv; charset=utf-8", sample_csv),
@@ -117,11 +117,6 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
         return response
 
 
-class GraphUnavailable(APIException):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "whatsapp_error"
-
-
 class AccountTemplateSyncView(APIView):
     """Routed beside the accounts API (config/urls.py): whatsapp, below templates_app in the
     app graph, cannot call the catalogue sync itself."""
@@ -137,12 +132,10 @@ class AccountTemplateSyncView(APIView):
         ),
     )
     def post(self, request, pk):
-        """Read the account's templates from WhatsApp now (any member may refresh)."""
+        """Read the account's templates from WhatsApp now (any member may refresh). WhatsApp
+        failing is a 502 saying what happened (TemplateSyncError)."""
         account = account_get_for_user(user=request.user, account_id=pk)
-        try:
-            result = templates_sync(account=account)
-        except TemplateSyncError as exc:
-            raise GraphUnavailable(str(exc)) from exc
+        result = templates_sync(account=account)
         return Response(
             {
                 "created": result.created,

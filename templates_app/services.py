@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.errors import Invalid, UpstreamUnavailable
 from whatsapp.client import GraphClient
 from whatsapp.errors import Action, WhatsAppError
 from whatsapp.models import WhatsAppAccount
@@ -39,12 +40,14 @@ GONE_STATUSES = {T.DELETED, T.PENDING_DELETION}
 EVENT_STATUS = {"REINSTATED": T.APPROVED, "UNARCHIVED": T.APPROVED, "UNPAUSE": T.APPROVED}
 
 
-class TemplateSyncError(Exception):
-    """The catalogue could not be read from Meta; the message is for the user."""
+class TemplateSyncError(UpstreamUnavailable):
+    """The catalogue could not be read from Meta; the message is for the user (an API 502)."""
 
 
-class TemplateNotSendable(Exception):
+class TemplateNotSendable(Invalid):
     """The template cannot be used for a campaign (an API 400 that names its status)."""
+
+    code = "template_not_sendable"
 
 
 @dataclass

@@ -5,10 +5,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from config.web import shown_as_message
 from whatsapp.selectors import account_get_for_user, account_list_for_user
 
 from .selectors import template_list_for_user
-from .services import TemplateSyncError, templates_sync
+from .services import templates_sync
 
 
 @login_required
@@ -32,11 +33,8 @@ def template_list(request):
 @require_POST
 def template_sync(request, account_id):
     account = account_get_for_user(user=request.user, account_id=account_id)
-    try:
+    with shown_as_message(request):
         result = templates_sync(account=account)
-    except TemplateSyncError as exc:
-        messages.error(request, str(exc))
-    else:
         summary = (
             f"Synced {result.total} templates from {account.name}: {result.created} new, "
             f"{result.updated} changed, {result.removed} removed."

@@ -166,3 +166,87 @@ def test_admin_cannot_edit_the_state_or_delete_a_running_campaign(admin_client):
     only_draft = {**bulk, "_selected_action": [str(draft.pk)], "post": "yes"}
     admin_client.post(changelist, only_draft)
     assert not Campaign.objects.filter(pk=draft.pk).exists()
+
+
+def run_action(admin_client, action, *campaigns):
+    return admin_client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": action, "_selected_action": [str(c.pk) for c in campaigns]},
+        follow=True,
+    )
+
+
+def test_admin_actions_go_through_the_services_and_report_each_refusal(admin_client):
+    running = CampaignFactory(status="running", name="Runs")
+    done = CampaignFactory(status="completed", name="Done")
+    stopped = CampaignFactory(status="stopped", name="Over")
+
+    paused = run_action(admin_client, "pause_campaigns", running, done).content.decode()
+    stop = run_action(admin_client, "stop_campaigns", stopped).content.decode()
+
+    running.refresh_from_db()
+    assert (running.status, running.status_reason) == ("paused", "Paused by root in the admin.")
+    assert "Paused 1 campaign(s)." in paused
+    assert "Done: cannot pause a completed campaign" in paused
+    assert "Over: cannot stop a stopped campaign" in stop
+    assert "Stopped 1 campaign" not in stop
+
+
+def account_form(account, **changes):
+    data = {
+        "workspace": account.workspace_id,
+        "name": account.name,
+        "waba_id": account.waba_id,
+        "phone_number_id": account.phone_number_id,
+        "display_phone_number": account.display_phone_number,
+        "access_token": "",
+        "app_secret": "",
+        "verify_token": "",
+        "throughput": account.throughput,
+        "messaging_limit_tier": account.messaging_limit_tier,
+        "state": account.state,
+        "state_reason": account.state_reason,
+    }
+    return {**data, **changes}
+
+
+def test_admin_new_credentials_save_through_the_service(admin_client):
+    # given a connection whose token expired
+    account = CampaignFactory().account
+    WhatsAppAccount.objects.filter(pk=account.pk).update(
+        state="needs_attention", state_reason="token expired"
+    )
+    account.refresh_from_db()
+    secret = account.app_secret
+    url = reverse("admin:whatsapp_whatsappaccount_change", args=[account.pk])
+
+    # when staff paste a new token (and leave the app secret blank)
+    response = admin_client.post(url, account_form(account, access_token="EAAG-new-token-9"))
+
+    # then the token is replaced, the secret kept, and the connection gets a fresh chance
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account.refresh_from_db()
+    assert (account.access_token, account.app_secret) == ("EAAG-new-token-9", secret)
+    assert (account.state, account.state_reason) == ("active", "")
+
+
+def test_admin_new_connection_needs_its_secrets(admin_client):
+    workspace = CampaignFactory().workspace
+    blank = WhatsAppAccount(workspace=workspace, name="New", waba_id="1", phone_number_id="77")
+    url = reverse("admin:whatsapp_whatsappaccount_add")
+
+    refused = admin_client.post(url, account_form(blank))
+    assert refused.status_code == 200
+    assert refused.content.decode().count("Required for a new connection.") == 2
+    assert not WhatsAppAccount.objects.filter(phone_number_id="77").exists()
+
+    created = admin_client.post(
+        url, account_form(blank, access_token="EAAG-first", app_secret="s3cret")
+    )
+    assert created.status_code == 302, created.content.decode()[:2000]
+    account = WhatsAppAccount.objects.get(phone_number_id="77")
+    assert (account.access_token, account.app_secret, account.verify_token) == (
+        "EAAG-first",
+        "s3cret",
+        "",
+    )

@@ -1,6 +1,7 @@
 """Invariants enforced by the database itself, not just by forms or serializers."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from campaigns.models import Campaign, Recipient
@@ -70,6 +71,24 @@ def test_range_bounds_are_allowed(field, value):
     Campaign.objects.filter(pk=campaign.pk).update(**{field: value})
     campaign.refresh_from_db()
     assert getattr(campaign, field) == value
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("rate_limit", 0),
+        ("rate_limit", 1001),
+        ("worker_count", 0),
+        ("worker_count", 101),
+    ],
+)
+def test_the_model_validates_the_ranges_its_constraints_enforce(field, value):
+    # what a model form (the admin's) checks before the database would refuse it
+    campaign = CampaignFactory()
+    setattr(campaign, field, value)
+    with pytest.raises(ValidationError) as refused:
+        campaign.full_clean()
+    assert list(refused.value.message_dict) == [field]
 
 
 def test_an_unknown_status_is_refused():

@@ -1,15 +1,19 @@
+"""Admin for WhatsApp connections. Saving goes through the service the API uses
+(`account_save_by_staff`), which owns the write-only rule for secrets."""
+
 from django import forms
 from django.contrib import admin
 
+from . import services
 from .crypto import mask
 from .models import WhatsAppAccount
 
-SECRET_FIELDS = ("access_token", "app_secret", "verify_token")
-
 
 class WhatsAppAccountForm(forms.ModelForm):
-    """Secrets are write-only: the form never renders a stored value, and a blank field keeps
-    the stored one (so editing the throughput does not wipe the token)."""
+    """Secrets are write-only: the form never renders a stored value. It does not write them
+    to the instance either (the admin excludes them from the model fields): the admin hands
+    them to the service, where a blank one keeps the stored value (so editing the throughput
+    does not wipe the token)."""
 
     access_token = forms.CharField(
         required=False,
@@ -46,11 +50,9 @@ class WhatsAppAccountForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        for name in SECRET_FIELDS:
-            if not cleaned.get(name):
-                if self.instance.pk:
-                    cleaned[name] = getattr(self.instance, name)
-                elif name != "verify_token":
+        if self.instance._state.adding:
+            for name in ("access_token", "app_secret"):
+                if not cleaned.get(name):
                     self.add_error(name, "Required for a new connection.")
         return cleaned
 
@@ -82,6 +84,16 @@ class WhatsAppAccountAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+
+    # The secrets stay form fields but are not set on the instance by the model form: they go
+    # to the service in save_model. The page lists the fields in this order (the excluded
+    # secrets would otherwise come last).
+    exclude = services.SECRET_FIELDS
+    fields = [*WhatsAppAccountForm.Meta.fields, *readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        secrets = {name: form.cleaned_data.get(name, "") for name in services.SECRET_FIELDS}
+        services.account_save_by_staff(account=obj, **secrets)
 
     @admin.display(description="Access token")
     def masked_token(self, obj):

@@ -1,12 +1,12 @@
-"""REST API for WhatsApp connections: /api/v1/whatsapp-accounts/."""
+"""REST API for WhatsApp connections: /api/v1/whatsapp-accounts/. The services' refusals
+(config/errors.py) reach the client through config/api_exceptions.py."""
 
 from django.http import Http404
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.selectors import default_workspace_for_user, workspaces_for_user
-from config.api_exceptions import Conflict
 
 from . import services
 from .crypto import mask
@@ -86,16 +86,6 @@ class WhatsAppAccountViewSet(viewsets.ModelViewSet):
     def get_object(self):
         return account_get_for_user(user=self.request.user, account_id=self.kwargs["pk"])
 
-    def _call(self, fn, **kwargs):
-        try:
-            return fn(user=self.request.user, **kwargs)
-        except PermissionError as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except services.AccountError as exc:
-            if exc.conflict:
-                raise Conflict(str(exc)) from exc
-            raise ValidationError({exc.field or "detail": [str(exc)]}) from exc
-
     def _workspace(self, workspace_id):
         if workspace_id is None:
             workspace = default_workspace_for_user(user=self.request.user)
@@ -114,7 +104,7 @@ class WhatsAppAccountViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         workspace = self._workspace(data.pop("workspace_id", None))
-        result = self._call(services.account_create, workspace=workspace, **data)
+        result = services.account_create(user=request.user, workspace=workspace, **data)
         return Response(self.get_serializer(result).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -125,9 +115,9 @@ class WhatsAppAccountViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data.pop("workspace_id", None)  # a connection does not move between workspaces
-        result = self._call(services.account_update, account=account, **data)
+        result = services.account_update(user=request.user, account=account, **data)
         return Response(self.get_serializer(result).data)
 
     def destroy(self, request, *args, **kwargs):
-        self._call(services.account_delete, account=self.get_object())
+        services.account_delete(user=request.user, account=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

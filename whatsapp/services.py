@@ -8,6 +8,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.models import Membership, Workspace
+from config.errors import CONFLICT, Invalid, PermissionDenied
 
 from .errors import WhatsAppError
 from .models import WhatsAppAccount
@@ -26,20 +27,22 @@ EDITABLE_FIELDS = (
 )
 
 
-class AccountError(Exception):
+class AccountError(Invalid):
     """A connection change that cannot be made; the message is for the user."""
 
-    def __init__(self, message: str, *, field: str | None = None, conflict: bool = False):
-        super().__init__(message)
-        self.field = field
-        self.conflict = conflict
+
+class AccountInUse(AccountError):
+    """The connection is referred to (by campaigns) and so cannot go (an API 409)."""
+
+    code = "account_in_use"
+    kind = CONFLICT
 
 
 def _require_owner(*, user, workspace: Workspace) -> None:
     if not Membership.objects.filter(
         user=user, workspace=workspace, role=Membership.Role.OWNER
     ).exists():
-        raise PermissionError("Only a workspace owner can manage WhatsApp connections.")
+        raise PermissionDenied("Only a workspace owner can manage WhatsApp connections.")
 
 
 def _save(account: WhatsAppAccount) -> WhatsAppAccount:
@@ -64,27 +67,37 @@ def _save(account: WhatsAppAccount) -> WhatsAppAccount:
 
 def account_create(*, user, workspace: Workspace, **fields) -> WhatsAppAccount:
     _require_owner(user=user, workspace=workspace)
-    account = WhatsAppAccount(
-        workspace=workspace, **{k: fields[k] for k in fields if k in EDITABLE_FIELDS}
-    )
-    account = _save(account)
-    logger.info("whatsapp account created", extra={"account_id": str(account.id)})
-    return account
+    return account_save_by_staff(account=WhatsAppAccount(workspace=workspace), **fields)
 
 
 def account_update(*, user, account: WhatsAppAccount, **fields) -> WhatsAppAccount:
     _require_owner(user=user, workspace=account.workspace)
+    return account_save_by_staff(account=account, **fields)
+
+
+def account_save_by_staff(*, account: WhatsAppAccount, **fields) -> WhatsAppAccount:
+    """Create (`account` unsaved) or update a connection with every rule of account_create
+    and account_update but the owner check: the Django admin's staff, whose form has built
+    `account` already. Only EDITABLE_FIELDS are taken from `fields`.
+
+    Secrets are write-only: a blank or missing one keeps the stored value (requiring them for
+    a new connection is the serializer's or the form's job, which knows it is one).
+    """
+    adding = account._state.adding
     for name, value in fields.items():
         if name not in EDITABLE_FIELDS:
             continue
         if name in SECRET_FIELDS and not value:
             continue  # secrets are write-only: leaving one out keeps the stored value
         setattr(account, name, value)
-    if {"access_token", "app_secret"} & {k for k, v in fields.items() if v}:
+    if not adding and {"access_token", "app_secret"} & {k for k, v in fields.items() if v}:
         # New credentials: give the connection a fresh chance.
         account.state = WhatsAppAccount.State.ACTIVE
         account.state_reason = ""
-    return _save(account)
+    account = _save(account)
+    if adding:
+        logger.info("whatsapp account created", extra={"account_id": str(account.id)})
+    return account
 
 
 def account_delete(*, user, account: WhatsAppAccount) -> None:
@@ -92,9 +105,8 @@ def account_delete(*, user, account: WhatsAppAccount) -> None:
     try:
         account.delete()
     except ProtectedError as exc:
-        raise AccountError(
-            "This connection has campaigns; delete them first (their history refers to it).",
-            conflict=True,
+        raise AccountInUse(
+            "This connection has campaigns; delete them first (their history refers to it)."
         ) from exc
 
 

@@ -13,6 +13,7 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
+from config.errors import Conflict
 from config.redis import get_redis
 from whatsapp.variables import body_text_parts, render_preview, variables_for
 
@@ -30,8 +31,10 @@ PROGRESS_EVERY = 20_000
 IMPORTABLE = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
 
 
-class ImportNotAllowed(Exception):
+class ImportNotAllowed(Conflict):
     """The campaign does not accept recipients in its current state (an API 409)."""
+
+    code = "import_not_allowed"
 
 
 class _DryRunDone(Exception):

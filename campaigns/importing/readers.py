@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 
+from config.errors import Invalid
+
 csv.field_size_limit(1024 * 1024)
 
 SNIFF_BYTES = 64 * 1024
@@ -23,8 +25,12 @@ _HEADER_SEP = re.compile(r"[\s\-]+")
 SHOWN_CHARS = 50
 
 
-class FileRejected(Exception):
-    """The whole file is refused; nothing is imported. The message names the problem."""
+class FileRejected(Invalid):
+    """The whole file is refused; nothing is imported. The message names the problem (an API
+    400 on the upload's `file` field)."""
+
+    code = "file_rejected"
+    field: str | None = "file"
 
 
 def shown(text, limit: int = SHOWN_CHARS) -> str:

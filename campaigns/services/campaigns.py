@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from accounts.models import Membership
+from config.errors import Invalid, PermissionDenied
 from templates_app.models import MessageTemplate
 from templates_app.services import TemplateNotSendable, template_require_sendable
 from whatsapp.models import WhatsAppAccount
@@ -15,17 +16,13 @@ from .lifecycle import InvalidTransition
 EDITABLE = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
 
 
-class CampaignError(Exception):
+class CampaignError(Invalid):
     """A campaign change that cannot be made; `field` names the input at fault."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _check_member(user, workspace_id) -> None:
     if not Membership.objects.filter(user=user, workspace_id=workspace_id).exists():
-        raise PermissionError("not a member of this workspace")
+        raise PermissionDenied("not a member of this workspace")
 
 
 def _check_template(template: MessageTemplate, account: WhatsAppAccount | None):

@@ -11,6 +11,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from config.errors import TOO_LARGE
+
 from ..importing.pipeline import IMPORTABLE, ImportNotAllowed, recipients_import
 from ..importing.readers import FileRejected, open_upload, read_json
 from ..models import Campaign, ImportReport
@@ -21,7 +23,11 @@ UNEXPECTED = "The import failed unexpectedly; nothing was imported. Please try a
 
 
 class FileTooLarge(FileRejected):
-    """Over IMPORT_MAX_FILE_BYTES (an API 413)."""
+    """Over IMPORT_MAX_FILE_BYTES (an API 413, `{"detail", "code"}`)."""
+
+    code = "file_too_large"
+    kind = TOO_LARGE
+    field = None
 
 
 def _check_campaign(campaign: Campaign) -> None:
@@ -54,9 +60,8 @@ def import_upload(*, campaign: Campaign, user, upload, dry_run: bool = False) ->
     )
     if size > settings.IMPORT_ASYNC_BYTES:
         report.save()
-        stored = default_storage.save(
-            stored_upload_name(report.pk, os.path.splitext(name)[1]), upload
-        )
+        stored_name = stored_upload_name(report.pk, os.path.splitext(name)[1])
+        stored = _open(report, lambda: default_storage.save(stored_name, upload))
         from ..tasks import import_file
 
         transaction.on_commit(partial(import_file.delay, str(report.pk), stored))
@@ -78,8 +83,10 @@ def import_records(*, campaign: Campaign, user, records, dry_run: bool = False) 
 
 
 def _open(report: ImportReport, reader):
-    """`reader()`, the file's RowSource; when it refuses the whole file (or fails), a saved
-    report ends failed with the reason instead of staying queued, and the error is raised."""
+    """`reader()`: the file's RowSource, or the upload stored for the worker. When it refuses
+    the whole file (or fails: storage's OSError too), a saved report ends failed with the
+    reason instead of staying queued, and the error is raised (a failure is a server error
+    for the caller, never the user's fault)."""
     try:
         return reader()
     except FileRejected as exc:

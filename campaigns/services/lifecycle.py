@@ -10,6 +10,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from config.errors import Conflict
+
 from ..engine import control
 from ..models import Campaign
 
@@ -39,8 +41,10 @@ _VERBS: dict[str, str] = {
 }
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(Conflict):
     """The campaign's current status does not allow the requested change (an API 409)."""
+
+    code = "invalid_transition"
 
 
 def campaign_transition(

@@ -95,11 +95,13 @@ def campaign_send(
 
 def campaign_pause(*, user, campaign: Campaign, reason: str = "") -> Campaign:
     _check_member(user, campaign.workspace_id)
+    return campaign_pause_by_staff(campaign=campaign, reason=reason or "Paused by the operator.")
+
+
+def campaign_pause_by_staff(*, campaign: Campaign, reason: str) -> Campaign:
+    """Pause with every check but workspace membership (the Django admin's staff)."""
     return campaign_transition(
-        campaign=campaign,
-        to=S.PAUSED,
-        reason=reason or "Paused by the operator.",
-        allowed_from={S.RUNNING, S.SCHEDULED},
+        campaign=campaign, to=S.PAUSED, reason=reason, allowed_from={S.RUNNING, S.SCHEDULED}
     )
 
 
@@ -130,7 +132,12 @@ def campaign_resume_by_staff(*, campaign: Campaign) -> Campaign:
 def campaign_stop(*, user, campaign: Campaign) -> Campaign:
     """Stop for good: nothing more is sent; what was not sent stays pending (visible)."""
     _check_member(user, campaign.workspace_id)
-    return campaign_transition(campaign=campaign, to=S.STOPPED, reason="Stopped by the operator.")
+    return campaign_stop_by_staff(campaign=campaign, reason="Stopped by the operator.")
+
+
+def campaign_stop_by_staff(*, campaign: Campaign, reason: str) -> Campaign:
+    """Stop with every check but workspace membership (the Django admin's staff)."""
+    return campaign_transition(campaign=campaign, to=S.STOPPED, reason=reason)
 
 
 def campaign_status_set(*, user, campaign: Campaign, status: str) -> Campaign:

@@ -108,3 +108,25 @@ def test_admin_action_syncs_selected_accounts(client, account):
     )
     assert "4 templates" in response.content.decode()
     assert MessageTemplate.objects.filter(account=account).count() == 4
+
+
+@responses.activate
+def test_admin_action_reports_a_graph_error_and_goes_on(client, account, workspace_a):
+    other = WhatsAppAccountFactory(workspace=workspace_a, name="Second number")
+    responses.add(
+        responses.GET,
+        listing_url(account),
+        status=401,
+        json={"error": {"message": "Session has expired", "type": "OAuthException", "code": 190}},
+    )
+    serve_pages(responses, other, meta_shapes.ALL)
+    admin = get_user_model().objects.create_superuser("root", "r@example.com", "pw-123456")
+    client.force_login(admin)
+    response = client.post(
+        "/admin/whatsapp/whatsappaccount/",
+        {"action": "sync_templates", "_selected_action": [str(account.pk), str(other.pk)]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert f"{account.name}: Template sync failed" in html
+    assert "Second number: 4 templates" in html
