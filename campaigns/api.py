@@ -105,6 +105,7 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
             recipients=data.get("recipients"),
             worker_count=data.get("worker_count"),
             rate_limit=data.get("rate_limit"),
+            breaker=data.get("breaker"),
         )
         campaign.refresh_from_db()
         body = CampaignSerializer(campaign).data

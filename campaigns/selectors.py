@@ -1,6 +1,9 @@
 """Reads of campaigns, always scoped to the caller's workspaces."""
 
+from datetime import datetime
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.selectors import get_scoped_or_404, scoped
 
@@ -8,7 +11,7 @@ from .models import Campaign
 
 
 def campaign_list_for_user(*, user, status: str | None = None) -> QuerySet[Campaign]:
-    qs = scoped(Campaign.objects.select_related("template", "account"), user=user)
+    qs = scoped(Campaign.objects.select_related("template", "account", "workspace"), user=user)
     if status:
         qs = qs.filter(status=status)
     return qs
@@ -16,5 +19,29 @@ def campaign_list_for_user(*, user, status: str | None = None) -> QuerySet[Campa
 
 def campaign_get_for_user(*, user, campaign_id) -> Campaign:
     return get_scoped_or_404(
-        Campaign.objects.select_related("template", "account"), user=user, id=campaign_id
+        Campaign.objects.select_related("template", "account", "workspace"),
+        user=user,
+        id=campaign_id,
+    )
+
+
+def campaign_deferred_until(campaign: Campaign) -> datetime | None:
+    """When a running campaign that is only waiting resumes: every recipient left is pending
+    with a later attempt (Meta's limits, the messaging tier) and nothing is being sent. None
+    for a campaign that is sending, or not running. A few indexed queries, only then."""
+    if campaign.status != Campaign.Status.RUNNING or campaign.sending_count:
+        return None
+    if not campaign.pending_count:
+        return None
+    now = timezone.now()
+    pending = campaign.recipients.filter(status="pending")
+    if pending.filter(next_attempt_at__isnull=True).exists():
+        return None
+    if pending.filter(next_attempt_at__lte=now).exists():
+        return None
+    return (
+        pending.filter(next_attempt_at__gt=now)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
     )

@@ -1,8 +1,23 @@
 """API shapes for campaigns, recipients and import reports (no business rules here)."""
 
+from dataclasses import asdict
+from datetime import datetime
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .engine.breaker import BreakerSettings
 from .models import Campaign, ImportReport, Recipient
+from .selectors import campaign_deferred_until
+
+
+class BreakerSchema(serializers.Serializer):
+    consecutive = serializers.IntegerField()
+    window = serializers.IntegerField()
+    share = serializers.FloatField()
+    min_attempts = serializers.IntegerField()
+    optout_share = serializers.FloatField(allow_null=True)
+    overrides = serializers.DictField()
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -21,6 +36,8 @@ class CampaignSerializer(serializers.ModelSerializer):
     unknown = serializers.IntegerField(source="unknown_count", read_only=True)
     replied = serializers.IntegerField(source="replied_count", read_only=True)
     sending = serializers.IntegerField(source="sending_count", read_only=True)
+    breaker = serializers.SerializerMethodField()
+    deferred_until = serializers.SerializerMethodField()
 
     class Meta:
         model = Campaign
@@ -48,6 +65,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "send_at",
             "worker_count",
             "rate_limit",
+            "breaker",
+            "deferred_until",
         ]
         read_only_fields = fields
 
@@ -59,6 +78,18 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     def get_delivered(self, obj) -> int:
         return obj.delivered_count + obj.read_count
+
+    @extend_schema_field(BreakerSchema)
+    def get_breaker(self, obj) -> dict:
+        """The thresholds the engine applies: the installation's, the workspace's, then the
+        campaign's own overrides (`overrides`)."""
+        effective = BreakerSettings.resolve(obj.workspace.breaker_defaults, obj.breaker)
+        return {**asdict(effective), "overrides": obj.breaker}
+
+    def get_deferred_until(self, obj) -> datetime | None:
+        """A running campaign whose only remaining recipients wait for a later attempt
+        (Meta's limits, the messaging tier) resumes then; null otherwise."""
+        return campaign_deferred_until(obj)
 
 
 def worker_count_field(**kwargs) -> serializers.IntegerField:
@@ -80,6 +111,9 @@ class CampaignCreateSerializer(serializers.Serializer):
     )
     worker_count = worker_count_field(required=False)
     rate_limit = rate_limit_field(required=False)
+    breaker = serializers.JSONField(
+        required=False, help_text='Breaker overrides, e.g. {"consecutive": 20, "share": 0.3}.'
+    )
 
 
 class CampaignUpdateSerializer(serializers.Serializer):
@@ -87,6 +121,9 @@ class CampaignUpdateSerializer(serializers.Serializer):
     template_id = serializers.UUIDField(required=False)
     worker_count = worker_count_field(required=False)
     rate_limit = rate_limit_field(required=False)
+    breaker = serializers.JSONField(
+        required=False, help_text="Breaker overrides to merge; a null removes one."
+    )
 
 
 class RecipientSerializer(serializers.ModelSerializer):

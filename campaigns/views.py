@@ -17,11 +17,12 @@ from config.redis import get_redis
 from config.web import form_errors_as_messages, shown_as_message
 from templates_app.selectors import template_list_for_user
 
+from .engine.breaker import BreakerSettings
 from .importing.pipeline import progress_key
 from .models import Campaign, ImportReport, Recipient
 from .preflight import campaign_preflight
-from .selectors import campaign_get_for_user, campaign_list_for_user
-from .services.campaigns import campaign_create
+from .selectors import campaign_deferred_until, campaign_get_for_user, campaign_list_for_user
+from .services.campaigns import BREAKER_EDITABLE, campaign_create, campaign_update
 from .services.imports import import_upload
 from .services.reruns import campaign_rerun, campaign_retry_failed
 from .services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
@@ -73,6 +74,38 @@ class SendForm(forms.Form):
     )
 
 
+class BreakerForm(forms.Form):
+    """The breaker's thresholds on the campaign page; shares are entered as percentages. A
+    blank field goes back to the workspace's default."""
+
+    consecutive = forms.IntegerField(required=False, min_value=2, max_value=10_000)
+    share_percent = forms.FloatField(required=False, min_value=5, max_value=100)
+    window = forms.IntegerField(required=False, min_value=10, max_value=10_000)
+    optout_percent = forms.FloatField(required=False, min_value=0.1, max_value=100)
+
+    def overrides(self) -> dict:
+        data = self.cleaned_data
+        share, optout = data["share_percent"], data["optout_percent"]
+        return {
+            "consecutive": data["consecutive"],
+            "window": data["window"],
+            "share": None if share is None else share / 100,
+            "optout_share": None if optout is None else optout / 100,
+        }
+
+    @classmethod
+    def for_campaign(cls, campaign: Campaign) -> "BreakerForm":
+        own = campaign.breaker
+        return cls(
+            initial={
+                "consecutive": own.get("consecutive"),
+                "window": own.get("window"),
+                "share_percent": own["share"] * 100 if own.get("share") else None,
+                "optout_percent": own["optout_share"] * 100 if own.get("optout_share") else None,
+            }
+        )
+
+
 @login_required
 def campaign_new(request):
     templates = template_list_for_user(user=request.user, status="APPROVED").filter(
@@ -110,6 +143,12 @@ def campaign_detail(request, campaign_id):
             "send_form": SendForm(
                 initial={"rate_limit": campaign.rate_limit, "worker_count": campaign.worker_count}
             ),
+            "breaker": BreakerSettings.resolve(
+                campaign.workspace.breaker_defaults, campaign.breaker
+            ),
+            "breaker_form": BreakerForm.for_campaign(campaign),
+            "breaker_editable": campaign.status in BREAKER_EDITABLE,
+            "deferred_until": campaign_deferred_until(campaign),
         },
     )
 
@@ -228,6 +267,13 @@ def campaign_control(request, campaign_id, action):
                 form_errors_as_messages(request, form)
                 return redirect("campaign_detail", campaign_id=campaign.pk)
             campaign_send(user=user, campaign=campaign, **form.cleaned_data)
+        elif action == "breaker":
+            form = BreakerForm(request.POST)
+            if not form.is_valid():
+                form_errors_as_messages(request, form)
+                return redirect("campaign_detail", campaign_id=campaign.pk)
+            campaign_update(user=user, campaign=campaign, breaker=form.overrides())
+            messages.success(request, "Breaker thresholds saved.")
         elif action == "pause":
             campaign_pause(user=user, campaign=campaign)
         elif action == "resume":

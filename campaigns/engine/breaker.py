@@ -88,7 +88,8 @@ class BreakerSettings:
     @classmethod
     def clean(cls, data) -> dict:
         """Validate a `breaker` override (API, dashboard, admin): the keys it sets, each
-        within its range; ValueError with a sentence for the user otherwise."""
+        within its range, or null (no override: the default applies); ValueError with a
+        sentence for the user otherwise."""
         if data is None:
             return {}
         if not isinstance(data, dict):
@@ -100,7 +101,7 @@ class BreakerSettings:
         cleaned: dict = {}
         for name, value in data.items():
             low, high = cls.LIMITS[name]
-            if value is None and name == "optout_share":
+            if value is None:
                 cleaned[name] = None
                 continue
             is_int = name in ("consecutive", "window", "min_attempts")

@@ -8,12 +8,22 @@ from templates_app.models import MessageTemplate
 from templates_app.services import TemplateNotSendable, template_require_sendable
 from whatsapp.models import WhatsAppAccount
 
+from ..engine.breaker import BreakerSettings
 from ..importing.pipeline import recipients_import
 from ..importing.readers import read_json
 from ..models import Campaign, ImportReport
 from .lifecycle import InvalidTransition
 
 EDITABLE = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
+# The breaker's thresholds can also change while paused: the operator tunes them, then resumes.
+BREAKER_EDITABLE = EDITABLE | {Campaign.Status.PAUSED}
+
+
+def _clean_breaker(breaker) -> dict:
+    try:
+        return BreakerSettings.clean(breaker)
+    except ValueError as exc:
+        raise CampaignError(str(exc), field="breaker") from exc
 
 
 class CampaignError(Invalid):
@@ -47,6 +57,7 @@ def campaign_create(
     recipients: list | None = None,
     worker_count: int | None = None,
     rate_limit: int | None = None,
+    breaker: dict | None = None,
 ) -> tuple[Campaign, ImportReport | None]:
     """A draft campaign for `template`, optionally with recipients from a JSON list.
 
@@ -66,6 +77,8 @@ def campaign_create(
         campaign.worker_count = worker_count
     if rate_limit is not None:
         campaign.rate_limit = rate_limit
+    if breaker is not None:
+        campaign.breaker = {k: v for k, v in _clean_breaker(breaker).items() if v is not None}
     campaign.save()
     report = None
     if recipients is not None:
@@ -77,11 +90,17 @@ def campaign_create(
 @transaction.atomic
 def campaign_update(*, user, campaign: Campaign, **fields) -> Campaign:
     """Edit a draft or scheduled campaign: name, template (only while it has no recipients),
-    worker_count, rate_limit."""
+    worker_count, rate_limit; and the breaker's thresholds, also while paused."""
     _check_member(user, campaign.workspace_id)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.status not in EDITABLE:
+    breaker = fields.pop("breaker", None)
+    editing = [k for k, v in fields.items() if v is not None]
+    if campaign.status not in EDITABLE and (editing or campaign.status not in BREAKER_EDITABLE):
         raise InvalidTransition(f"cannot edit a {campaign.status} campaign")
+    if breaker is not None:
+        # Merged into the campaign's own overrides; a null removes one (back to the default).
+        merged = {**campaign.breaker, **_clean_breaker(breaker)}
+        campaign.breaker = {k: v for k, v in merged.items() if v is not None}
     template = fields.pop("template", None)
     if template is not None and template.pk != campaign.template_id:
         if template.workspace_id != campaign.workspace_id:

@@ -292,3 +292,113 @@ def test_stop_replies_are_not_counted_unless_the_campaign_sets_a_limit(sandbox, 
         OptOut.objects.create(workspace=campaign.workspace, phone=r.phone, source="keyword")
     assert store.optouts_since_start(campaign_id=campaign.pk) == (10, 20)
     assert finish(campaign, result).status == "completed"
+
+
+# --- the API: `breaker` and `deferred_until` on the campaign ------------------------------
+
+
+def test_the_api_shows_the_effective_breaker_and_takes_overrides(owner_api, make_campaign):
+    campaign = make_campaign(5, status="draft")
+    campaign.workspace.breaker_defaults = {"window": 200}
+    campaign.workspace.save(update_fields=["breaker_defaults"])
+    url = f"/api/v1/campaigns/{campaign.pk}/"
+    body = owner_api.get(url).json()["breaker"]
+    assert body == {
+        "consecutive": 10,
+        "window": 200,
+        "share": 0.5,
+        "min_attempts": 20,
+        "optout_share": None,
+        "overrides": {},
+    }
+    response = owner_api.patch(url, {"breaker": {"consecutive": 25}}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["breaker"]["consecutive"] == 25
+    response = owner_api.patch(url, {"breaker": {"optout_share": 0.02}}, format="json")
+    assert response.json()["breaker"]["overrides"] == {"consecutive": 25, "optout_share": 0.02}
+    response = owner_api.patch(url, {"breaker": {"consecutive": None}}, format="json")
+    assert response.json()["breaker"]["consecutive"] == 10  # back to the default
+
+
+@pytest.mark.parametrize(
+    ("breaker", "message"),
+    [({"consecutive": 0}, "breaker.consecutive"), ({"speed": 3}, "unknown breaker setting")],
+)
+def test_bad_breaker_overrides_are_a_400_naming_the_field(
+    owner_api, make_campaign, breaker, message
+):
+    campaign = make_campaign(5, status="draft")
+    response = owner_api.patch(
+        f"/api/v1/campaigns/{campaign.pk}/", {"breaker": breaker}, format="json"
+    )
+    assert response.status_code == 400
+    assert message in str(response.json()["breaker"])
+
+
+def test_the_breaker_is_editable_while_paused_but_nothing_else_is(owner_api, make_campaign):
+    campaign = make_campaign(5, status="paused")
+    url = f"/api/v1/campaigns/{campaign.pk}/"
+    assert owner_api.patch(url, {"breaker": {"share": 0.3}}, format="json").status_code == 200
+    assert owner_api.patch(url, {"name": "renamed"}, format="json").status_code == 409
+    Campaign.objects.filter(pk=campaign.pk).update(status="running")
+    response = owner_api.patch(url, {"breaker": {"share": 0.4}}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_transition"
+
+
+def test_a_campaign_waiting_only_on_deferred_recipients_says_until_when(owner_api, make_campaign):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    campaign = make_campaign(3)
+    later = timezone.now() + timedelta(hours=5)
+    Recipient.objects.filter(campaign=campaign).update(next_attempt_at=later)
+    body = owner_api.get(f"/api/v1/campaigns/{campaign.pk}/").json()
+    assert body["status"] == "running"
+    assert body["deferred_until"] is not None
+    assert (
+        abs((timezone.datetime.fromisoformat(body["deferred_until"]) - later).total_seconds()) < 1
+    )
+    Recipient.objects.filter(pk=Recipient.objects.filter(campaign=campaign).first().pk).update(
+        next_attempt_at=None
+    )
+    assert owner_api.get(f"/api/v1/campaigns/{campaign.pk}/").json()["deferred_until"] is None
+
+
+def test_the_campaign_page_shows_the_breaker_and_saves_its_thresholds(client, owner, make_campaign):
+    campaign = make_campaign(5, status="paused")
+    client.force_login(owner)
+    html = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert 'data-breaker="consecutive">10<' in html
+    assert 'data-breaker="share">50 %<' in html
+    assert "opt-outs do not pause it" in html
+    response = client.post(
+        f"/campaigns/{campaign.pk}/breaker/",
+        {"consecutive": "25", "share_percent": "30", "window": "", "optout_percent": "2"},
+        follow=True,
+    )
+    assert "Breaker thresholds saved." in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.breaker == {"consecutive": 25, "share": 0.3, "optout_share": 0.02}
+    html = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert 'data-breaker="share">30 %<' in html
+    assert "more than 2 % of the people reached opt out" in html
+    response = client.post(f"/campaigns/{campaign.pk}/breaker/", {"consecutive": "1"}, follow=True)
+    assert "Ensure this value is greater than or equal to 2" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.breaker["consecutive"] == 25
+
+
+def test_a_waiting_campaign_page_says_when_it_resumes(client, owner, make_campaign):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    campaign = make_campaign(3)
+    Recipient.objects.filter(campaign=campaign).update(
+        next_attempt_at=timezone.now() + timedelta(hours=5)
+    )
+    client.force_login(owner)
+    html = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "Sending resumes at" in html
