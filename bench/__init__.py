@@ -1,1 +1,2 @@
-"""Benchmarks behind `make bench`: each bench_*.py module measures one target of PRODUCT.md."""
+"""Benchmarks behind `make bench`: each bench_*.py module measures one target of the README's
+performance table."""

@@ -1,6 +1,6 @@
-"""Benchmark of the sending engine (PRODUCT.md targets): a 100,000-recipient campaign at
-rate_limit=1000, worker_count=100, against the sandbox with 50 ms latency, sent by real Celery
-worker processes on PostgreSQL and Redis.
+"""Benchmark of the sending engine (the README's performance targets): a 100,000-recipient
+campaign at rate_limit=1000, worker_count=100, against the sandbox with 50 ms latency, sent by
+real Celery worker processes on PostgreSQL and Redis.
 
 Figures: end-to-end msg/s (from the first send to the last recipient recorded), the 1-second
 windows over the limit (the sandbox's per-second timeline, and its sliding-window peak computed

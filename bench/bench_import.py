@@ -1,5 +1,5 @@
-"""Benchmark of the recipient import (PRODUCT.md target: ≥ 50,000 rows/s validated and stored, a
-1,000,000-row CSV under 150 MB peak), on PostgreSQL.
+"""Benchmark of the recipient import (README performance target: ≥ 50,000 rows/s validated and
+stored, a 1,000,000-row CSV under 150 MB peak), on PostgreSQL.
 
 A 1,000,000-row CSV for a three-variable positional template is generated (seeded) in a temp
 dir: valid numbers of ten markets in the formats spreadsheets hold them in (national digits

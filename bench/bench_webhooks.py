@@ -1,5 +1,5 @@
-"""Benchmark of the webhook receiver and the drain (PRODUCT.md: ≥ 2,000 status POSTs/s
-acknowledged with p99 < 100 ms; ≥ 5,000 statuses applied/s; counters equal a recount).
+"""Benchmark of the webhook receiver and the drain (README performance target: ≥ 2,000 status
+POSTs/s acknowledged with p99 < 100 ms; ≥ 5,000 statuses applied/s; counters equal a recount).
 
 On PostgreSQL: the configured one, or `broadcast_bench_webhooks` on 127.0.0.1 (created when
 missing, in a child process) when the suite runs on SQLite. It migrates the

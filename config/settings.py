@@ -352,7 +352,7 @@ WHATSAPP_CONNECT_TIMEOUT = env.float("WHATSAPP_CONNECT_TIMEOUT", default=5.0)
 WHATSAPP_READ_TIMEOUT = env.float("WHATSAPP_READ_TIMEOUT", default=20.0)
 
 # --- Webhooks -------------------------------------------------------------------------------
-# Meta posts up to 3 MB (WHATSAPP.md §5.3); anything bigger is refused with 413.
+# Meta posts up to 3 MB (docs/whatsapp.md §5.3); anything bigger is refused with 413.
 WEBHOOK_MAX_BODY_BYTES = _int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024, minimum=1024)
 # Beat drains stored events this often: the safety net for the receiver's own trigger.
 WEBHOOK_DRAIN_INTERVAL_SECONDS = _int("WEBHOOK_DRAIN_INTERVAL_SECONDS", 5, minimum=1)

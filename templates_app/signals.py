@@ -4,8 +4,9 @@ A template is paused, disabled or deleted on WhatsApp (by a sync or a status web
 the campaigns that use it must pause or fail. `campaigns` depends on `templates_app`, never
 the other way round (docs/architecture.md §2), so the catalogue announces the change and
 `campaigns` (its AppConfig) connects the receiver that moves its campaigns. This is the one
-place the project uses a signal: the alternative was moving every caller of a sync (the
-beat task, the API, the admin, the dashboard) into `campaigns`.
+signal that carries domain logic (the other, in webhooks/apps.py, only clears a cache): the
+alternative was moving every caller of a sync (the beat task, the API, the admin, the
+dashboard) into `campaigns`.
 
 Sent inside the transaction that changes the template, with `send` (not `send_robust`), so
 a receiver's failure rolls the status change back. Arguments: `template`, `reason` (a

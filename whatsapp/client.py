@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 TEMPLATE_FIELDS = (
     "name,category,status,language,components,parameter_format,quality_score,sub_category,id"
 )
-# 6,000 templates per WABA at most (WHATSAPP.md §2.1) is 60 pages of 100; far more pages
+# 6,000 templates per WABA at most (docs/whatsapp.md §2.1) is 60 pages of 100; far more pages
 # than that means the listing is not converging.
 MAX_TEMPLATE_PAGES = 200
 # Threads of one process share the session; the pool must not make them queue.
@@ -41,7 +41,7 @@ POOL_MAXSIZE = 100
 @dataclass(frozen=True, slots=True)
 class SendResult:
     wamid: str
-    message_status: str  # "accepted" or "held_for_quality_assessment" (WHATSAPP.md §1.4)
+    message_status: str  # "accepted" or "held_for_quality_assessment" (docs/whatsapp.md §1.4)
     wa_id: str
 
 

@@ -1,10 +1,10 @@
 """Meta's error codes and what the sender does about each: the one classification table.
 
-Every code in WHATSAPP.md §4 maps to an `ErrorRule` whose `action` the engine follows:
+Every code in docs/whatsapp.md §4 maps to an `ErrorRule` whose `action` the engine follows:
 RETRY (same request, with backoff), DEFER (not before `defer_seconds`), RECIPIENT (this
 recipient failed for good), FIX (our payload is wrong: pause the campaign) or STOP (account
 or template problem: pause the campaign and tell the operator why). Branch on the code and
-`details`, never on the HTTP status or the title (WHATSAPP.md §1.5), except where Meta's
+`details`, never on the HTTP status or the title (docs/whatsapp.md §1.5), except where Meta's
 body has no code at all (proxies, HTML error pages, timeouts).
 
 Everything else the code does about an error is a field of its rule, never a side table:
@@ -299,7 +299,7 @@ PERMISSION_RULE = _account(
 )
 _PERMISSION_RANGE = range(200, 300)
 
-# Not in WHATSAPP.md §4. Pausing (FIX) is the safe default: an unrecognised client error
+# Not in docs/whatsapp.md §4. Pausing (FIX) is the safe default: an unrecognised client error
 # usually repeats for every recipient, so failing them one by one would burn the whole
 # campaign; the failures stay `retryable` for after a person has looked.
 UNKNOWN_RULE = _fix(
@@ -392,7 +392,7 @@ class WhatsAppError(Exception):
         self.http_status = http_status
         self.rule = rule or classify(code, details, http_status=http_status)
         # Only a missing or unreadable answer makes delivery uncertain. A 131000 body is
-        # an answer: its rule is RETRY (WHATSAPP.md §4) and `rule.ambiguous` is a hint
+        # an answer: its rule is RETRY (docs/whatsapp.md §4) and `rule.ambiguous` is a hint
         # that a status webhook for the callback data may still show up.
         if maybe_delivered is not None:
             self.maybe_delivered = maybe_delivered

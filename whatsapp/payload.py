@@ -5,7 +5,7 @@ Runs once per message on the send path (1,000 msg/s) and once per row in the imp
 `PayloadBuilder`; `build()` and `validate()` only look at the values.
 
 The mapping from template to variables lives in `whatsapp.variables`; this module
-decides how each variable is sent (WHATSAPP.md §1.2/§1.3) and refuses values Meta would
+decides how each variable is sent (docs/whatsapp.md §1.2/§1.3) and refuses values Meta would
 reject, naming the spreadsheet column, so one bad row never reaches Meta.
 """
 
@@ -18,12 +18,12 @@ from urllib.parse import unquote, urlsplit
 
 from whatsapp.variables import Variable, is_named, template_variables
 
-# WHATSAPP.md §1.6: up to 512 characters.
+# docs/whatsapp.md §1.6: up to 512 characters.
 CALLBACK_DATA_MAX = 512
 
 # Meta refuses text parameters with a newline, a tab or more than 4 consecutive spaces
 # ("Param text cannot have new-line/tab characters or more than 4 consecutive spaces";
-# field reports, not in WHATSAPP.md). Refusing at import beats a FIX pause mid-campaign.
+# field reports, docs/whatsapp.md §1.2). Refusing at import beats failing at Meta.
 _BAD_TEXT = re.compile(r"[\n\r\t]| {5,}")
 _WHITESPACE = re.compile(r"\s")
 _TEXT_KINDS = frozenset({"text", "copy_code", "payload"})

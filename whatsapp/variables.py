@@ -3,7 +3,7 @@ ordered list of values a recipient needs (and so the spreadsheet columns).
 
 The sample spreadsheet, the importer, the preview and the payload builder
 (`whatsapp.payload`) all read this list, so a column name or a limit is decided here once.
-Components are in the shape `GET /<WABA_ID>/message_templates` returns (WHATSAPP.md §2.2):
+Components are in the shape `GET /<WABA_ID>/message_templates` returns (docs/whatsapp.md §2.2):
 reading them is Cloud API knowledge, so it lives in `whatsapp`, below the catalogue app.
 """
 
@@ -17,18 +17,18 @@ PHONE_COLUMNS = ("country_code", "phone_number")
 
 # Meta's limits on send-time values. Meta rejects over-length values with 100/132005, and
 # one bad row must not pause a campaign, so the importer refuses them up front.
-# Body: Meta caps the whole body at 1024 chars (WHATSAPP.md has no per-parameter figure);
+# Body: Meta caps the whole body at 1024 chars (docs/whatsapp.md has no per-parameter figure);
 # 1024 per parameter is the conservative limit we can check without hydrating the text.
 BODY_TEXT_MAX = 1024
 # Header: 60 chars for header text (Meta's template-component limits).
 HEADER_TEXT_MAX = 60
-# URL button suffix: 2000 chars (WHATSAPP.md §1.2, from pywa's validation).
+# URL button suffix: 2000 chars (docs/whatsapp.md §1.2, from pywa's validation).
 URL_SUFFIX_MAX = 2000
-# Copy code: 15 chars (WHATSAPP.md §1.2 / §9.7, pywa docstring citing Meta; UNCONFIRMED).
+# Copy code: 15 chars (docs/whatsapp.md §1.2 / §9.7, pywa docstring citing Meta; UNCONFIRMED).
 COPY_CODE_MAX = 15
-# Quick-reply payload: 128 chars is the commonly quoted limit; UNCONFIRMED in WHATSAPP.md.
+# Quick-reply payload: 128 chars is the commonly quoted limit; UNCONFIRMED in docs/whatsapp.md.
 PAYLOAD_MAX = 128
-# Authentication (OTP) codes: 15 chars, like copy codes (UNCONFIRMED in WHATSAPP.md).
+# Authentication (OTP) codes: 15 chars, like copy codes (UNCONFIRMED in docs/whatsapp.md).
 OTP_CODE_MAX = 15
 
 MEDIA_FORMATS = {"IMAGE": "image", "VIDEO": "video", "DOCUMENT": "document"}

@@ -1,4 +1,4 @@
-"""Reading Meta's webhook payloads (WHATSAPP.md §5.3-§5.6 and §2.3) into plain items.
+"""Reading Meta's webhook payloads (docs/whatsapp.md §5.3-§5.6 and §2.3) into plain items.
 
 Pure functions, no database. The receiver uses `load` and `identify` to decide whether a POST
 is well formed and which account it names; the drain uses `changes` and the item readers to
@@ -22,7 +22,7 @@ from whatsapp.errors import Action, WhatsAppError, classify
 OBJECT = "whatsapp_business_account"
 EARLIEST_SECONDS = 1_514_764_800  # 2018-01-01, before the first WhatsApp Business API message
 LATEST_AHEAD_SECONDS = 86_400
-# The statuses that move a recipient (WHATSAPP.md §5.4); `played` (voice) and anything newer
+# The statuses that move a recipient (docs/whatsapp.md §5.4); `played` (voice) and anything newer
 # are read but ignored.
 KNOWN_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 
@@ -133,7 +133,7 @@ def identify(data: dict) -> tuple[set[str], set[str]]:
 
 
 def changes(data: dict) -> Iterator[Change]:
-    """Every change of every entry (Meta batches both, WHATSAPP.md §5.7)."""
+    """Every change of every entry (Meta batches both, docs/whatsapp.md §5.7)."""
     for entry in data.get("entry") or ():
         if not isinstance(entry, dict):
             continue
@@ -191,7 +191,7 @@ def read_template_update(value: dict) -> TemplateUpdate | None:
         if isinstance(info, dict) and info.get(key):
             reasons.append(_str(info[key]))
     return TemplateUpdate(
-        # An integer in this payload (WHATSAPP.md §2.3), a string in the catalogue.
+        # An integer in this payload (docs/whatsapp.md §2.3), a string in the catalogue.
         meta_id=_str(value.get("message_template_id")),
         name=_str(value.get("message_template_name")),
         language=_str(value.get("message_template_language")),

@@ -15,6 +15,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from whatsapp.errors import OPT_OUT_CODES
+
 from ..models import Campaign, OptOut, Recipient
 from ..tracking.counters import counters_apply
 
@@ -199,6 +201,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 ],
             )
             move(R.SENDING, R.FAILED, n)
+            _opt_out(campaign_id, [o.id for o in failed if o.error_code in OPT_OUT_CODES])
         if retry:
             n = _update_each(
                 c,
@@ -320,6 +323,29 @@ def recover_claims(*, campaign_id, maybe_sent: set[int], never_sent: set[int]) -
             "recovered expired claims",
             extra={"campaign_id": str(campaign_id), "unknown": unknown, "requeued": pending},
         )
+
+
+def _opt_out(campaign_id, recipient_ids: list[int]) -> None:
+    """A send Meta refused because the person stopped marketing messages (131050): the
+    number joins the workspace's opt-out list, as the same error on a status webhook does."""
+    if not recipient_ids:
+        return
+    rows = Recipient.objects.filter(id__in=recipient_ids).values_list(
+        "campaign__workspace_id", "phone"
+    )
+    OptOut.objects.bulk_create(
+        [
+            OptOut(
+                workspace_id=workspace_id,
+                phone=phone,
+                source=OptOut.Source.ERROR,
+                detail="Meta refused a send with error 131050: the user stopped marketing "
+                "messages.",
+            )
+            for workspace_id, phone in rows
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def optouts_since_start(*, campaign_id) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """Inbound messages and marketing preferences: opt-outs, opt-ins and replies.
 
-WhatsApp does not interpret "STOP" (WHATSAPP.md §5.5): a text equal to an opt-out keyword
+WhatsApp does not interpret "STOP" (docs/whatsapp.md §5.5): a text equal to an opt-out keyword
 (STOP, UNSUBSCRIBE and OPT_OUT_KEYWORDS; case-insensitive, trimmed) puts the number on the
 workspace's OptOut list, an opt-in keyword (START) takes it off again. The native control
 arrives as `user_preferences` stop / resume. Each way of opting back in lifts only the

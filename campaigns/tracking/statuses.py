@@ -1,12 +1,12 @@
 """Status webhooks applied to recipients: one precedence, order-independent, in batches.
 
-Precedence (ARCHITECTURE.md §6, WHATSAPP.md §5.7): pending / sending / unknown / skipped = 0
-< sent = 1 < failed = 2 < delivered = 3 < read = 4. A recipient's status is the highest rank
-seen and never goes down, so duplicates change nothing and any arrival order ends in the same
-state. `failed` counts only while nothing better has arrived: a failure after a delivery is
-logged and ignored (multi-device), and a delivery after a failure clears the failure. Each
-step keeps the earliest timestamp seen for it, and a status proves the steps before it (read
-implies delivered implies sent), so timestamps do not depend on order either.
+Precedence (docs/architecture.md §6, docs/whatsapp.md §5.7): pending / sending / unknown /
+skipped = 0 < sent = 1 < failed = 2 < delivered = 3 < read = 4. A recipient's status is the
+highest rank seen and never goes down, so duplicates change nothing and any arrival order ends
+in the same state. `failed` counts only while nothing better has arrived: a failure after a
+delivery is logged and ignored (multi-device), and a delivery after a failure clears the
+failure. Each step keeps the earliest timestamp seen for it, and a status proves the steps
+before it (read implies delivered implies sent), so timestamps do not depend on order either.
 
 Work is per batch: statuses grouped by wamid, the recipients loaded (and locked) in one query,
 the new states computed in Python, changed rows written with one statement and the
@@ -71,7 +71,7 @@ TRACKED = (
 )
 LOADED = ("id", "campaign_id", "phone", *TRACKED)
 LOADED_COLUMNS = [column(Recipient, name) for name in LOADED]
-# Meta 131050: the user stopped marketing messages (WHATSAPP.md §4, §7): keep them out.
+# Meta 131050: the user stopped marketing messages (docs/whatsapp.md §4, §7): keep them out.
 STOPPED_DETAIL = "Meta error {code} on a status webhook: the user stopped marketing messages."
 CHUNK = 1000  # distinct wamids per query; keeps IN lists within SQLite's parameter limit
 _NEVER = 10**12  # sorts a failure without a code after those with one

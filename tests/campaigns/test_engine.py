@@ -136,6 +136,10 @@ def test_permanent_errors_fail_the_recipient_with_the_code(sandbox, make_campaig
         False,
     )
     assert stopped.error_details
+    # the person stopped marketing messages: the number joins the opt-out list at once
+    opt_out = OptOut.objects.get(workspace=campaign.workspace, phone="+14155559904")
+    assert (opt_out.source, "131050" in opt_out.detail) == ("error", True)
+    assert not OptOut.objects.filter(phone="+14155559901").exists()
     assert Recipient.objects.get(phone="+14155550100").status == "sent"
     assert_counters_match(campaign)
 

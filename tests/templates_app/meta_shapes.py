@@ -1,4 +1,4 @@
-"""Templates in the shape Meta's GET /{waba}/message_templates returns (WHATSAPP.md §2.2)."""
+"""Templates in the shape Meta's GET /{waba}/message_templates returns (docs/whatsapp.md §2.2)."""
 
 DELIVERY_WINDOW = {
     "id": "1402938475610021",

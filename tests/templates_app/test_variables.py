@@ -14,9 +14,9 @@ from whatsapp.variables import (
 
 from . import meta_shapes
 
-# --- the four templates of WHATSAPP.md §2.2, verbatim -----------------------------------------
+# --- the four templates of docs/whatsapp.md §2.2, verbatim ------------------------------
 
-# The four shapes of WHATSAPP.md §2.2, as Meta's GET returns them.
+# The four shapes of docs/whatsapp.md §2.2, as Meta's GET returns them.
 DELIVERY_WINDOW = meta_shapes.DELIVERY_WINDOW["components"]
 CART_REMINDER = meta_shapes.CART_REMINDER["components"]
 APPOINTMENT_CONFIRMED = meta_shapes.APPOINTMENT["components"]

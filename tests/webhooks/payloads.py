@@ -1,4 +1,4 @@
-"""Builders for Meta's webhook payloads, shaped as in WHATSAPP.md §2.3 and §5.3-§5.6."""
+"""Builders for Meta's webhook payloads, shaped as in docs/whatsapp.md §2.3 and §5.3-§5.6."""
 
 import hashlib
 import hmac

@@ -14,7 +14,7 @@ from .conftest import URL
 pytestmark = pytest.mark.django_db
 
 
-# --- GET: verification handshake (WHATSAPP.md §5.1) ----------------------------------------
+# --- GET: verification handshake (docs/whatsapp.md §5.1) ----------------------------------------
 
 
 def test_right_verify_token_echoes_the_challenge(client, account):
@@ -48,7 +48,7 @@ def test_wrong_verify_token_or_mode_is_forbidden(client, account, params):
     assert client.get(URL, params).status_code == 403
 
 
-# --- POST: signature (WHATSAPP.md §5.2) -----------------------------------------------------
+# --- POST: signature (docs/whatsapp.md §5.2) -----------------------------------------------------
 
 
 def test_signed_post_is_stored_raw_and_answered_200(post, account, queued_drains):

@@ -16,7 +16,7 @@ from whatsapp.errors import (
 
 R, D, RC, F, S = Action.RETRY, Action.DEFER, Action.RECIPIENT, Action.FIX, Action.STOP
 
-# Every code of WHATSAPP.md §4: (code, action, retryable by a later "retry failed").
+# Every code of docs/whatsapp.md §4: (code, action, retryable by a later "retry failed").
 TABLE = [
     (0, S, True),
     (1, R, True),

@@ -1,5 +1,5 @@
 """The receiving end of Meta's webhooks: the verification handshake, and the POST, which is
-checked, stored and answered at once (WHATSAPP.md §5.1, §5.2, §5.7).
+checked, stored and answered at once (docs/whatsapp.md §5.1, §5.2, §5.7).
 
 A POST is stored only when its `X-Hub-Signature-256` is the HMAC-SHA256 of the raw body under
 the app secret of an account it names (by phone number id, or by WABA id for template

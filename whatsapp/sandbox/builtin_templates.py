@@ -1,6 +1,6 @@
 """The sandbox's built-in templates, as Meta's `GET message_templates` returns them.
 
-Data only (WHATSAPP.md §2.2 shapes): six-plus APPROVED templates of different shapes, an
+Data only (docs/whatsapp.md §2.2 shapes): six-plus APPROVED templates of different shapes, an
 authentication template, and PENDING, PAUSED and REJECTED ones. Ids are stable 16-digit
 strings. catalogue.py compiles them into send-validation specs.
 """
@@ -16,7 +16,7 @@ def _body(text: str, examples: list[str] | dict[str, str]) -> dict:
     return {"type": "BODY", "text": text, **({"example": example} if examples else {})}
 
 
-# Meta-shaped template objects (WHATSAPP.md §2.2). Ids are stable, 16-digit strings.
+# Meta-shaped template objects (docs/whatsapp.md §2.2). Ids are stable, 16-digit strings.
 TEMPLATES: list[dict] = [
     {  # positional, body only
         "id": "1402938475610021",
@@ -162,7 +162,7 @@ TEMPLATES: list[dict] = [
             },
         ],
     },
-    {  # named, image header, every button kind (WHATSAPP.md §1.2)
+    {  # named, image header, every button kind (docs/whatsapp.md §1.2)
         "id": "2046583920174650",
         "name": "autumn_sale_2026",
         "language": "en_GB",

@@ -1,4 +1,4 @@
-"""Builders for the webhook payloads Meta posts (WHATSAPP.md §2.3, §5.3-§5.6).
+"""Builders for the webhook payloads Meta posts (docs/whatsapp.md §2.3, §5.3-§5.6).
 
 Pure functions from plain values to dicts: status items, the `messages` envelope, inbound
 text and quick-reply messages, `user_preferences` and `message_template_status_update`.

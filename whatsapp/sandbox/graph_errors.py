@@ -1,7 +1,7 @@
 """The Graph API errors the sandbox can produce, in Meta's exact shapes.
 
 Synchronous errors are `{"error": {"message": "(#code) title", "type": "OAuthException",
-"code", "error_data": {"messaging_product", "details"}, "fbtrace_id"}}` (WHATSAPP.md §1.5);
+"code", "error_data": {"messaging_product", "details"}, "fbtrace_id"}}` (docs/whatsapp.md §1.5);
 asynchronous ones (in `statuses[].errors`) are `{"code", "title", "message", "error_data":
 {"details"}, "href"}` (§5.4). This table is the sandbox's own, playing Meta: it is not the
 application's error classification (that lives in whatsapp/errors.py).

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .catalogue import MEDIA_FORMATS, Catalogue, TemplateSpec
 from .graph_errors import GraphError
 
-# Length limits (WHATSAPP.md §1.2, §1.6; pywa's docstrings for the ones Meta's pages omit).
+# Length limits (docs/whatsapp.md §1.2, §1.6; pywa's docstrings for the ones Meta's pages omit).
 MAX_BODY_PARAM = 1024
 MAX_HEADER_PARAM = 60
 MAX_URL_SUFFIX = 2000
