@@ -94,9 +94,10 @@ class BreakerForm(forms.Form):
         }
 
     @classmethod
-    def for_campaign(cls, campaign: Campaign) -> "BreakerForm":
+    def for_campaign(cls, campaign: Campaign, effective: BreakerSettings) -> "BreakerForm":
+        """The campaign's own overrides filled in; the values in force as placeholders."""
         own = campaign.breaker
-        return cls(
+        form = cls(
             initial={
                 "consecutive": own.get("consecutive"),
                 "window": own.get("window"),
@@ -104,6 +105,16 @@ class BreakerForm(forms.Form):
                 "optout_percent": own["optout_share"] * 100 if own.get("optout_share") else None,
             }
         )
+        optout = effective.optout_share
+        shown = {
+            "consecutive": effective.consecutive,
+            "window": effective.window,
+            "share_percent": f"{effective.share * 100:g}",
+            "optout_percent": "off" if optout is None else f"{optout * 100:g}",
+        }
+        for name, value in shown.items():
+            form.fields[name].widget.attrs["placeholder"] = str(value)
+        return form
 
 
 @login_required
@@ -129,6 +140,7 @@ def campaign_detail(request, campaign_id):
     campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     preview = _preview_for_page(request, campaign)
     failed = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.FAILED)[:20]
+    breaker = BreakerSettings.resolve(campaign.workspace.breaker_defaults, campaign.breaker)
     return render(
         request,
         "campaigns/campaign_detail.html",
@@ -143,10 +155,8 @@ def campaign_detail(request, campaign_id):
             "send_form": SendForm(
                 initial={"rate_limit": campaign.rate_limit, "worker_count": campaign.worker_count}
             ),
-            "breaker": BreakerSettings.resolve(
-                campaign.workspace.breaker_defaults, campaign.breaker
-            ),
-            "breaker_form": BreakerForm.for_campaign(campaign),
+            "breaker": breaker,
+            "breaker_form": BreakerForm.for_campaign(campaign, breaker),
             "breaker_editable": campaign.status in BREAKER_EDITABLE,
             "deferred_until": campaign_deferred_until(campaign),
         },

@@ -1,7 +1,7 @@
 """Recipient numbers that fail the way real numbers fail, chosen by their last four digits.
 
 The table (also in the package docstring and the README) is `FAILING_SUFFIXES`. Suffixes
-9901-9909 were chosen because test data rarely ends that way (0001-0009 and 1234 are common);
+9901-9910 were chosen because test data rarely ends that way (0001-0009 and 1234 are common);
 a benchmark that generates sequential numbers can turn the table off (`--no-failing-numbers`).
 """
 

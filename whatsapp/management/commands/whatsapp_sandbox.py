@@ -100,7 +100,7 @@ class Command(BaseCommand):
         server.add_argument(
             "--no-failing-numbers",
             action="store_true",
-            help="treat numbers ending in 9901-9908 like any other number",
+            help="treat numbers ending in 9901-9910 like any other number",
         )
         server.add_argument(
             "--access-log", action="store_true", help="log every request (slows it down)"
@@ -181,7 +181,7 @@ class Command(BaseCommand):
         host, port = options["host"], options["port"]
         hooks = f"webhooks -> {config.webhook_url}" if config.webhooks_enabled else "webhooks off"
         failing = (
-            "numbers ending in 9901-9908 fail on purpose (whatsapp/sandbox/__init__.py)"
+            "numbers ending in 9901-9910 fail on purpose (docs/sandbox.md)"
             if config.failing_numbers
             else "no failing numbers"
         )
