@@ -36,8 +36,3 @@ def default_workspace_for_user(*, user) -> Workspace | None:
     """The workspace a request acts in when it names none: the user's only one, or None."""
     workspaces = list(workspaces_for_user(user=user)[:2])
     return workspaces[0] if len(workspaces) == 1 else None
-
-
-def role_in(*, user, workspace) -> str | None:
-    membership = Membership.objects.filter(user=user, workspace=workspace).first()
-    return membership.role if membership else None

@@ -65,11 +65,3 @@ def workspace_bootstrap(
             )
         Membership.objects.create(user=user, workspace=workspace, role=Membership.Role.OWNER)
     return BootstrapResult(user, workspace, created_user, created_workspace, created_membership)
-
-
-@transaction.atomic
-def membership_add(*, workspace: Workspace, user, role: str = Membership.Role.MEMBER) -> Membership:
-    membership, _ = Membership.objects.get_or_create(
-        workspace=workspace, user=user, defaults={"role": role}
-    )
-    return membership

@@ -4,7 +4,7 @@ POSTs/s acknowledged with p99 < 100 ms; ≥ 5,000 statuses applied/s; counters e
 On PostgreSQL: the configured one, or `broadcast_bench_webhooks` on 127.0.0.1 (created when
 missing, in a child process) when the suite runs on SQLite. It migrates the
 database, creates an account, a running campaign and N recipients with wamids, serves
-`config.wsgi` (or the same app with the webhook fast path, see `_wsgi_app`) with gunicorn and
+`config.wsgi` (with its webhook fast path, see `_wsgi_app`) with gunicorn and
 the production settings (gunicorn.conf.py) on a free loopback port, and POSTs signed status
 webhooks (sent, delivered and read for every recipient, shuffled, one status per POST as Meta
 sends them, each body distinct and signed) with IN_FLIGHT in flight over keep-alive
@@ -84,16 +84,13 @@ def _gunicorn() -> str:
 
 
 def _wsgi_app() -> tuple[str, str]:
-    """config.wsgi when it installs the webhook fast path (webhooks/wsgi.py), else the same
-    application built by the fast path's factory, so the figures are those of the fast path."""
+    """config.wsgi, which installs the webhook fast path (webhooks/wsgi.py): the figures are
+    those of the fast path."""
     import config.wsgi
 
-    if getattr(config.wsgi.application, "webhook_fast_path", False):
-        return "config.wsgi", "config.wsgi (with the webhook fast path)"
-    return (
-        "webhooks.wsgi:django_with_fast_path()",
-        "webhooks.wsgi:django_with_fast_path() (config.wsgi does not install the fast path)",
-    )
+    if not getattr(config.wsgi.application, "webhook_fast_path", False):
+        raise SystemExit("config.wsgi does not install the webhook fast path (webhooks/wsgi.py)")
+    return "config.wsgi", "config.wsgi (with the webhook fast path)"
 
 
 def _gunicorn_settings() -> str:

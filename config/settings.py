@@ -154,7 +154,6 @@ else:
     _db.setdefault("CONN_HEALTH_CHECKS", True)
     if "TEST" not in _db and env.str("TEST_DATABASE_NAME", default=""):
         _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
-IS_POSTGRES = "postgresql" in _db["ENGINE"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

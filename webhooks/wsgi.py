@@ -6,9 +6,8 @@ request) costs more CPU than checking the signature and storing the body. This w
 answers `POST /webhooks/whatsapp/` itself with the very service the view uses
 (`webhook_receive`), and hands every other request, the GET handshake included, to Django.
 
-Install it in config/wsgi.py: `application = webhook_fast_path(get_wsgi_application())`.
-Without it the Django view answers the same way, only slower. (`django_with_fast_path()` is
-that, as a gunicorn app factory, for the benchmark until config/wsgi.py installs it.)
+config/wsgi.py installs it: `application = webhook_fast_path(get_wsgi_application())`.
+Without it the Django view answers the same way, only slower.
 
 What the Django cycle would have done and still matters here: database connections are
 recycled as CONN_MAX_AGE / CONN_HEALTH_CHECKS say, at most once a second per thread instead of
@@ -17,7 +16,6 @@ ALLOWED_HOSTS has nothing to protect on this path.
 """
 
 import logging
-import os
 import threading
 import time
 
@@ -48,14 +46,6 @@ def webhook_fast_path(app):
 
     application.webhook_fast_path = True
     return application
-
-
-def django_with_fast_path():
-    """`gunicorn 'webhooks.wsgi:django_with_fast_path()'`: config.wsgi plus the fast path."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.wsgi import get_wsgi_application
-
-    return webhook_fast_path(get_wsgi_application())
 
 
 def _receive(environ, webhook_receive) -> int:

@@ -173,26 +173,6 @@ class PayloadBuilder:
         return {"type": "button", "sub_type": sub_type, "index": index, "parameters": [parameter]}
 
 
-def build_template_message(
-    *,
-    to: str,
-    template_name: str,
-    language: str,
-    components: list[dict],
-    parameter_format: str,
-    values: dict[str, str],
-    callback_data: str | None = None,
-) -> dict:
-    """One-off convenience; senders should keep a PayloadBuilder per template."""
-    builder = PayloadBuilder(
-        template_name=template_name,
-        language=language,
-        components=components,
-        parameter_format=parameter_format,
-    )
-    return builder.build(to, values, callback_data)
-
-
 def _is_http_url(value: str) -> bool:
     lowered = value[:8].lower()
     if not (lowered.startswith("https://") or lowered.startswith("http://")):

@@ -127,11 +127,6 @@ class RateLimiter:
             at = answered
         return [at + int(x) / 1_000_000 for x in out[2 : granted + 2]], 0.0
 
-    async def try_acquire(self, mark: int | str = "") -> float:
-        """0.0 if a slot is granted now (and `mark` recorded), else seconds to wait."""
-        times, wait = await self.acquire([mark], 0.0)
-        return 0.0 if times else wait
-
     async def slow_down(self) -> None:
         await self.redis.set(self.keys[2], 1, ex=SLOWDOWN_SECONDS)
 

@@ -5,7 +5,6 @@ import pytest
 from whatsapp.payload import (
     PayloadBuilder,
     PayloadError,
-    build_template_message,
     validate_values,
 )
 from whatsapp.variables import template_variables
@@ -188,16 +187,16 @@ SHAPES = {
     SHAPES.values(),
     ids=SHAPES,
 )
-def test_build_template_message(components, parameter_format, values, expected_components):
-    message = build_template_message(
-        to=TO,
+def test_builder_builds_every_template_shape(
+    components, parameter_format, values, expected_components
+):
+    builder = PayloadBuilder(
         template_name="tpl",
         language="en_GB",
         components=components,
         parameter_format=parameter_format,
-        values=values,
-        callback_data="rcpt=88213",
     )
+    message = builder.build(TO, values, "rcpt=88213")
     assert message == {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -213,14 +212,10 @@ def test_build_template_message(components, parameter_format, values, expected_c
 
 
 def test_template_without_variables_has_no_components_and_no_callback_when_not_given():
-    message = build_template_message(
-        to=TO,
-        template_name="hello",
-        language="en",
-        components=NO_VARIABLES,
-        parameter_format="POSITIONAL",
-        values={"unrelated": "x"},
+    builder = PayloadBuilder(
+        template_name="hello", language="en", components=NO_VARIABLES, parameter_format="POSITIONAL"
     )
+    message = builder.build(TO, {"unrelated": "x"})
     assert message == {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
