@@ -12,8 +12,6 @@ from .services.sending import (
     campaign_stop_by_staff,
 )
 
-S = Campaign.Status
-
 
 def _apply(modeladmin, request, queryset, fn, verb):
     done = 0
@@ -103,12 +101,12 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = [*self.readonly_fields, *self.LIFECYCLE_FIELDS]
-        if obj is not None and obj.status != S.DRAFT:
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
             fields += self.FIXED_AFTER_DRAFT
         return fields
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status == S.RUNNING:
+        if obj is not None and obj.status == Campaign.Status.RUNNING:
             return False  # stop it first, as the API says (bulk deletes including it: 403)
         return super().has_delete_permission(request, obj)
 

@@ -20,24 +20,26 @@ from .signals import template_unsendable
 
 logger = logging.getLogger(__name__)
 
-T = MessageTemplate.Status
-
 # Statuses in which Meta refuses sends (132001 / 132015 / 132016): running campaigns pause.
 UNSENDABLE_STATUSES = {
-    T.PAUSED,
-    T.DISABLED,
-    T.REJECTED,
-    T.PENDING_DELETION,
-    T.DELETED,
-    T.LOCKED,
-    T.ARCHIVED,
-    T.PENDING,
-    T.IN_APPEAL,
+    MessageTemplate.Status.PAUSED,
+    MessageTemplate.Status.DISABLED,
+    MessageTemplate.Status.REJECTED,
+    MessageTemplate.Status.PENDING_DELETION,
+    MessageTemplate.Status.DELETED,
+    MessageTemplate.Status.LOCKED,
+    MessageTemplate.Status.ARCHIVED,
+    MessageTemplate.Status.PENDING,
+    MessageTemplate.Status.IN_APPEAL,
 }
 # Webhook events that mean "approved again" rather than a status of their own.
 # Gone for good: the campaigns that use it fail instead of waiting, paused, for a fix.
-GONE_STATUSES = {T.DELETED, T.PENDING_DELETION}
-EVENT_STATUS = {"REINSTATED": T.APPROVED, "UNARCHIVED": T.APPROVED, "UNPAUSE": T.APPROVED}
+GONE_STATUSES = {MessageTemplate.Status.DELETED, MessageTemplate.Status.PENDING_DELETION}
+EVENT_STATUS = {
+    "REINSTATED": MessageTemplate.Status.APPROVED,
+    "UNARCHIVED": MessageTemplate.Status.APPROVED,
+    "UNPAUSE": MessageTemplate.Status.APPROVED,
+}
 
 
 class TemplateSyncError(UpstreamUnavailable):
@@ -68,7 +70,7 @@ def template_require_sendable(template: MessageTemplate) -> None:
         raise TemplateNotSendable(
             f"Template {template.name!r} ({template.language}) no longer exists on WhatsApp."
         )
-    if template.status != T.APPROVED:
+    if template.status != MessageTemplate.Status.APPROVED:
         raise TemplateNotSendable(
             f"Template {template.name!r} ({template.language}) is {template.status}; "
             "only APPROVED templates can be sent."
@@ -203,7 +205,7 @@ def template_status_change(*, template: MessageTemplate, status: str, reason: st
     of campaigns paused.
     """
     status = EVENT_STATUS.get(status.upper(), status.upper())
-    if status not in T.values:
+    if status not in MessageTemplate.Status.values:
         logger.info("ignoring unknown template status", extra={"status": status})
         return 0
     with transaction.atomic():

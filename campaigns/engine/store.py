@@ -22,7 +22,6 @@ from ..tracking.counters import counters_apply
 
 logger = logging.getLogger(__name__)
 
-R = Recipient.Status
 TABLE = Recipient._meta.db_table
 
 
@@ -77,7 +76,8 @@ def claim_batch(*, campaign_id, worker: str, size: int) -> list[Claimed]:
         rows = c.fetchall()
         if rows:
             counters_apply(
-                campaign_id=campaign_id, deltas={R.PENDING: -len(rows), R.SENDING: len(rows)}
+                campaign_id=campaign_id,
+                deltas={Recipient.Status.PENDING: -len(rows), Recipient.Status.SENDING: len(rows)},
             )
             rows = _skip_opted_out(c, campaign_id=campaign_id, rows=rows)
     decode = Recipient._meta.get_field("values").from_db_value
@@ -115,7 +115,8 @@ def _skip_opted_out(c, *, campaign_id, rows: list[tuple]) -> list[tuple]:
     if not skipped:
         return rows
     counters_apply(
-        campaign_id=campaign_id, deltas={R.SENDING: -len(skipped), R.SKIPPED: len(skipped)}
+        campaign_id=campaign_id,
+        deltas={Recipient.Status.SENDING: -len(skipped), Recipient.Status.SKIPPED: len(skipped)},
     )
     return [r for r in rows if r[0] not in skipped]
 
@@ -136,11 +137,11 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
             deltas[from_state] = deltas.get(from_state, 0) - n
             deltas[to_state] = deltas.get(to_state, 0) + n
 
-    sent = [o for o in outcomes if o.status == R.SENT]
-    failed = [o for o in outcomes if o.status == R.FAILED]
-    retry = [o for o in outcomes if o.status == R.PENDING and not o.released]
+    sent = [o for o in outcomes if o.status == Recipient.Status.SENT]
+    failed = [o for o in outcomes if o.status == Recipient.Status.FAILED]
+    retry = [o for o in outcomes if o.status == Recipient.Status.PENDING and not o.released]
     released = [o for o in outcomes if o.released]
-    unknown = [o for o in outcomes if o.status == R.UNKNOWN]
+    unknown = [o for o in outcomes if o.status == Recipient.Status.UNKNOWN]
     with transaction.atomic(), connection.cursor() as c:
         if sent:
             rows = [(o.id, o.wamid, o.message_status, now) for o in sent]
@@ -150,7 +151,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 ("mstatus", "text"),
                 ("ts", "timestamptz"),
             )
-            for from_state in (R.SENDING, R.UNKNOWN):
+            for from_state in (Recipient.Status.SENDING, Recipient.Status.UNKNOWN):
                 n = _update_each(
                     c,
                     set_sql="""status = 'sent', wamid = v.wid, message_status = v.mstatus,
@@ -159,8 +160,8 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                     columns=columns,
                     rows=rows,
                 )
-                move(from_state, R.SENT, n)
-                if from_state == R.SENDING and n == len(rows):
+                move(from_state, Recipient.Status.SENT, n)
+                if from_state == Recipient.Status.SENDING and n == len(rows):
                     break  # the usual case: every row was still sending, all are done
             else:
                 # Rows a webhook already advanced still need their wamid.
@@ -200,7 +201,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                     for o in failed
                 ],
             )
-            move(R.SENDING, R.FAILED, n)
+            move(Recipient.Status.SENDING, Recipient.Status.FAILED, n)
             _opt_out(campaign_id, [o.id for o in failed if o.error_code in OPT_OUT_CODES])
         if retry:
             n = _update_each(
@@ -220,7 +221,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                     for o in retry
                 ],
             )
-            move(R.SENDING, R.PENDING, n)
+            move(Recipient.Status.SENDING, Recipient.Status.PENDING, n)
         if released:
             n = _update_each(
                 c,
@@ -230,7 +231,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 columns=(("id", "bigint"), ("later", "timestamptz")),
                 rows=[(o.id, o.next_attempt_at) for o in released],
             )
-            move(R.SENDING, R.PENDING, n)
+            move(Recipient.Status.SENDING, Recipient.Status.PENDING, n)
         if unknown:
             n = _update_each(
                 c,
@@ -240,7 +241,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 columns=(("id", "bigint"), ("title", "text"), ("details", "text")),
                 rows=[(o.id, o.error_title[:255], o.error_details) for o in unknown],
             )
-            move(R.SENDING, R.UNKNOWN, n)
+            move(Recipient.Status.SENDING, Recipient.Status.UNKNOWN, n)
         counters_apply(campaign_id=campaign_id, deltas=deltas)
     return [o.wamid for o in sent if o.wamid]
 
@@ -287,7 +288,7 @@ def lease_seconds() -> int:
 def expired_claims(*, campaign_id=None, limit: int = 5000) -> list[tuple]:
     """(id, campaign_id, claimed_by) of rows in `sending` whose lease ran out."""
     cutoff = timezone.now() - timedelta(seconds=lease_seconds())
-    qs = Recipient.objects.filter(status=R.SENDING, claimed_at__lt=cutoff)
+    qs = Recipient.objects.filter(status=Recipient.Status.SENDING, claimed_at__lt=cutoff)
     if campaign_id is not None:
         qs = qs.filter(campaign_id=campaign_id)
     return list(qs.values_list("id", "campaign_id", "claimed_by")[:limit])
@@ -299,24 +300,28 @@ def recover_claims(*, campaign_id, maybe_sent: set[int], never_sent: set[int]) -
     cutoff = timezone.now() - timedelta(seconds=lease_seconds())
     with transaction.atomic():
         unknown = Recipient.objects.filter(
-            id__in=maybe_sent, status=R.SENDING, claimed_at__lt=cutoff
+            id__in=maybe_sent, status=Recipient.Status.SENDING, claimed_at__lt=cutoff
         ).update(
-            status=R.UNKNOWN,
+            status=Recipient.Status.UNKNOWN,
             claimed_at=None,
             error_title="Outcome unknown",
             error_details="The worker stopped after sending; the status webhook will tell.",
         )
         # Never left: the claim's attempt is not counted (it would spend a retry budget).
         pending = Recipient.objects.filter(
-            id__in=never_sent, status=R.SENDING, claimed_at__lt=cutoff
+            id__in=never_sent, status=Recipient.Status.SENDING, claimed_at__lt=cutoff
         ).update(
-            status=R.PENDING,
+            status=Recipient.Status.PENDING,
             claimed_at=None,
             attempts=Greatest(F("attempts") - 1, Value(0)),
         )
         counters_apply(
             campaign_id=campaign_id,
-            deltas={R.SENDING: -(unknown + pending), R.UNKNOWN: unknown, R.PENDING: pending},
+            deltas={
+                Recipient.Status.SENDING: -(unknown + pending),
+                Recipient.Status.UNKNOWN: unknown,
+                Recipient.Status.PENDING: pending,
+            },
         )
     if unknown or pending:
         logger.warning(
@@ -374,7 +379,7 @@ def remaining(*, campaign_id) -> dict:
     """What is left to do: due pending, later pending (backoff), and in-flight rows."""
     now = timezone.now()
     base = Recipient.objects.filter(campaign_id=campaign_id)
-    pending = base.filter(status=R.PENDING)
+    pending = base.filter(status=Recipient.Status.PENDING)
     return {
         "due": pending.filter(next_attempt_at__isnull=True).exists()
         or pending.filter(next_attempt_at__lte=now).exists(),
@@ -382,5 +387,5 @@ def remaining(*, campaign_id) -> dict:
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first(),
-        "sending": base.filter(status=R.SENDING).exists(),
+        "sending": base.filter(status=Recipient.Status.SENDING).exists(),
     }

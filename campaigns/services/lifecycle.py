@@ -17,27 +17,40 @@ from ..models import Campaign
 
 logger = logging.getLogger(__name__)
 
-S = Campaign.Status
-
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    S.DRAFT: {S.SCHEDULED, S.RUNNING},
-    S.SCHEDULED: {S.DRAFT, S.RUNNING, S.PAUSED, S.STOPPED, S.FAILED},
-    S.RUNNING: {S.PAUSED, S.COMPLETED, S.STOPPED, S.FAILED},
-    S.PAUSED: {S.RUNNING, S.STOPPED, S.FAILED},
+    Campaign.Status.DRAFT: {Campaign.Status.SCHEDULED, Campaign.Status.RUNNING},
+    Campaign.Status.SCHEDULED: {
+        Campaign.Status.DRAFT,
+        Campaign.Status.RUNNING,
+        Campaign.Status.PAUSED,
+        Campaign.Status.STOPPED,
+        Campaign.Status.FAILED,
+    },
+    Campaign.Status.RUNNING: {
+        Campaign.Status.PAUSED,
+        Campaign.Status.COMPLETED,
+        Campaign.Status.STOPPED,
+        Campaign.Status.FAILED,
+    },
+    Campaign.Status.PAUSED: {
+        Campaign.Status.RUNNING,
+        Campaign.Status.STOPPED,
+        Campaign.Status.FAILED,
+    },
     # retry-failed re-opens a completed campaign for the recipients it re-queues.
-    S.COMPLETED: {S.RUNNING},
-    S.STOPPED: set(),
-    S.FAILED: set(),
+    Campaign.Status.COMPLETED: {Campaign.Status.RUNNING},
+    Campaign.Status.STOPPED: set(),
+    Campaign.Status.FAILED: set(),
 }
 
 _VERBS: dict[str, str] = {
-    S.SCHEDULED: "schedule",
-    S.RUNNING: "start",
-    S.PAUSED: "pause",
-    S.COMPLETED: "complete",
-    S.STOPPED: "stop",
-    S.FAILED: "fail",
-    S.DRAFT: "unschedule",
+    Campaign.Status.SCHEDULED: "schedule",
+    Campaign.Status.RUNNING: "start",
+    Campaign.Status.PAUSED: "pause",
+    Campaign.Status.COMPLETED: "complete",
+    Campaign.Status.STOPPED: "stop",
+    Campaign.Status.FAILED: "fail",
+    Campaign.Status.DRAFT: "unschedule",
 }
 
 
@@ -65,7 +78,7 @@ def campaign_transition(
             current = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True)
             status = current.first() or "deleted"
             raise InvalidTransition(f"cannot {_VERBS.get(to, to)} a {status} campaign")
-        if to == S.RUNNING:
+        if to == Campaign.Status.RUNNING:
             Campaign.objects.filter(pk=campaign.pk, started_at__isnull=True).update(started_at=now)
             Campaign.objects.filter(pk=campaign.pk).update(completed_at=None)
             transaction.on_commit(lambda: control.unhalt(campaign.pk))
@@ -84,10 +97,10 @@ def _status_changes(to: str, reason: str, now) -> dict:
     """The columns a move to `to` sets (a running campaign carries no reason)."""
     changes: dict = {
         "status": to,
-        "status_reason": "" if to == S.RUNNING else reason,
+        "status_reason": "" if to == Campaign.Status.RUNNING else reason,
         "updated_at": now,
     }
-    if to in (S.COMPLETED, S.STOPPED, S.FAILED):
+    if to in (Campaign.Status.COMPLETED, Campaign.Status.STOPPED, Campaign.Status.FAILED):
         changes["completed_at"] = now
     return changes
 
@@ -97,7 +110,10 @@ def campaigns_fail_for_template(*, template, reason: str) -> int:
     it fails, with the reason; its pending recipients stay as they are (a rerun with another
     template sends them). Returns how many failed."""
     return _move_for_template(
-        template, {S.RUNNING, S.PAUSED, S.SCHEDULED}, to=S.FAILED, reason=reason
+        template,
+        {Campaign.Status.RUNNING, Campaign.Status.PAUSED, Campaign.Status.SCHEDULED},
+        to=Campaign.Status.FAILED,
+        reason=reason,
     )
 
 
@@ -106,7 +122,9 @@ def campaigns_pause_for_template(*, template, reason: str) -> int:
 
     Nothing resumes by itself: an operator resumes once the template is usable again.
     """
-    return _move_for_template(template, {S.RUNNING}, to=S.PAUSED, reason=reason)
+    return _move_for_template(
+        template, {Campaign.Status.RUNNING}, to=Campaign.Status.PAUSED, reason=reason
+    )
 
 
 def campaigns_follow_template(*, template, reason: str, gone: bool, **_signal) -> int:

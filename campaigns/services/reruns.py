@@ -9,15 +9,12 @@ from .campaigns import CampaignError, _check_member
 from .lifecycle import InvalidTransition, campaign_transition
 from .sending import senders_start
 
-S = Campaign.Status
-R = Recipient.Status
-
 SEGMENTS = {
     "all": Q(),
-    "failed": Q(status=R.FAILED),
-    "failed_retryable": Q(status=R.FAILED, error_retryable=True),
-    "unknown": Q(status=R.UNKNOWN),
-    "delivered_not_read": Q(status=R.DELIVERED),
+    "failed": Q(status=Recipient.Status.FAILED),
+    "failed_retryable": Q(status=Recipient.Status.FAILED, error_retryable=True),
+    "unknown": Q(status=Recipient.Status.UNKNOWN),
+    "delivered_not_read": Q(status=Recipient.Status.DELIVERED),
 }
 
 
@@ -62,7 +59,7 @@ def campaign_rerun(
             [target, *params],
         )
         copied = c.rowcount
-    counters_apply(campaign_id=rerun.pk, deltas={R.PENDING: copied}, total=copied)
+    counters_apply(campaign_id=rerun.pk, deltas={Recipient.Status.PENDING: copied}, total=copied)
     rerun.refresh_from_db()
     return rerun
 
@@ -73,17 +70,26 @@ def campaign_retry_failed(*, user, campaign: Campaign) -> int:
     (e.g. 131049's 24 h) is kept: they are not sent before it ends. Returns how many."""
     _check_member(user, campaign.workspace_id)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.status not in (S.RUNNING, S.PAUSED, S.COMPLETED):
+    if campaign.status not in (
+        Campaign.Status.RUNNING,
+        Campaign.Status.PAUSED,
+        Campaign.Status.COMPLETED,
+    ):
         raise InvalidTransition(f"cannot retry a {campaign.status} campaign")
     count = Recipient.objects.filter(
-        campaign=campaign, status=R.FAILED, error_retryable=True
-    ).update(status=R.PENDING, failed_at=None, attempts=0)
+        campaign=campaign, status=Recipient.Status.FAILED, error_retryable=True
+    ).update(status=Recipient.Status.PENDING, failed_at=None, attempts=0)
     if not count:
         return 0
-    counters_apply(campaign_id=campaign.pk, deltas={R.FAILED: -count, R.PENDING: count})
-    if campaign.status == S.COMPLETED:
-        campaign_transition(campaign=campaign, to=S.RUNNING, allowed_from={S.COMPLETED})
+    counters_apply(
+        campaign_id=campaign.pk,
+        deltas={Recipient.Status.FAILED: -count, Recipient.Status.PENDING: count},
+    )
+    if campaign.status == Campaign.Status.COMPLETED:
+        campaign_transition(
+            campaign=campaign, to=Campaign.Status.RUNNING, allowed_from={Campaign.Status.COMPLETED}
+        )
         transaction.on_commit(lambda: senders_start(campaign.pk))
-    elif campaign.status == S.RUNNING:
+    elif campaign.status == Campaign.Status.RUNNING:
         transaction.on_commit(lambda: senders_start(campaign.pk))
     return count

@@ -20,8 +20,6 @@ from .lifecycle import InvalidTransition, campaign_transition
 
 logger = logging.getLogger(__name__)
 
-S = Campaign.Status
-
 
 def senders_start(campaign_id) -> None:
     """Enqueue the campaign's sender tasks (after commit)."""
@@ -61,7 +59,7 @@ def campaign_send(
         .select_related("template", "account")
         .get(pk=campaign.pk)
     )
-    if campaign.status not in (S.DRAFT, S.SCHEDULED):
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
         raise InvalidTransition(f"cannot send a {campaign.status} campaign")
     _ready_to_send(campaign)
     if worker_count is not None:
@@ -83,12 +81,12 @@ def campaign_send(
     if send_at is not None and send_at > now + timedelta(seconds=5):
         campaign.send_at = send_at
         campaign.save(update_fields=["worker_count", "rate_limit", "send_at", "updated_at"])
-        if campaign.status == S.SCHEDULED:
+        if campaign.status == Campaign.Status.SCHEDULED:
             return campaign  # rescheduled (and its settings updated)
-        return campaign_transition(campaign=campaign, to=S.SCHEDULED)
+        return campaign_transition(campaign=campaign, to=Campaign.Status.SCHEDULED)
     campaign.send_at = send_at or campaign.send_at
     campaign.save(update_fields=["worker_count", "rate_limit", "send_at", "updated_at"])
-    campaign = campaign_transition(campaign=campaign, to=S.RUNNING)
+    campaign = campaign_transition(campaign=campaign, to=Campaign.Status.RUNNING)
     transaction.on_commit(lambda: senders_start(campaign.pk))
     return campaign
 
@@ -101,7 +99,10 @@ def campaign_pause(*, user, campaign: Campaign, reason: str = "") -> Campaign:
 def campaign_pause_by_staff(*, campaign: Campaign, reason: str) -> Campaign:
     """Pause with every check but workspace membership (the Django admin's staff)."""
     return campaign_transition(
-        campaign=campaign, to=S.PAUSED, reason=reason, allowed_from={S.RUNNING, S.SCHEDULED}
+        campaign=campaign,
+        to=Campaign.Status.PAUSED,
+        reason=reason,
+        allowed_from={Campaign.Status.RUNNING, Campaign.Status.SCHEDULED},
     )
 
 
@@ -114,7 +115,7 @@ def campaign_resume(*, user, campaign: Campaign) -> Campaign:
 def campaign_resume_by_staff(*, campaign: Campaign) -> Campaign:
     """Resume with every check but workspace membership (the Django admin's staff)."""
     campaign = Campaign.objects.select_related("template", "account").get(pk=campaign.pk)
-    if campaign.status != S.PAUSED:
+    if campaign.status != Campaign.Status.PAUSED:
         raise InvalidTransition(f"cannot resume a {campaign.status} campaign")
     try:
         template_require_sendable(campaign.template)
@@ -124,7 +125,9 @@ def campaign_resume_by_staff(*, campaign: Campaign) -> Campaign:
         raise InvalidTransition(
             f"cannot resume: the WhatsApp account needs attention ({campaign.account.state_reason})"
         )
-    campaign = campaign_transition(campaign=campaign, to=S.RUNNING, allowed_from={S.PAUSED})
+    campaign = campaign_transition(
+        campaign=campaign, to=Campaign.Status.RUNNING, allowed_from={Campaign.Status.PAUSED}
+    )
     transaction.on_commit(lambda: senders_start(campaign.pk))
     return campaign
 
@@ -137,7 +140,7 @@ def campaign_stop(*, user, campaign: Campaign) -> Campaign:
 
 def campaign_stop_by_staff(*, campaign: Campaign, reason: str) -> Campaign:
     """Stop with every check but workspace membership (the Django admin's staff)."""
-    return campaign_transition(campaign=campaign, to=S.STOPPED, reason=reason)
+    return campaign_transition(campaign=campaign, to=Campaign.Status.STOPPED, reason=reason)
 
 
 def campaign_status_set(*, user, campaign: Campaign, status: str) -> Campaign:
@@ -160,7 +163,9 @@ def campaign_finish_if_done(*, campaign_id) -> bool:
         return False
     try:
         campaign_transition(
-            campaign=Campaign(pk=campaign_id), to=S.COMPLETED, allowed_from={S.RUNNING}
+            campaign=Campaign(pk=campaign_id),
+            to=Campaign.Status.COMPLETED,
+            allowed_from={Campaign.Status.RUNNING},
         )
     except InvalidTransition:
         return False

@@ -20,8 +20,6 @@ from .conftest import assert_counters_match
 
 pytestmark = pytest.mark.django_db
 
-E = WebhookEvent.Status
-
 
 def stored(account, payload=None, *, body=None, **fields) -> WebhookEvent:
     body = body if body is not None else p.dumps(payload)
@@ -40,7 +38,7 @@ def test_drain_task_processes_every_batch(account, make_recipient):
 
     assert summary == {"events": 7, "processed": 7, "failed": 0, "statuses": 7}
     assert set(Recipient.objects.values_list("status", flat=True)) == {"delivered"}
-    assert not WebhookEvent.objects.exclude(status=E.PROCESSED).exists()
+    assert not WebhookEvent.objects.exclude(status=WebhookEvent.Status.PROCESSED).exists()
     assert_counters_match(recipients[0].campaign_id)
 
 
@@ -59,9 +57,9 @@ def test_a_failing_event_does_not_hold_back_its_batch(account, make_recipient, m
     assert (result.processed, result.failed) == (2, 1)
     assert Recipient.objects.get(pk=good.pk).status == "read"
     events = WebhookEvent.objects.in_bulk([first.pk, poison.pk, last.pk])
-    assert events[first.pk].status == events[last.pk].status == E.PROCESSED
+    assert events[first.pk].status == events[last.pk].status == WebhookEvent.Status.PROCESSED
     bad = events[poison.pk]
-    assert (bad.status, bad.attempts) == (E.FAILED, 1)
+    assert (bad.status, bad.attempts) == (WebhookEvent.Status.FAILED, 1)
     assert "RuntimeError: replies are broken" in bad.error
     assert bad.next_attempt_at > timezone.now()
     assert_counters_match(good.campaign_id)
@@ -72,7 +70,7 @@ def test_a_failing_event_does_not_hold_back_its_batch(account, make_recipient, m
     WebhookEvent.objects.filter(pk=poison.pk).update(next_attempt_at=timezone.now())
     monkeypatch.undo()
     assert webhook_events_drain().processed == 1
-    assert WebhookEvent.objects.get(pk=poison.pk).status == E.PROCESSED
+    assert WebhookEvent.objects.get(pk=poison.pk).status == WebhookEvent.Status.PROCESSED
 
 
 @override_settings(WEBHOOK_MAX_ATTEMPTS=3)
@@ -88,7 +86,7 @@ def test_an_event_that_keeps_failing_is_given_up_and_stays_failed(account, monke
         WebhookEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
 
     event.refresh_from_db()
-    assert (event.status, event.attempts) == (E.FAILED, 3)
+    assert (event.status, event.attempts) == (WebhookEvent.Status.FAILED, 3)
 
 
 def test_an_unreadable_stored_event_is_rejected_not_retried(account):
@@ -96,7 +94,7 @@ def test_an_unreadable_stored_event_is_rejected_not_retried(account):
     result = webhook_events_drain()
     event.refresh_from_db()
     assert result.rejected == 1
-    assert event.status == E.REJECTED
+    assert event.status == WebhookEvent.Status.REJECTED
     assert "not JSON" in event.error
 
 
@@ -104,7 +102,7 @@ def test_an_event_whose_account_was_deleted_is_processed_without_effect(account)
     event = stored(None, p.statuses(account, p.status("wamid.X", "read")))
     account_id = account.pk
     webhook_events_drain()
-    assert WebhookEvent.objects.get(pk=event.pk).status == E.PROCESSED
+    assert WebhookEvent.objects.get(pk=event.pk).status == WebhookEvent.Status.PROCESSED
     assert PendingStatus.objects.get().account_id == account_id
 
 
@@ -119,13 +117,27 @@ def test_drain_returns_nothing_to_do_quickly():
 @override_settings(WEBHOOK_RETENTION_DAYS=30, WEBHOOK_PENDING_STATUS_RETENTION_DAYS=60)
 def test_prune_deletes_old_processed_events_and_old_pending_statuses(account):
     now = timezone.now()
-    old = stored(account, {"x": 1}, status=E.PROCESSED, processed_at=now - timedelta(days=31))
-    recent = stored(account, {"x": 2}, status=E.PROCESSED, processed_at=now - timedelta(days=29))
-    failed = stored(account, {"x": 3}, status=E.FAILED, attempts=5)
+    old = stored(
+        account,
+        {"x": 1},
+        status=WebhookEvent.Status.PROCESSED,
+        processed_at=now - timedelta(days=31),
+    )
+    recent = stored(
+        account,
+        {"x": 2},
+        status=WebhookEvent.Status.PROCESSED,
+        processed_at=now - timedelta(days=29),
+    )
+    failed = stored(account, {"x": 3}, status=WebhookEvent.Status.FAILED, attempts=5)
     WebhookEvent.objects.filter(pk=failed.pk).update(received_at=now - timedelta(days=90))
-    rejected = stored(account, body=b"{not json", status=E.REJECTED, error="not JSON")
+    rejected = stored(
+        account, body=b"{not json", status=WebhookEvent.Status.REJECTED, error="not JSON"
+    )
     WebhookEvent.objects.filter(pk=rejected.pk).update(received_at=now - timedelta(days=31))
-    young = stored(account, body=b"{not json", status=E.REJECTED, error="not JSON")
+    young = stored(
+        account, body=b"{not json", status=WebhookEvent.Status.REJECTED, error="not JSON"
+    )
     keep = PendingStatus.objects.create(
         account=account, wamid="wamid.K", status="sent", timestamp=now, payload={}
     )
@@ -150,7 +162,7 @@ def test_prune_works_in_batches(account):
 
     long_ago = timezone.now() - timedelta(days=365)
     for i in range(5):
-        stored(account, {"i": i}, status=E.PROCESSED, processed_at=long_ago)
+        stored(account, {"i": i}, status=WebhookEvent.Status.PROCESSED, processed_at=long_ago)
     assert webhook_events_prune(batch_size=2) == 5
     assert not WebhookEvent.objects.exists()
 
@@ -183,8 +195,8 @@ def test_drain_skips_events_locked_by_another_drain(account, make_recipient):
         assert locked.wait(10)
         result = webhook_events_drain()
         assert result.events == 1
-        assert WebhookEvent.objects.get(pk=free.pk).status == E.PROCESSED
-        assert WebhookEvent.objects.get(pk=busy.pk).status == E.PENDING
+        assert WebhookEvent.objects.get(pk=free.pk).status == WebhookEvent.Status.PROCESSED
+        assert WebhookEvent.objects.get(pk=busy.pk).status == WebhookEvent.Status.PENDING
     finally:
         release.set()
         thread.join()
@@ -216,7 +228,7 @@ def test_values_postgresql_cannot_store_do_not_cost_the_rest_of_the_post(account
     result = webhook_events_drain()
 
     assert (result.processed, result.failed) == (1, 0)
-    assert WebhookEvent.objects.get(pk=event.pk).status == E.PROCESSED
+    assert WebhookEvent.objects.get(pk=event.pk).status == WebhookEvent.Status.PROCESSED
     assert Recipient.objects.get(pk=good.pk).status == "read"
     bad = Recipient.objects.get(pk=failed.pk)
     assert bad.status == "failed"

@@ -36,7 +36,6 @@ from .dispatch import Parsed, apply, parse
 
 logger = logging.getLogger(__name__)
 
-E = WebhookEvent.Status
 DRAIN_FLAG = "webhooks:drain-queued"
 RETRY_BASE_SECONDS = 60
 DRAIN_DEBOUNCE_SECONDS = 1.0
@@ -119,14 +118,18 @@ def _claim(batch_size: int, after_id: int) -> tuple[list[Claimed], int]:
     queue table accumulates until vacuum), then failed ones whose retry is due (few)."""
     fields = ("id", "account_id", "body", "received_at", "attempts")
     skip_locked = connection.features.has_select_for_update_skip_locked
-    pending = WebhookEvent.objects.filter(status=E.PENDING, id__gt=after_id).order_by("id")
+    pending = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.PENDING, id__gt=after_id
+    ).order_by("id")
     if skip_locked:
         pending = pending.select_for_update(skip_locked=True)
     claimed = [Claimed(*row) for row in pending.values_list(*fields)[:batch_size]]
     last_pending = claimed[-1].id if claimed else after_id
     if len(claimed) < batch_size:
         retry = (
-            WebhookEvent.objects.filter(status=E.FAILED, attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS)
+            WebhookEvent.objects.filter(
+                status=WebhookEvent.Status.FAILED, attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS
+            )
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
             .order_by("id")
         )
@@ -185,7 +188,12 @@ def _mark_processed(parsed: list[Parsed]) -> None:
     if not parsed:
         return
     now = timezone.now()
-    done = {"status": E.PROCESSED, "processed_at": now, "error": "", "next_attempt_at": None}
+    done = {
+        "status": WebhookEvent.Status.PROCESSED,
+        "processed_at": now,
+        "error": "",
+        "next_attempt_at": None,
+    }
     if is_postgres():
         rows = [(p.event.id, len(p.statuses), p.messages_count) for p in parsed]
         counts = {"statuses_count": "integer", "messages_count": "integer"}
@@ -203,7 +211,7 @@ def _mark_processed(parsed: list[Parsed]) -> None:
 def _mark_rejected(event: Claimed, reason: str) -> None:
     logger.warning("webhook event rejected", extra={"event_id": event.id, "reason": reason})
     WebhookEvent.objects.filter(id=event.id).update(
-        status=E.REJECTED, error=reason[:2000], processed_at=timezone.now()
+        status=WebhookEvent.Status.REJECTED, error=reason[:2000], processed_at=timezone.now()
     )
 
 
@@ -218,7 +226,7 @@ def _mark_failed(event: Claimed, exc: Exception) -> None:
     )
     delay = timedelta(seconds=RETRY_BASE_SECONDS * 2 ** (attempts - 1))
     WebhookEvent.objects.filter(id=event.id).update(
-        status=E.FAILED,
+        status=WebhookEvent.Status.FAILED,
         attempts=F("attempts") + 1,
         error=f"{type(exc).__name__}: {exc}"[:2000],
         next_attempt_at=timezone.now() + delay,
@@ -228,7 +236,11 @@ def _mark_failed(event: Claimed, exc: Exception) -> None:
 def webhook_events_reprocess(*, event_ids) -> int:
     """Queue events for processing again (admin action); processing is idempotent."""
     count = WebhookEvent.objects.filter(id__in=list(event_ids)).update(
-        status=E.PENDING, attempts=0, error="", next_attempt_at=None, processed_at=None
+        status=WebhookEvent.Status.PENDING,
+        attempts=0,
+        error="",
+        next_attempt_at=None,
+        processed_at=None,
     )
     if count:
         transaction.on_commit(drain_soon)
@@ -241,9 +253,11 @@ def webhook_events_prune(*, older_than: timedelta | None = None, batch_size: int
     failed, stay."""
     age = older_than or timedelta(days=settings.WEBHOOK_RETENTION_DAYS)
     cutoff = timezone.now() - age
-    old = WebhookEvent.objects.filter(status=E.PROCESSED, processed_at__lt=cutoff)
+    old = WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED, processed_at__lt=cutoff)
     deleted = delete_in_batches(old, batch_size)
-    rejected = WebhookEvent.objects.filter(status=E.REJECTED, received_at__lt=cutoff)
+    rejected = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.REJECTED, received_at__lt=cutoff
+    )
     deleted += delete_in_batches(rejected, batch_size)
     if deleted:
         logger.info("processed webhook events pruned", extra={"count": deleted})
