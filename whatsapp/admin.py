@@ -33,20 +33,7 @@ class WhatsAppAccountForm(forms.ModelForm):
 
     class Meta:
         model = WhatsAppAccount
-        fields = [
-            "workspace",
-            "name",
-            "waba_id",
-            "phone_number_id",
-            "display_phone_number",
-            "access_token",
-            "app_secret",
-            "verify_token",
-            "throughput",
-            "messaging_limit_tier",
-            "state",
-            "state_reason",
-        ]
+        fields = ["workspace", *services.EDITABLE_FIELDS, *services.STATE_FIELDS]
 
     def clean(self):
         cleaned = super().clean()
@@ -74,16 +61,7 @@ class WhatsAppAccountAdmin(admin.ModelAdmin):
     list_filter = ["state", "throughput", "messaging_limit_tier"]
     search_fields = ["name", "waba_id", "phone_number_id", "display_phone_number"]
     raw_id_fields = ["workspace"]
-    readonly_fields = [
-        "masked_token",
-        "masked_app_secret",
-        "last_error_code",
-        "last_error_details",
-        "last_error_at",
-        "templates_synced_at",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = ["masked_token", "masked_app_secret", *services.RECORDED_FIELDS]
 
     # The secrets stay form fields but are not set on the instance by the model form: they go
     # to the service in save_model. The page lists the fields in this order (the excluded

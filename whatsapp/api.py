@@ -29,35 +29,11 @@ class WhatsAppAccountSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "workspace",
-            "name",
-            "waba_id",
-            "phone_number_id",
-            "display_phone_number",
-            "access_token",
-            "app_secret",
-            "verify_token",
-            "throughput",
-            "messaging_limit_tier",
-            "state",
-            "state_reason",
-            "last_error_code",
-            "last_error_details",
-            "last_error_at",
-            "templates_synced_at",
-            "created_at",
-            "updated_at",
+            *services.EDITABLE_FIELDS,
+            *services.STATE_FIELDS,
+            *services.RECORDED_FIELDS,
         ]
-        read_only_fields = [
-            "id",
-            "state",
-            "state_reason",
-            "last_error_code",
-            "last_error_details",
-            "last_error_at",
-            "templates_synced_at",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = ["id", *services.STATE_FIELDS, *services.RECORDED_FIELDS]
         # Uniqueness is checked by the service, which knows the workspace.
         validators = []
         extra_kwargs = {"phone_number_id": {"validators": []}}

@@ -15,15 +15,29 @@ from .models import WhatsAppAccount
 
 logger = logging.getLogger(__name__)
 
+# A connection's fields, declared once for the service, the admin and the API (in the order
+# they show). The owner edits EDITABLE_FIELDS; the secrets are write-only (read back masked).
 SECRET_FIELDS = ("access_token", "app_secret", "verify_token")
 EDITABLE_FIELDS = (
     "name",
     "waba_id",
     "phone_number_id",
     "display_phone_number",
+    *SECRET_FIELDS,
     "throughput",
     "messaging_limit_tier",
-    *SECRET_FIELDS,
+)
+# The connection's health, set when Meta refuses it; staff may set it in the admin, the API
+# only shows it.
+STATE_FIELDS = ("state", "state_reason")
+# Recorded by the system: read-only everywhere.
+RECORDED_FIELDS = (
+    "last_error_code",
+    "last_error_details",
+    "last_error_at",
+    "templates_synced_at",
+    "created_at",
+    "updated_at",
 )
 
 
