@@ -11,6 +11,7 @@ from .services.sending import (
     campaign_resume_by_staff,
     campaign_stop_by_staff,
 )
+from .tracking.counters import campaign_recount
 
 
 def _apply(modeladmin, request, queryset, fn, verb):
@@ -59,6 +60,20 @@ def resume_campaigns(modeladmin, request, queryset):
     )
 
 
+@admin.action(description="Recount the counters from the recipients")
+def recount_campaigns(modeladmin, request, queryset):
+    pks = list(queryset.values_list("pk", flat=True))
+    changed = 0
+    for pk in pks:
+        try:
+            changed += bool(campaign_recount(campaign_id=pk))
+        except Campaign.DoesNotExist:  # deleted meanwhile
+            continue
+    modeladmin.message_user(
+        request, f"Recounted {len(pks)} campaign(s): {changed} had wrong counters, now fixed."
+    )
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = [
@@ -93,7 +108,7 @@ class CampaignAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     date_hierarchy = "created_at"
-    actions = [pause_campaigns, resume_campaigns, stop_campaigns]
+    actions = [pause_campaigns, resume_campaigns, stop_campaigns, recount_campaigns]
     # The state changes only through the actions above (the lifecycle's rules); what a
     # campaign sends is fixed once it has left draft.
     LIFECYCLE_FIELDS = ["status", "status_reason", "send_at"]

@@ -71,9 +71,14 @@ def stored_counts(*, campaign_id) -> dict:
 
 
 @transaction.atomic
-def campaign_recount(*, campaign_id) -> dict:
-    """Rebuild the counters from the recipients (repair tool; tests prove it is a no-op)."""
+def campaign_recount(*, campaign_id, dry_run: bool = False) -> dict[str, tuple[int, int]]:
+    """Rebuild the counters from the recipients (the repair tool: `manage.py campaign_recount`
+    and the Campaign admin's action; tests prove it is a no-op). Returns the counters that
+    were wrong, {column: (stored, recounted)}; with `dry_run` it changes nothing."""
     Campaign.objects.select_for_update().filter(pk=campaign_id).get()
+    stored = stored_counts(campaign_id=campaign_id)
     counts = counts_from_recipients(campaign_id=campaign_id)
-    Campaign.objects.filter(pk=campaign_id).update(**counts)
-    return counts
+    wrong = {column: (stored[column], n) for column, n in counts.items() if stored[column] != n}
+    if wrong and not dry_run:
+        Campaign.objects.filter(pk=campaign_id).update(**counts)
+    return wrong
