@@ -24,8 +24,6 @@ from .sender import RunResult
 
 logger = logging.getLogger(__name__)
 
-S = Campaign.Status
-
 
 def sender_finished(*, campaign_id, sender_no: int, result: RunResult) -> None:
     """Decide what follows a sender's run (called by the Celery task)."""
@@ -73,7 +71,12 @@ def engine_pause(*, campaign_id, reason: str, code: int | None) -> None:
             reason=f"WhatsApp refused sends with error {code}",
         )
     with contextlib.suppress(InvalidTransition):  # already paused or stopped: fine
-        campaign_transition(campaign=campaign, to=S.PAUSED, reason=reason, allowed_from={S.RUNNING})
+        campaign_transition(
+            campaign=campaign,
+            to=Campaign.Status.PAUSED,
+            reason=reason,
+            allowed_from={Campaign.Status.RUNNING},
+        )
     if rule is not None and rule.resync_catalogue:
         # 132001 is not proof the template is gone (another language, not approved yet):
         # the sync finds out, and pauses or fails the template's campaigns if it is.
@@ -123,7 +126,9 @@ def sweep() -> dict:
     """Beat: recover dead claims, keep running campaigns moving, finish drained ones."""
     recovered = recover_expired()
     restarted = finished = 0
-    for campaign_id in Campaign.objects.filter(status=S.RUNNING).values_list("pk", flat=True):
+    for campaign_id in Campaign.objects.filter(status=Campaign.Status.RUNNING).values_list(
+        "pk", flat=True
+    ):
         left = store.remaining(campaign_id=campaign_id)
         if not left["due"] and not left["sending"] and left["later"] is None:
             finished += campaign_finish_if_done(campaign_id=campaign_id)
@@ -139,7 +144,7 @@ def start_due_schedules() -> dict:
     now = timezone.now()
     grace = timedelta(minutes=settings.SCHEDULE_GRACE_MINUTES)
     started = missed = 0
-    due = Campaign.objects.filter(status=S.SCHEDULED, send_at__lte=now)
+    due = Campaign.objects.filter(status=Campaign.Status.SCHEDULED, send_at__lte=now)
     for campaign in due.select_related("template", "account"):
         try:
             assert campaign.send_at is not None  # filtered on send_at__lte
@@ -147,14 +152,18 @@ def start_due_schedules() -> dict:
                 when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M %Z")
                 campaign_transition(
                     campaign=campaign,
-                    to=S.PAUSED,
+                    to=Campaign.Status.PAUSED,
                     reason=f"The schedule ({when}) was missed by more than "
                     f"{settings.SCHEDULE_GRACE_MINUTES} minutes; resume to send now.",
-                    allowed_from={S.SCHEDULED},
+                    allowed_from={Campaign.Status.SCHEDULED},
                 )
                 missed += 1
             else:
-                campaign_transition(campaign=campaign, to=S.RUNNING, allowed_from={S.SCHEDULED})
+                campaign_transition(
+                    campaign=campaign,
+                    to=Campaign.Status.RUNNING,
+                    allowed_from={Campaign.Status.SCHEDULED},
+                )
                 senders_start(campaign.pk)
                 started += 1
         except InvalidTransition:

@@ -105,10 +105,6 @@ class CounterDeltas:
     def add(self, campaign_id, transitions) -> None:
         self.by_campaign[campaign_id].update(transition_deltas(transitions))
 
-    def merge(self, other: CounterDeltas) -> None:
-        for campaign_id, deltas in other.by_campaign.items():
-            self.by_campaign[campaign_id].update(deltas)
-
     def apply(self) -> None:
         for campaign_id in sorted(self.by_campaign, key=str):
             deltas = {state: n for state, n in self.by_campaign[campaign_id].items() if n}
