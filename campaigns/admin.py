@@ -1,10 +1,14 @@
 """Admin for campaigns and what hangs off them. The lifecycle actions call the services the
 API calls, in their staff variants (no workspace membership needed)."""
 
+from django import forms
 from django.contrib import admin
 
+from accounts.admin import WorkspaceAdmin
+from accounts.models import Workspace
 from config.web import reported_to_admin
 
+from .engine.breaker import BreakerSettings
 from .models import Campaign, ImportRejection, ImportReport, OptOut, PendingStatus, Recipient
 from .services.sending import (
     campaign_pause_by_staff,
@@ -185,3 +189,33 @@ class PendingStatusAdmin(admin.ModelAdmin):
     raw_id_fields = ["account"]
     readonly_fields = ["wamid", "status", "timestamp", "payload", "event_id", "received_at"]
     show_full_result_count = False
+
+
+class WorkspaceBreakerForm(forms.ModelForm):
+    class Meta:
+        model = Workspace
+        fields = ["name", "breaker_defaults"]
+        help_texts = {
+            "breaker_defaults": (
+                "The breaker thresholds this workspace's campaigns start from, e.g. "
+                '{"consecutive": 10, "window": 100, "share": 0.5, "min_attempts": 20, '
+                '"optout_share": 0.02}; {} for the installation\'s defaults.'
+            )
+        }
+
+    def clean_breaker_defaults(self):
+        try:
+            cleaned = BreakerSettings.clean(self.cleaned_data["breaker_defaults"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return {k: v for k, v in cleaned.items() if v is not None}
+
+
+# accounts, below campaigns in the app graph, cannot know the breaker's rules: the workspace
+# admin is extended here with its validated defaults.
+admin.site.unregister(Workspace)
+
+
+@admin.register(Workspace)
+class WorkspaceWithBreakerAdmin(WorkspaceAdmin):
+    form = WorkspaceBreakerForm

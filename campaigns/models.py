@@ -128,6 +128,15 @@ class Campaign(models.Model):
 
 
 class Recipient(models.Model):
+    """One phone number of one campaign, with its values and where its message stands.
+
+    Its state machine (pending → sending → sent → delivered → read; failed, skipped,
+    unknown) is drawn once, with what moves each transition, in docs/recipient-states.md;
+    the code that moves it is the engine (campaigns/engine/) and recipient tracking
+    (campaigns/tracking/), each change counted in the campaign's counters in the same
+    transaction.
+    """
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"

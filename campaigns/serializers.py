@@ -146,6 +146,7 @@ class RecipientSerializer(serializers.ModelSerializer):
             "read_at",
             "failed_at",
             "replied_at",
+            "next_attempt_at",
             "pricing_category",
             "error",
         ]

@@ -250,3 +250,24 @@ def test_admin_new_connection_needs_its_secrets(admin_client):
         "s3cret",
         "",
     )
+
+
+def test_a_workspaces_breaker_defaults_are_validated_in_the_admin(admin_client):
+    from accounts.models import Workspace
+
+    workspace = Workspace.objects.create(name="Breaker Co")
+    url = reverse("admin:accounts_workspace_change", args=[workspace.pk])
+    form = {
+        "name": "Breaker Co",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    refused = admin_client.post(url, {**form, "breaker_defaults": '{"consecutive": 1}'})
+    assert refused.status_code == 200
+    assert "breaker.consecutive must be a number from 2" in refused.content.decode()
+    saved = admin_client.post(url, {**form, "breaker_defaults": '{"share": 0.3}'})
+    assert saved.status_code == 302
+    workspace.refresh_from_db()
+    assert workspace.breaker_defaults == {"share": 0.3}

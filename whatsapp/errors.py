@@ -76,6 +76,9 @@ class ErrorRule:
     defer_fails: bool = False
     # The user stopped marketing messages: the number joins the workspace's opt-out list.
     opts_out: bool = False
+    # One of Meta's quality signals (spam limit, per-user marketing limit, experiment
+    # hold-out): a rise of them on status webhooks trips the breaker too.
+    quality_signal: bool = False
 
     def retry_delay(self, attempt: int, *, jitter: bool = True, cap: float = 300.0) -> float:
         """Seconds to wait before retry number `attempt` (1-based), full jitter by default."""
@@ -173,6 +176,7 @@ RULES: dict[int, ErrorRule] = {
             defer_seconds=DAY,
             scope=Scope.RECIPIENT,
             defer_fails=True,
+            quality_signal=True,
         ),
         _recipient(130497, "This account may not message users in this country."),
         _retry(
@@ -206,6 +210,7 @@ RULES: dict[int, ErrorRule] = {
             "Spam rate limit: too many earlier messages were blocked or flagged. "
             "Check the number's quality before resuming.",
             scope=Scope.NUMBER,
+            quality_signal=True,
         ),
         ErrorRule(
             131049,
@@ -216,6 +221,7 @@ RULES: dict[int, ErrorRule] = {
             defer_seconds=DAY,
             scope=Scope.RECIPIENT,
             defer_fails=True,
+            quality_signal=True,
         ),
         _recipient(131050, "The user stopped marketing messages from you.", opts_out=True),
         _fix(131051, "Unsupported message type."),
@@ -337,6 +343,7 @@ PROTOCOL_RULE = _fix(None, "Meta's answer did not have the expected shape.")
 _INVALID_PHONE_RULE = _recipient(131009, "The phone number is not valid for WhatsApp.")
 # The codes whose failure puts the number on the opt-out list (a status webhook's 131050).
 OPT_OUT_CODES = frozenset(code for code, rule in RULES.items() if rule.opts_out)
+QUALITY_CODES = frozenset(code for code, rule in RULES.items() if rule.quality_signal)
 _RECIPIENT_DETAILS = re.compile(r"phone|wa_?id|['\"`]to['\"`]|\bto\b (?:field|parameter)", re.I)
 
 

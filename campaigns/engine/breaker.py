@@ -24,12 +24,36 @@ the breaker: one attempt pauses the campaign (the table's STOP and FIX rules).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, fields
 
 from django.conf import settings
 
-from whatsapp.errors import ErrorRule, Scope
+from config.redis import get_redis
+from whatsapp.errors import Action, ErrorRule, Scope, classify
+
+logger = logging.getLogger(__name__)
+QUALITY_TTL = 7 * 24 * 3600
+
+
+def quality_key(campaign_id) -> str:
+    """A hash {code: count} of the quality signals status webhooks reported for a campaign."""
+    return f"engine:quality:{campaign_id}"
+
+
+def quality_record(counts: dict[tuple[str, int], int]) -> None:
+    """Add the quality signals of a batch of status webhooks ({(campaign id, code): n}); after
+    the batch commits, once per batch. A Redis hiccup only delays the breaker."""
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for (campaign_id, code), n in counts.items():
+            pipe.hincrby(quality_key(campaign_id), str(code), n)
+            pipe.expire(quality_key(campaign_id), QUALITY_TTL)
+        pipe.execute()
+    except Exception:
+        logger.warning("could not count quality signals", exc_info=True)
+
 
 SAMPLES = 3  # recipients named in the pause reason
 EVIDENCE = {Scope.RECIPIENT, Scope.REQUEST}
@@ -155,6 +179,26 @@ class Breaker:
         count = self.counts[code]
         if seen >= self.config.min_attempts and count > self.config.share * seen:
             return self._trip(rule, code, count, seen, f"{count} of the last {seen} sends")
+        return None
+
+    def quality(self, counts: dict[int, int], reached: int) -> Trip | None:
+        """Quality signals reported by status webhooks for the whole campaign: a STOP-level
+        one (131048, the spam rate limit) pauses at once, as it does on a send; the others
+        (131049, 130472) when they pass `share` of the people reached."""
+        for code, count in sorted(counts.items()):
+            rule = classify(code)
+            stop = rule.action == Action.STOP and count > 0
+            share = reached >= self.config.min_attempts and count > self.config.share * reached
+            if stop or share:
+                return Trip(
+                    code,
+                    count,
+                    reached,
+                    f"Paused by the breaker: WhatsApp reported error {code} for {count} of "
+                    f"the {reached} messages sent ({rule.explanation}) — Meta is limiting "
+                    "this campaign's messages: check the number's quality and the audience "
+                    "before resuming.",
+                )
         return None
 
     def _push(self, code: int | None) -> None:

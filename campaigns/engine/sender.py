@@ -28,7 +28,7 @@ from whatsapp.payload import PayloadBuilder
 
 from ..models import Campaign
 from . import control, store
-from .breaker import Breaker, BreakerSettings
+from .breaker import Breaker, BreakerSettings, quality_key
 from .limiter import RateLimiter, TierGate, marks_key
 from .outcomes import PAUSING, beyond_horizon, effective_action, outcome_for_error
 
@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 
 RECORD_EVERY = 0.25  # seconds between outcome writes
 CONTROL_EVERY = 0.25  # seconds between pause/stop checks
-OPTOUT_EVERY = 5.0  # seconds between opt-out counts (only when the campaign sets a limit)
+# Seconds between reads of the evidence that arrives by webhook: quality signals (Redis)
+# always, opt-outs (the database) only when the campaign sets a limit.
+EVIDENCE_EVERY = 5.0
 # Slots are taken from the limiter up to GRANT_AHEAD seconds before they are due, a few per
 # call, instead of one call per send. A sender whose event loop stalls then sends the slots it
 # holds late, together: at most GRANT_AHEAD's worth (5 ms, 0.5 % of the rate), well inside the
@@ -333,12 +335,9 @@ class Sender:
         while not self.stop.is_set():
             await asyncio.sleep(CONTROL_EVERY)
             await self.redis.set(beat, 1, ex=control.HEARTBEAT_TTL)
-            if (
-                self.breaker.config.optout_share is not None
-                and time.monotonic() - counted > OPTOUT_EVERY
-            ):
+            if time.monotonic() - counted > EVIDENCE_EVERY:
                 counted = time.monotonic()
-                await self._count_optouts()
+                await self._read_evidence()
             if self.slot is not None:
                 await control.slot_refresh(self.redis, *self.slot)
             if time.monotonic() - started > self.budget:
@@ -350,11 +349,18 @@ class Sender:
         # Wake the dispatcher if it waits on an empty queue.
         await self.queue.put(None)
 
-    async def _count_optouts(self) -> None:
+    async def _read_evidence(self) -> None:
+        """What status webhooks and replies said about this campaign, for the breaker."""
+        raw = await self.redis.hgetall(quality_key(self.campaign.pk))
+        counts = {int(code): int(n) for code, n in raw.items()}
+        if self.breaker.config.optout_share is None and not counts:
+            return
         opted_out, reached = await self._db(store.optouts_since_start, campaign_id=self.campaign.pk)
-        trip = self.breaker.optouts(opted_out, reached)
+        trip = self.breaker.quality(counts, reached) if counts else None
+        if trip is None and self.breaker.config.optout_share is not None:
+            trip = self.breaker.optouts(opted_out, reached)
         if trip is not None:
-            self._pause(trip.reason, None)
+            self._pause(trip.reason, trip.code)
 
     async def _release_queue(self):
         while not self.queue.empty():

@@ -21,6 +21,7 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -35,9 +36,10 @@ from config.sql import (
     is_postgres,
     update_from_arrays,
 )
-from whatsapp.errors import OPT_OUT_CODES
+from whatsapp.errors import OPT_OUT_CODES, QUALITY_CODES
 from whatsapp.webhook_payload import StatusItem, clean_json, read_status
 
+from ..engine.breaker import quality_record
 from ..models import Campaign, OptOut, PendingStatus, Recipient
 from .counters import counters_apply, transition_deltas
 
@@ -261,6 +263,7 @@ def _apply_chunk(
             result.applied += len(matching)
 
     changed, transitions, stopped = [], defaultdict(list), []
+    quality: Counter[tuple[str, int]] = Counter()
     for row, wamid, row_items in targets.values():
         base = {**row, "wamid": row["wamid"] or wamid}
         new, ignored = fold(base, row_items)
@@ -279,8 +282,12 @@ def _apply_chunk(
             transitions[row["campaign_id"]].append((row["status"], new["status"]))
             if new["status"] == "failed" and new["error_code"] in OPT_OUT_CODES:
                 stopped.append((campaigns[row["campaign_id"]][1], row["phone"], new["error_code"]))
+            if new["status"] == "failed" and new["error_code"] in QUALITY_CODES:
+                quality[(str(row["campaign_id"]), new["error_code"])] += 1
 
     _write(changed)
+    if quality:  # the senders' breakers read them (campaigns/engine/breaker.py)
+        transaction.on_commit(partial(quality_record, dict(quality)))
     for campaign_id, pairs in transitions.items():
         deltas.add(campaign_id, pairs)
     if stopped:

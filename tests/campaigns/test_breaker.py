@@ -253,7 +253,7 @@ def test_stop_replies_over_the_campaigns_limit_pause_it(sandbox, make_campaign, 
     from campaigns.engine import sender
     from campaigns.models import OptOut
 
-    monkeypatch.setattr(sender, "OPTOUT_EVERY", 0.0)  # count at every control tick
+    monkeypatch.setattr(sender, "EVIDENCE_EVERY", 0.0)  # count at every control tick
     campaign = make_campaign(200, rate=10)
     now = timezone.now()
     reached = list(Recipient.objects.filter(campaign=campaign).order_by("id")[:40])
@@ -402,3 +402,39 @@ def test_a_waiting_campaign_page_says_when_it_resumes(client, owner, make_campai
     client.force_login(owner)
     html = client.get(f"/campaigns/{campaign.pk}/").content.decode()
     assert "Sending resumes at" in html
+
+
+def test_quality_signals_from_status_webhooks_pause_the_campaign(
+    sandbox, make_campaign, monkeypatch
+):
+    from django.utils import timezone
+
+    from campaigns.engine import sender
+    from campaigns.engine.breaker import quality_key, quality_record
+    from config.redis import get_redis
+
+    monkeypatch.setattr(sender, "EVIDENCE_EVERY", 0.0)
+    campaign = make_campaign(200, rate=10)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        started_at=timezone.now(), sent_count=10, pending_count=190
+    )
+    Recipient.objects.filter(
+        pk__in=Recipient.objects.filter(campaign=campaign).values("pk")[:10]
+    ).update(status="sent")
+    get_redis().delete(quality_key(campaign.pk))
+    quality_record({(str(campaign.pk), 131049): 20})  # 20 of about 20 reached
+    try:
+        campaign = finish(campaign, run(campaign))
+    finally:
+        get_redis().delete(quality_key(campaign.pk))
+    assert campaign.status == "paused"
+    assert "error 131049 for 20 of the" in campaign.status_reason
+    assert sandbox.stats()["accepted_total"] < 20
+
+
+def test_quality_boundaries_spam_limit_at_once_marketing_limit_above_the_share():
+    b = breaker(min_attempts=20, share=0.5)
+    assert b.quality({131049: 10}, 20) is None  # half: not above
+    assert b.quality({131049: 11}, 20) is not None
+    assert b.quality({131049: 15}, 19) is None  # under min_attempts
+    assert b.quality({131048: 1}, 1000) is not None  # the spam rate limit: at once

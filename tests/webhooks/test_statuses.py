@@ -429,3 +429,27 @@ def test_unusable_items_are_skipped_not_fatal(post, account, make_recipient):
     r.refresh_from_db()
     assert r.status == "read"
     assert WebhookEvent.objects.get().status == "processed"
+
+
+def test_metas_quality_signals_on_status_webhooks_are_counted_for_the_breaker(
+    post, account, make_recipient, django_capture_on_commit_callbacks
+):
+    from campaigns.engine.breaker import quality_key
+    from config.redis import get_redis
+
+    capped = [make_recipient(status="sent", wamid=f"wamid.Q{i}") for i in range(3)]
+    other = make_recipient(status="sent", wamid="wamid.U")
+    key = quality_key(other.campaign_id)
+    get_redis().delete(key)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(
+            post,
+            account,
+            *[p.status(r.wamid, "failed", ts=p.T0 + 10, error_code=131049) for r in capped],
+            p.status("wamid.U", "failed", ts=p.T0 + 10, error_code=131026),  # not a signal
+        )
+    assert get_redis().hgetall(key) == {b"131049": b"3"}
+    with django_capture_on_commit_callbacks(execute=True):  # a duplicate changes nothing
+        deliver(post, account, p.status(capped[0].wamid, "failed", ts=p.T0 + 10))
+    assert get_redis().hgetall(key) == {b"131049": b"3"}
+    get_redis().delete(key)
