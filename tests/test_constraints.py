@@ -43,15 +43,11 @@ def test_a_phone_number_appears_once_per_campaign():
     RecipientFactory(phone="+14155550100")
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("rate_limit", 0),
-        ("rate_limit", 1001),
-        ("worker_count", 0),
-        ("worker_count", 101),
-    ],
-)
+# Just outside the ranges the model declares (Campaign.RATE_LIMIT_RANGE, WORKER_COUNT_RANGE).
+OUT_OF_RANGE = [("rate_limit", 0), ("rate_limit", 1001), ("worker_count", 0), ("worker_count", 101)]
+
+
+@pytest.mark.parametrize(("field", "value"), OUT_OF_RANGE)
 def test_rates_and_worker_counts_stay_in_range(field, value):
     campaign = CampaignFactory()
     assert_refused(lambda: Campaign.objects.filter(pk=campaign.pk).update(**{field: value}))
@@ -73,15 +69,7 @@ def test_range_bounds_are_allowed(field, value):
     assert getattr(campaign, field) == value
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("rate_limit", 0),
-        ("rate_limit", 1001),
-        ("worker_count", 0),
-        ("worker_count", 101),
-    ],
-)
+@pytest.mark.parametrize(("field", "value"), OUT_OF_RANGE)
 def test_the_model_validates_the_ranges_its_constraints_enforce(field, value):
     # what a model form (the admin's) checks before the database would refuse it
     campaign = CampaignFactory()

@@ -17,6 +17,17 @@ from .test_engine import make_campaign as make_campaign  # the fixture
 pytestmark = pytest.mark.django_db(transaction=True)  # the sender has its own connection
 
 
+def fail_template(sandbox, campaign, code):
+    """Every send of the campaign's template fails with `code` (a broken mapping)."""
+    url = f"{sandbox.url}/__sandbox/templates/{campaign.template.name}/fail"
+    requests.post(url, json={"code": code}, timeout=5).raise_for_status()
+
+
+def burst(sandbox, code, count):
+    url = f"{sandbox.url}/__sandbox/burst"
+    requests.post(url, json={"code": code, "count": count}, timeout=5).raise_for_status()
+
+
 def finish(campaign, result):
     sender_finished(campaign_id=campaign.pk, sender_no=0, result=result)
     campaign.refresh_from_db()
@@ -40,11 +51,7 @@ def test_one_bad_row_among_300_fails_alone_and_the_campaign_completes(sandbox, m
 
 def test_a_broken_mapping_pauses_within_the_window_naming_the_code(sandbox, make_campaign):
     campaign = make_campaign(400)
-    requests.post(
-        f"{sandbox.url}/__sandbox/templates/{campaign.template.name}/fail",
-        json={"code": 132012},
-        timeout=5,
-    ).raise_for_status()
+    fail_template(sandbox, campaign, 132012)
     result = run(campaign)
     assert result.reason == "paused"
     campaign = finish(campaign, result)
@@ -63,11 +70,7 @@ def test_a_broken_mapping_pauses_within_the_window_naming_the_code(sandbox, make
 
 def test_an_expired_token_pauses_after_one_attempt(sandbox, make_campaign):
     campaign = make_campaign(50)
-    requests.post(
-        f"{sandbox.url}/__sandbox/templates/{campaign.template.name}/fail",
-        json={"code": 190},
-        timeout=5,
-    ).raise_for_status()
+    fail_template(sandbox, campaign, 190)
     campaign = finish(campaign, run(campaign))
     assert campaign.status == "paused"
     assert sandbox.stats()["rejected_by_code"] == {"190": 1}
@@ -78,9 +81,7 @@ def test_a_burst_of_the_per_user_marketing_limit_trips_the_share_rule(sandbox, m
     campaign = make_campaign(200)
     campaign.breaker = {"consecutive": 1000}  # only the share rule can trip
     campaign.save(update_fields=["breaker"])
-    requests.post(
-        f"{sandbox.url}/__sandbox/burst", json={"code": 131049, "count": 1000}, timeout=5
-    ).raise_for_status()
+    burst(sandbox, 131049, 1000)
     campaign = finish(campaign, run(campaign))
     assert campaign.status == "paused"
     assert "131049" in campaign.status_reason
@@ -94,11 +95,7 @@ def test_workspace_defaults_and_campaign_overrides_set_the_thresholds(sandbox, m
     campaign = make_campaign(100)
     campaign.workspace.breaker_defaults = {"consecutive": 3}
     campaign.workspace.save(update_fields=["breaker_defaults"])
-    requests.post(
-        f"{sandbox.url}/__sandbox/templates/{campaign.template.name}/fail",
-        json={"code": 131009},
-        timeout=5,
-    ).raise_for_status()
+    fail_template(sandbox, campaign, 131009)
     campaign = finish(campaign, run(campaign))
     assert "3 sends in a row" in campaign.status_reason
     assert sandbox.stats()["rejected_by_code"]["131009"] <= 6
@@ -236,9 +233,7 @@ def test_a_per_user_marketing_limit_ends_the_recipient_failed_until_its_next_att
     sandbox, make_campaign
 ):
     campaign = make_campaign(30)
-    requests.post(
-        f"{sandbox.url}/__sandbox/burst", json={"code": 131049, "count": 3}, timeout=5
-    ).raise_for_status()
+    burst(sandbox, 131049, 3)
     campaign = finish(campaign, run(campaign))
     assert campaign.status == "completed"  # three 131049s trip nothing
     capped = Recipient.objects.filter(campaign=campaign, error_code=131049)

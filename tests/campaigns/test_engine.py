@@ -232,19 +232,13 @@ def test_a_template_paused_mid_campaign_pauses_it_with_the_reason_in_the_api(
 ):
     """132015 from Meta: the template is marked PAUSED, the campaign pauses after one refused
     send, and the API shows why."""
-    import requests
-
     from ..sandbox import Sandbox
 
     own = Sandbox("--no-webhooks", "--mps", "1000")
     try:
         settings.WHATSAPP_GRAPH_URL = own.url
         campaign = make_campaign(20)
-        requests.post(
-            f"{own.url}/__sandbox/templates/{campaign.template.name}/status",
-            json={"status": "PAUSED"},
-            timeout=5,
-        ).raise_for_status()
+        set_template_status(own.url, campaign.template.name, "PAUSED")
         result = run(campaign)
         sender_finished(campaign_id=campaign.pk, sender_no=0, result=result)
         assert own.stats()["rejected_by_code"] == {"132015": 1}
@@ -260,48 +254,42 @@ def test_a_template_paused_mid_campaign_pauses_it_with_the_reason_in_the_api(
     assert_counters_match(campaign)
 
 
+def set_template_status(sandbox_url: str, name: str, status: str) -> None:
+    import requests
+
+    url = f"{sandbox_url}/__sandbox/templates/{name}/status"
+    requests.post(url, json={"status": status}, timeout=5).raise_for_status()
+
+
 def test_132001_pauses_and_reads_the_catalogue_again_instead_of_failing_for_good(
-    make_campaign, settings, owner_api, monkeypatch, django_capture_on_commit_callbacks
+    sandbox, make_campaign, owner_api, monkeypatch, django_capture_on_commit_callbacks
 ):
     """132001 ("does not exist in this language or is not approved") is not proof the
     template is gone: the campaign pauses with the reason and the account's catalogue is read
     again, which then says what the template really is."""
-    import requests
-
     from templates_app.tasks import templates_sync_account
 
-    from ..sandbox import Sandbox
+    campaign = make_campaign(20)
+    set_template_status(sandbox.url, campaign.template.name, "PENDING")
+    result = run(campaign)
+    queued = []
+    monkeypatch.setattr(templates_sync_account, "delay", lambda *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        sender_finished(campaign_id=campaign.pk, sender_no=0, result=result)
+    assert sandbox.stats()["rejected_by_code"] == {"132001": 1}
 
-    own = Sandbox("--no-webhooks", "--mps", "1000")
-    try:
-        settings.WHATSAPP_GRAPH_URL = own.url
-        campaign = make_campaign(20)
-        requests.post(
-            f"{own.url}/__sandbox/templates/{campaign.template.name}/status",
-            json={"status": "PENDING"},
-            timeout=5,
-        ).raise_for_status()
-        result = run(campaign)
-        queued = []
-        monkeypatch.setattr(templates_sync_account, "delay", lambda *args: queued.append(args))
-        with django_capture_on_commit_callbacks(execute=True):
-            sender_finished(campaign_id=campaign.pk, sender_no=0, result=result)
-        assert own.stats()["rejected_by_code"] == {"132001": 1}
+    body = owner_api.get(f"/api/v1/campaigns/{campaign.pk}/").json()
+    assert body["status"] == "paused"  # not failed: it can still be sent
+    assert "132001" in body["status_reason"] or "not approved" in body["status_reason"]
+    campaign.template.refresh_from_db()
+    assert campaign.template.status == "APPROVED"  # not marked deleted on a guess
+    assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 20
+    assert queued == [(str(campaign.account_id),)]
 
-        body = owner_api.get(f"/api/v1/campaigns/{campaign.pk}/").json()
-        assert body["status"] == "paused"  # not failed: it can still be sent
-        assert "132001" in body["status_reason"] or "not approved" in body["status_reason"]
-        campaign.template.refresh_from_db()
-        assert campaign.template.status == "APPROVED"  # not marked deleted on a guess
-        assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 20
-        assert queued == [(str(campaign.account_id),)]
-
-        # the sync the engine asked for finds the template pending approval on WhatsApp
-        templates_sync_account.apply(args=queued[0]).get()
-        campaign.template.refresh_from_db()
-        assert campaign.template.status == "PENDING"
-    finally:
-        own.close()
+    # the sync the engine asked for finds the template pending approval on WhatsApp
+    templates_sync_account.apply(args=queued[0]).get()
+    campaign.template.refresh_from_db()
+    assert campaign.template.status == "PENDING"
     campaign.refresh_from_db()
     assert campaign.status == "paused"
     assert_counters_match(campaign)
