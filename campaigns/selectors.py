@@ -3,10 +3,10 @@
 from datetime import datetime
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from accounts.selectors import get_scoped_or_404, scoped
 
+from .engine.store import remaining
 from .models import Campaign
 
 
@@ -28,20 +28,13 @@ def campaign_get_for_user(*, user, campaign_id) -> Campaign:
 def campaign_deferred_until(campaign: Campaign) -> datetime | None:
     """When a running campaign that is only waiting resumes: every recipient left is pending
     with a later attempt (Meta's limits, the messaging tier) and nothing is being sent. None
-    for a campaign that is sending, or not running. A few indexed queries, only then."""
+    for a campaign that is sending, or not running. The engine's own reading of what is left
+    (`store.remaining`), only then."""
     if campaign.status != Campaign.Status.RUNNING or campaign.sending_count:
         return None
     if not campaign.pending_count:
         return None
-    now = timezone.now()
-    pending = campaign.recipients.filter(status="pending")
-    if pending.filter(next_attempt_at__isnull=True).exists():
+    left = remaining(campaign_id=campaign.pk)
+    if left["due"] or left["sending"]:
         return None
-    if pending.filter(next_attempt_at__lte=now).exists():
-        return None
-    return (
-        pending.filter(next_attempt_at__gt=now)
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+    return left["later"]

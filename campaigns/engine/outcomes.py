@@ -59,10 +59,11 @@ def outcome_for_error(row: Claimed, error: WhatsAppError) -> Outcome:
         )
     if action == Action.DEFER:
         delay = rule.defer_seconds or 60
+        if rule.defer_fails:  # Meta's per-user limits: this recipient, later
+            at = _later(delay)
+            return Outcome(row.id, "failed", error_retryable=True, next_attempt_at=at, **base)
         at = _later(delay * random.uniform(1.0, 1.5))
-        if rule.defer_fails or beyond_horizon(at):
-            # "this recipient, later" (Meta's per-user limits), or later than the horizon
-            at = _later(delay) if rule.defer_fails else at
+        if beyond_horizon(at):
             return Outcome(row.id, "failed", error_retryable=True, next_attempt_at=at, **base)
         return Outcome(row.id, "pending", next_attempt_at=at, **base)
     if action in PAUSING:

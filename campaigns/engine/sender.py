@@ -159,10 +159,11 @@ class Sender:
         if all(allowed):
             return rows
         later = datetime.fromtimestamp(frees_at or time.time() + 3600, tz=UTC)
+        too_late = beyond_horizon(later)
         for row, ok in zip(rows, allowed, strict=True):
             if ok:
                 continue
-            if beyond_horizon(later):
+            if too_late:
                 self.results.append(
                     store.Outcome(
                         row.id,
