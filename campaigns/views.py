@@ -78,10 +78,21 @@ class BreakerForm(forms.Form):
     """The breaker's thresholds on the campaign page; shares are entered as percentages. A
     blank field goes back to the workspace's default."""
 
-    consecutive = forms.IntegerField(required=False, min_value=2, max_value=10_000)
-    share_percent = forms.FloatField(required=False, min_value=5, max_value=100)
-    window = forms.IntegerField(required=False, min_value=10, max_value=10_000)
-    optout_percent = forms.FloatField(required=False, min_value=0.1, max_value=100)
+    LIMITS = BreakerSettings.LIMITS  # the ranges BreakerSettings.clean enforces
+    consecutive = forms.IntegerField(
+        required=False, min_value=LIMITS["consecutive"][0], max_value=LIMITS["consecutive"][1]
+    )
+    share_percent = forms.FloatField(
+        required=False, min_value=LIMITS["share"][0] * 100, max_value=LIMITS["share"][1] * 100
+    )
+    window = forms.IntegerField(
+        required=False, min_value=LIMITS["window"][0], max_value=LIMITS["window"][1]
+    )
+    optout_percent = forms.FloatField(
+        required=False,
+        min_value=LIMITS["optout_share"][0] * 100,
+        max_value=LIMITS["optout_share"][1] * 100,
+    )
 
     def overrides(self) -> dict:
         data = self.cleaned_data
