@@ -19,6 +19,8 @@ from whatsapp.models import WhatsAppAccount
 
 from .api_common import template_or_400
 from .api_lifecycle import LifecycleActions
+from .api_reports import ReportActions
+from .exports import safe_cell
 from .importing.pipeline import progress_key
 from .models import Campaign, ImportReport, Recipient
 from .selectors import campaign_get_for_user, campaign_list_for_user
@@ -64,7 +66,7 @@ def _flag(name: str, *sources) -> bool:
 
 
 @extend_schema(parameters=[OpenApiParameter("status", str)])
-class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
+class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
     lookup_value_regex = "[0-9a-fA-F-]{36}"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -231,7 +233,7 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
             yield "\ufeff"
             writer.writerow(["line", "kind", "column", "reason", "value"])
             for row in rows.iterator(chunk_size=5000):
-                writer.writerow([*row[:4], _safe_cell(row[4])])
+                writer.writerow([*row[:4], safe_cell(row[4])])
                 if buffer.tell() > 64 * 1024:
                     yield buffer.getvalue()
                     buffer.seek(0)
@@ -243,10 +245,3 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
             f'attachment; filename="import_{report.pk}_rejections.csv"'
         )
         return response
-
-
-def _safe_cell(value: str) -> str:
-    """Spreadsheet formula injection: a cell starting with = + - @ is shown as text."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value

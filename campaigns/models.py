@@ -224,10 +224,52 @@ class Recipient(models.Model):
                 condition=Q(sent_at__isnull=False),
                 name="recipient_phone_idx",
             ),
+            # Stats, failure reasons: WHERE campaign_id = ? AND status = 'failed' GROUP BY
+            # error_code, an index-only scan; only failed rows pay for it.
+            models.Index(
+                fields=["campaign", "error_code"],
+                condition=Q(status="failed"),
+                name="recipient_failed_code_idx",
+            ),
+            # Stats, deferred recipients: WHERE campaign_id = ? AND status = 'pending' AND
+            # next_attempt_at IS NOT NULL ORDER BY next_attempt_at; only waiting rows.
+            models.Index(
+                fields=["campaign", "next_attempt_at"],
+                condition=Q(status="pending", next_attempt_at__isnull=False),
+                name="recipient_deferred_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.phone} ({self.status})"
+
+
+class TimelineMinute(models.Model):
+    """A campaign's events in one UTC minute: how many recipients' sent, delivered, read,
+    failed and replied times fall in it. Kept in the same transactions as the recipients'
+    times (campaigns/tracking/timeline.py), so the stats' timeline is a few hundred rows to
+    read however large the campaign, and always equals a recount from the recipients."""
+
+    id = models.BigAutoField(primary_key=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="timeline", db_index=False
+    )
+    minute = models.DateTimeField()
+    # Plain integers: a batch may move a time out of one minute before into another.
+    sent = models.IntegerField(default=0)
+    delivered = models.IntegerField(default=0)
+    read = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    replied = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The upsert's conflict target, and the stats' WHERE campaign_id = ? ORDER BY minute.
+            models.UniqueConstraint(fields=["campaign", "minute"], name="timeline_minute_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.minute:%Y-%m-%d %H:%M}"
 
 
 class OptOut(models.Model):

@@ -2,12 +2,16 @@
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
+from django.utils import timezone
 
 from accounts.selectors import get_scoped_or_404, scoped
 
 from .engine.store import remaining
-from .models import Campaign
+from .models import Campaign, Recipient, TimelineMinute
+from .tracking.timeline import KINDS
+
+DEFERRED_SHOWN = 100
 
 
 def campaign_list_for_user(*, user, status: str | None = None) -> QuerySet[Campaign]:
@@ -38,3 +42,107 @@ def campaign_deferred_until(campaign: Campaign) -> datetime | None:
     if left["due"] or left["sending"]:
         return None
     return left["later"]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def campaign_funnel(campaign: Campaign) -> dict:
+    """Counts from the campaign's counters (funnel figures: a read message was also
+    delivered and sent), and the rates between its steps (null while a step has none)."""
+    read = campaign.read_count
+    delivered = campaign.delivered_count + read
+    sent = campaign.sent_count + delivered
+    failed = campaign.failed_count
+    counts = {
+        "total": campaign.total_recipients,
+        "pending": campaign.pending_count,
+        "sending": campaign.sending_count,
+        "sent": sent,
+        "delivered": delivered,
+        "read": read,
+        "failed": failed,
+        "skipped": campaign.skipped_count,
+        "unknown": campaign.unknown_count,
+        "replied": campaign.replied_count,
+    }
+    rates = {
+        "delivered": _rate(delivered, sent),
+        "read": _rate(read, delivered),
+        "replied": _rate(campaign.replied_count, delivered),
+        "failed": _rate(failed, sent + failed),
+    }
+    return {"counts": counts, "rates": rates}
+
+
+def campaign_timeline(campaign: Campaign, *, since: datetime | None = None) -> list[dict]:
+    """Per UTC minute with any event, from `since` (a minute) on: sent, delivered, read,
+    failed and replied, as the recipients' times fall."""
+    rows = TimelineMinute.objects.filter(campaign=campaign)
+    if since is not None:
+        rows = rows.filter(minute__gte=since)
+    points = []
+    for row in rows.order_by("minute").values("minute", *KINDS):
+        if any(row[kind] for kind in KINDS):
+            points.append(row)
+    return points
+
+
+def campaign_failure_reasons(campaign: Campaign) -> list[dict]:
+    """The failed recipients grouped by Meta's error code, most frequent first, each with
+    the title Meta gave it (one recipient's; a code's title does not vary)."""
+    failed = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.FAILED)
+    groups = list(
+        failed.values("error_code").annotate(count=Count("id")).order_by("-count", "error_code")
+    )
+    for group in groups:
+        example = (
+            failed.filter(error_code=group["error_code"])
+            .exclude(error_title="")
+            .values_list("error_title", flat=True)
+            .first()
+        )
+        group["code"] = group.pop("error_code")
+        group["title"] = example or ""
+    return groups
+
+
+def campaign_deferred(campaign: Campaign, *, limit: int = DEFERRED_SHOWN) -> dict:
+    """The recipients waiting for a later attempt (Meta's limits, the messaging tier, a
+    retry's backoff): how many, the earliest and latest next attempt, and the first `limit`
+    in next-attempt order."""
+    now = timezone.now()
+    waiting = Recipient.objects.filter(
+        campaign=campaign,
+        status=Recipient.Status.PENDING,
+        next_attempt_at__isnull=False,
+        next_attempt_at__gt=now,
+    )
+    summary = waiting.aggregate(
+        count=Count("id"), first=Min("next_attempt_at"), last=Max("next_attempt_at")
+    )
+    shown = waiting.order_by("next_attempt_at", "id").values(
+        "id", "phone", "attempts", "next_attempt_at", "error_code", "error_title"
+    )[:limit]
+    return {
+        "count": summary["count"],
+        "next_attempt_at": summary["first"],
+        "last_attempt_at": summary["last"],
+        "recipients": list(shown),
+    }
+
+
+def campaign_stats(campaign: Campaign, *, since: datetime | None = None) -> dict:
+    """What the stats endpoint and the campaign page show: the funnel, the per-minute
+    timeline, failure reasons and deferred recipients. Each part reads the counters, the
+    timeline or a partial index, so its cost does not grow with the campaign's size."""
+    return {
+        "campaign": campaign.pk,
+        "status": campaign.status,
+        "generated_at": timezone.now(),
+        "funnel": campaign_funnel(campaign),
+        "timeline": campaign_timeline(campaign, since=since),
+        "failure_reasons": campaign_failure_reasons(campaign),
+        "deferred": campaign_deferred(campaign),
+    }

@@ -208,3 +208,69 @@ class ImportReportSerializer(serializers.ModelSerializer):
 
     def get_progress_rows(self, obj) -> int | None:
         return self.context.get("progress_rows")
+
+
+class FunnelCountsSchema(serializers.Serializer):
+    total = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    sending = serializers.IntegerField()
+    sent = serializers.IntegerField(help_text="Sent, including delivered and read.")
+    delivered = serializers.IntegerField(help_text="Delivered, including read.")
+    read = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    unknown = serializers.IntegerField()
+    replied = serializers.IntegerField()
+
+
+class FunnelRatesSchema(serializers.Serializer):
+    delivered = serializers.FloatField(allow_null=True, help_text="delivered / sent")
+    read = serializers.FloatField(allow_null=True, help_text="read / delivered")
+    replied = serializers.FloatField(allow_null=True, help_text="replied / delivered")
+    failed = serializers.FloatField(allow_null=True, help_text="failed / (sent + failed)")
+
+
+class FunnelSchema(serializers.Serializer):
+    counts = FunnelCountsSchema()
+    rates = FunnelRatesSchema(help_text="0..1, rounded to 4 places; null with no denominator.")
+
+
+class TimelinePointSchema(serializers.Serializer):
+    minute = serializers.DateTimeField(help_text="The minute's start, UTC.")
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    read = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    replied = serializers.IntegerField()
+
+
+class FailureReasonSchema(serializers.Serializer):
+    code = serializers.IntegerField(allow_null=True, help_text="Meta's error code.")
+    title = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class DeferredRecipientSchema(serializers.Serializer):
+    id = serializers.IntegerField()
+    phone = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField()
+    error_code = serializers.IntegerField(allow_null=True)
+    error_title = serializers.CharField()
+
+
+class DeferredSchema(serializers.Serializer):
+    count = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    recipients = DeferredRecipientSchema(many=True, help_text="The first 100, soonest first.")
+
+
+class CampaignStatsSerializer(serializers.Serializer):
+    campaign = serializers.UUIDField()
+    status = serializers.CharField()
+    generated_at = serializers.DateTimeField()
+    funnel = FunnelSchema()
+    timeline = TimelinePointSchema(many=True, help_text="Minutes with events, oldest first (UTC).")
+    failure_reasons = FailureReasonSchema(many=True)
+    deferred = DeferredSchema()

@@ -11,6 +11,7 @@ from accounts.api import MeView
 from campaigns import views as campaign_views
 from campaigns.api import CampaignViewSet
 from campaigns.api_lifecycle import SendBulkView
+from campaigns.api_optouts import OptOutViewSet
 from templates_app import views as template_views
 from templates_app.api import AccountTemplateSyncView, TemplateViewSet
 from webhooks.views import whatsapp_webhook
@@ -20,6 +21,7 @@ router = SimpleRouter()
 router.register("whatsapp-accounts", WhatsAppAccountViewSet, basename="whatsapp-account")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("opt-outs", OptOutViewSet, basename="opt-out")
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),

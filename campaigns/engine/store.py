@@ -5,7 +5,6 @@ the campaign counters in the same transaction as the recipients.
 """
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,10 +18,10 @@ from whatsapp.errors import OPT_OUT_CODES
 
 from ..models import Campaign, OptOut, Recipient
 from ..tracking.counters import counters_apply
+from ..tracking.timeline import Deltas, add_events, timeline_apply
+from .batch_update import TABLE, update_each, update_each_returning
 
 logger = logging.getLogger(__name__)
-
-TABLE = Recipient._meta.db_table
 
 
 @dataclass(slots=True)
@@ -131,6 +130,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
         return []
     now = timezone.now()
     deltas: dict[str, int] = {}
+    timeline = Deltas()
 
     def move(from_state: str, to_state: str, n: int):
         if n:
@@ -152,20 +152,14 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 ("ts", "timestamptz"),
             )
             for from_state in (Recipient.Status.SENDING, Recipient.Status.UNKNOWN):
-                n = _update_each(
-                    c,
-                    set_sql="""status = 'sent', wamid = v.wid, message_status = v.mstatus,
-                        sent_at = COALESCE(sent_at, v.ts), claimed_at = NULL""",
-                    where_sql=f"status = '{from_state}'",
-                    columns=columns,
-                    rows=rows,
-                )
+                n, first_sends = _mark_sent(c, from_state=from_state, columns=columns, rows=rows)
                 move(from_state, Recipient.Status.SENT, n)
+                add_events(timeline, campaign_id, "sent", now, first_sends)
                 if from_state == Recipient.Status.SENDING and n == len(rows):
                     break  # the usual case: every row was still sending, all are done
             else:
                 # Rows a webhook already advanced still need their wamid.
-                _update_each(
+                update_each(
                     c,
                     set_sql="wamid = v.wid, message_status = v.mstatus, claimed_at = NULL",
                     where_sql="wamid IS NULL",
@@ -173,7 +167,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                     rows=rows,
                 )
         if failed:
-            n = _update_each(
+            n = update_each(
                 c,
                 set_sql="""status = 'failed', failed_at = v.ts, error_code = v.code,
                     error_title = v.title, error_details = v.details, error_retryable = v.retry,
@@ -202,9 +196,11 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 ],
             )
             move(Recipient.Status.SENDING, Recipient.Status.FAILED, n)
+            # A row being sent has no failure time (retry-failed and a delivery clear it).
+            add_events(timeline, campaign_id, "failed", now, n)
             _opt_out(campaign_id, [o.id for o in failed if o.error_code in OPT_OUT_CODES])
         if retry:
-            n = _update_each(
+            n = update_each(
                 c,
                 set_sql="""status = 'pending', next_attempt_at = v.later, error_code = v.code,
                     error_title = v.title, error_details = v.details, claimed_at = NULL""",
@@ -223,7 +219,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
             )
             move(Recipient.Status.SENDING, Recipient.Status.PENDING, n)
         if released:
-            n = _update_each(
+            n = update_each(
                 c,
                 set_sql="""status = 'pending', attempts = attempts - 1, claimed_at = NULL,
                     next_attempt_at = v.later""",
@@ -233,7 +229,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
             )
             move(Recipient.Status.SENDING, Recipient.Status.PENDING, n)
         if unknown:
-            n = _update_each(
+            n = update_each(
                 c,
                 set_sql="""status = 'unknown', error_title = v.title, error_details = v.details,
                     claimed_at = NULL""",
@@ -243,42 +239,37 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
             )
             move(Recipient.Status.SENDING, Recipient.Status.UNKNOWN, n)
         counters_apply(campaign_id=campaign_id, deltas=deltas)
+        timeline_apply(timeline)
     return [o.wamid for o in sent if o.wamid]
 
 
-_VALUE = re.compile(r"\bv\.(\w+)")
-
-
-def _update_each(c, *, set_sql: str, where_sql: str, columns, rows: list[tuple]) -> int:
-    """For each row of `rows` (values in the order of `columns`, `id` first), UPDATE the
-    recipient with that id: SET `set_sql` WHERE `where_sql`, both naming the row's values
-    `v.<column>`. Returns how many recipients changed.
-
-    PostgreSQL: one statement for the whole batch (unnest of one array per column), so a
-    batch costs one round trip and one plan whatever its size. Elsewhere one statement per
-    row (executemany).
-    """
-    if not rows:
-        return 0
+def _mark_sent(c, *, from_state: str, columns, rows: list[tuple]) -> tuple[int, int]:
+    """Rows still in `from_state` become sent; returns how many, and how many of them had
+    no send time before (a retried recipient keeps its first one): the timeline's sends."""
+    set_sql = """status = 'sent', wamid = v.wid, message_status = v.mstatus,
+        sent_at = COALESCE(sent_at, v.ts), claimed_at = NULL"""
+    where_sql = f"status = '{from_state}'"
     if connection.vendor == "postgresql":
-        names = ", ".join(name for name, _ in columns)
-        arrays = ", ".join(f"%s::{pg_type}[]" for _, pg_type in columns)
-        c.execute(
-            f"""UPDATE {TABLE} SET {set_sql}
-                FROM unnest({arrays}) AS v({names})
-                WHERE {TABLE}.id = v.id AND {where_sql}""",
-            [list(values) for values in zip(*rows, strict=True)],
+        # The new sent_at is this batch's time exactly when the row had none.
+        firsts = update_each_returning(
+            c,
+            set_sql=set_sql,
+            where_sql=where_sql,
+            columns=columns,
+            rows=rows,
+            returning="sent_at = v.ts",
         )
-        return c.rowcount
-    index = {name: i for i, (name, _) in enumerate(columns)}
-    order = [index[name] for name in _VALUE.findall(set_sql)] + [0]
-    order += [index[name] for name in _VALUE.findall(where_sql)]
-    c.executemany(
-        f"UPDATE {TABLE} SET {_VALUE.sub('%s', set_sql)} "
-        f"WHERE id = %s AND {_VALUE.sub('%s', where_sql)}",
-        [[row[i] for i in order] for row in rows],
+        return len(firsts), sum(1 for (first,) in firsts if first)
+    ids = [row[0] for row in rows]
+    c.execute(
+        f"SELECT COUNT(*) FROM {TABLE} WHERE id IN ({', '.join(['%s'] * len(ids))}) "
+        f"AND {where_sql} AND sent_at IS NULL",
+        ids,
     )
-    return c.rowcount
+    first_sends = c.fetchone()[0]
+    return update_each(c, set_sql=set_sql, where_sql=where_sql, columns=columns, rows=rows), (
+        first_sends
+    )
 
 
 def lease_seconds() -> int:

@@ -3,8 +3,11 @@
 from django.db import connection, transaction
 from django.db.models import Q
 
+from config.sql import execute, is_postgres
+
 from ..models import Campaign, OptOut, Recipient
 from ..tracking.counters import counters_apply
+from ..tracking.timeline import Deltas, add_events, timeline_apply
 from .campaigns import CampaignError, _check_member
 from .lifecycle import InvalidTransition, campaign_transition
 from .sending import senders_start
@@ -76,15 +79,19 @@ def campaign_retry_failed(*, user, campaign: Campaign) -> int:
         Campaign.Status.COMPLETED,
     ):
         raise InvalidTransition(f"cannot retry a {campaign.status} campaign")
-    count = Recipient.objects.filter(
-        campaign=campaign, status=Recipient.Status.FAILED, error_retryable=True
-    ).update(status=Recipient.Status.PENDING, failed_at=None, attempts=0)
+    failed_times = _requeue_retryable(campaign.pk)
+    count = len(failed_times)
     if not count:
         return 0
+    timeline = Deltas()  # their failure times leave the timeline
+    for failed_at in failed_times:
+        if failed_at is not None:
+            add_events(timeline, campaign.pk, "failed", failed_at, -1)
     counters_apply(
         campaign_id=campaign.pk,
         deltas={Recipient.Status.FAILED: -count, Recipient.Status.PENDING: count},
     )
+    timeline_apply(timeline)
     if campaign.status == Campaign.Status.COMPLETED:
         campaign_transition(
             campaign=campaign, to=Campaign.Status.RUNNING, allowed_from={Campaign.Status.COMPLETED}
@@ -93,3 +100,27 @@ def campaign_retry_failed(*, user, campaign: Campaign) -> int:
     elif campaign.status == Campaign.Status.RUNNING:
         transaction.on_commit(lambda: senders_start(campaign.pk))
     return count
+
+
+def _requeue_retryable(campaign_id) -> list:
+    """Move the campaign's retryable failed recipients back to pending; the failure time each
+    had. PostgreSQL: one statement, reading each row's time under the row's lock (a webhook
+    may be moving the same rows)."""
+    if is_postgres():
+        table = connection.ops.quote_name(Recipient._meta.db_table)
+        rows = execute(
+            f"""UPDATE {table} AS r SET status = 'pending', failed_at = NULL, attempts = 0
+                FROM (SELECT id, failed_at FROM {table}
+                      WHERE campaign_id = %b AND status = 'failed' AND error_retryable
+                      ORDER BY id FOR UPDATE) AS old
+                WHERE r.id = old.id
+                RETURNING old.failed_at""",
+            [campaign_id],
+        )
+        return [row[0] for row in rows]
+    retried = Recipient.objects.filter(
+        campaign_id=campaign_id, status=Recipient.Status.FAILED, error_retryable=True
+    )
+    times = list(retried.values_list("failed_at", flat=True))
+    retried.update(status=Recipient.Status.PENDING, failed_at=None, attempts=0)
+    return times

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Count, F
 
 from ..models import Campaign, Recipient
+from .timeline import stored_timeline, timeline_from_recipients, timeline_rebuild
 
 STATE_COLUMNS: dict[str, str] = {
     Recipient.Status.PENDING: "pending_count",
@@ -71,14 +72,27 @@ def stored_counts(*, campaign_id) -> dict:
 
 
 @transaction.atomic
-def campaign_recount(*, campaign_id, dry_run: bool = False) -> dict[str, tuple[int, int]]:
-    """Rebuild the counters from the recipients (the repair tool: `manage.py campaign_recount`
-    and the Campaign admin's action; tests prove it is a no-op). Returns the counters that
-    were wrong, {column: (stored, recounted)}; with `dry_run` it changes nothing."""
+def campaign_recount(*, campaign_id, dry_run: bool = False) -> dict[str, tuple]:
+    """Rebuild the counters and the timeline from the recipients (the repair tool:
+    `manage.py campaign_recount` and the Campaign admin's action; tests prove it is a no-op).
+    Returns what was wrong, {column: (stored, recounted)}, with the timeline's minutes that
+    differ under "timeline"; with `dry_run` it changes nothing."""
     Campaign.objects.select_for_update().filter(pk=campaign_id).get()
     stored = stored_counts(campaign_id=campaign_id)
     counts = counts_from_recipients(campaign_id=campaign_id)
-    wrong = {column: (stored[column], n) for column, n in counts.items() if stored[column] != n}
+    wrong: dict[str, tuple] = {
+        column: (stored[column], n) for column, n in counts.items() if stored[column] != n
+    }
     if wrong and not dry_run:
         Campaign.objects.filter(pk=campaign_id).update(**counts)
+    timeline = stored_timeline(campaign_id=campaign_id)
+    counted = timeline_from_recipients(campaign_id=campaign_id)
+    if timeline != counted:
+        minutes = sorted(
+            m for m in timeline.keys() | counted.keys() if timeline.get(m) != counted.get(m)
+        )
+        first = f"{minutes[0]:%Y-%m-%d %H:%M} UTC"
+        wrong["timeline"] = (f"{len(minutes)} minute(s) wrong from {first}", "recounted")
+        if not dry_run:
+            timeline_rebuild(campaign_id=campaign_id, counted=counted)
     return wrong

@@ -29,6 +29,7 @@ from whatsapp.webhook_payload import InboundMessage, Preference
 
 from ..models import OptIn, OptOut, Recipient
 from .counters import counters_apply
+from .timeline import Deltas, add_events, timeline_apply
 
 logger = logging.getLogger(__name__)
 
@@ -190,4 +191,7 @@ def recipient_mark_replied(*, account_id, message: InboundMessage) -> int:
         )
         if updated:
             counters_apply(campaign_id=target["campaign_id"], deltas={}, replied=1)
+            timeline = Deltas()
+            add_events(timeline, target["campaign_id"], "replied", message.timestamp)
+            timeline_apply(timeline)
     return updated

@@ -42,6 +42,7 @@ from whatsapp.webhook_payload import StatusItem, clean_json, read_status
 from ..engine.breaker import quality_record
 from ..models import Campaign, OptOut, PendingStatus, Recipient
 from .counters import counters_apply, transition_deltas
+from .timeline import add_moves, timeline_apply
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +99,13 @@ class ApplyResult:
 
 
 class CounterDeltas:
-    """Counter changes per campaign, applied together at the end of the caller's
-    transaction: the campaign row is everybody's hot spot, so its lock is held briefly."""
+    """Counter and timeline changes per campaign, applied together at the end of the
+    caller's transaction: the campaign row is everybody's hot spot, so its lock is held
+    briefly (and taken before the timeline's minutes, in every writer)."""
 
     def __init__(self):
         self.by_campaign: dict[object, Counter] = defaultdict(Counter)
+        self.timeline: Counter = Counter()
 
     def add(self, campaign_id, transitions) -> None:
         self.by_campaign[campaign_id].update(transition_deltas(transitions))
@@ -112,6 +115,7 @@ class CounterDeltas:
             deltas = {state: n for state, n in self.by_campaign[campaign_id].items() if n}
             counters_apply(campaign_id=campaign_id, deltas=deltas)
         self.by_campaign.clear()
+        timeline_apply(self.timeline)
 
 
 def rank(status: str) -> int:
@@ -278,6 +282,7 @@ def _apply_chunk(
             )
         if any(new[name] != row[name] for name in TRACKED):
             changed.append((row["id"], new))
+            add_moves(deltas.timeline, row["campaign_id"], row, new)
         if new["status"] != row["status"]:
             transitions[row["campaign_id"]].append((row["status"], new["status"]))
             if new["status"] == "failed" and new["error_code"] in OPT_OUT_CODES:

@@ -11,6 +11,7 @@ from campaigns.engine.runner import sweep
 from campaigns.models import Campaign, Recipient
 from campaigns.services.sending import campaign_send
 from campaigns.tracking.counters import counts_from_recipients, stored_counts
+from campaigns.tracking.timeline import stored_timeline, timeline_from_recipients
 from config.celery import app as celery_app
 
 from ..campaigns.conftest import make_template
@@ -97,4 +98,7 @@ def test_kill_9_mid_campaign_then_restart_completes_without_duplicates(
     assert stats["accepted_total"] >= by_status["sent"]
     assert stats["accepted_total"] <= n
     assert stored_counts(campaign_id=campaign.pk) == counts_from_recipients(campaign_id=campaign.pk)
+    assert stored_timeline(campaign_id=campaign.pk) == timeline_from_recipients(
+        campaign_id=campaign.pk
+    )
     assert campaign.completed_at <= timezone.now()

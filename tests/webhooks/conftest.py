@@ -7,6 +7,7 @@ import pytest
 
 from campaigns.models import Campaign
 from campaigns.tracking import campaign_recount, counts_from_recipients, stored_counts
+from campaigns.tracking.timeline import stored_timeline, timeline_from_recipients
 from webhooks.services import directory
 from webhooks.tasks import webhook_events_drain_task
 
@@ -77,6 +78,10 @@ def at(seconds: int) -> datetime:
 
 
 def assert_counters_match(campaign_id) -> dict:
+    """The counters and the timeline equal a recount from the recipients."""
     stored = stored_counts(campaign_id=campaign_id)
     assert stored == counts_from_recipients(campaign_id=campaign_id)
+    assert stored_timeline(campaign_id=campaign_id) == timeline_from_recipients(
+        campaign_id=campaign_id
+    )
     return stored
