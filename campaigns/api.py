@@ -14,6 +14,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.selectors import get_scoped_or_404
+from accounts.throttles import SendThrottle
 from config.pagination import StrictPageSize
 from config.redis import get_redis
 from whatsapp.models import WhatsAppAccount
@@ -159,6 +160,7 @@ class CampaignViewSet(LifecycleActions, viewsets.ModelViewSet):
         parser_classes=[MultiPartParser, FormParser, JSONParser],
         pagination_class=RecipientPagination,
         filter_backends=[],  # the list's filters are not the recipients'
+        throttle_classes=[SendThrottle],  # POSTs only
     )
     def recipients(self, request, pk=None):
         """GET: the campaign's recipients (`?status=`, `?phone=`, `?wamid=`). POST: import a
