@@ -1,11 +1,25 @@
-"""API views for the caller's own identity and workspaces."""
+"""API views for the caller's own identity and workspaces, and the JWT token endpoints."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt import views as jwt_views
 
 from .models import Membership
+from .throttles import TokenThrottle
+
+
+class TokenObtainPairView(jwt_views.TokenObtainPairView):
+    """A username and password for an access and a refresh token (throttled per client IP)."""
+
+    throttle_classes = [TokenThrottle]
+
+
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    """A refresh token for a new access token (throttled per client IP)."""
+
+    throttle_classes = [TokenThrottle]
 
 
 class MembershipSerializer(serializers.ModelSerializer):

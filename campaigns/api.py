@@ -14,6 +14,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.selectors import get_scoped_or_404
+from accounts.throttles import SendThrottle
+from config.pagination import StrictPageSize
 from config.redis import get_redis
 from whatsapp.models import WhatsAppAccount
 
@@ -21,21 +23,24 @@ from .api_common import template_or_400
 from .api_lifecycle import LifecycleActions
 from .api_reports import ReportActions
 from .exports import safe_cell
+from .filters import CampaignFilter
 from .importing.pipeline import progress_key
-from .models import Campaign, ImportReport, Recipient
-from .selectors import campaign_get_for_user, campaign_list_for_user
+from .models import ImportReport
+from .selectors import campaign_get_for_user, campaign_list_for_user, recipient_list
 from .serializers import (
+    RECIPIENT_STATUSES,
     CampaignCreateSerializer,
     CampaignSerializer,
     CampaignUpdateSerializer,
     ImportReportSerializer,
+    RecipientQuerySerializer,
     RecipientSerializer,
 )
 from .services.campaigns import campaign_create, campaign_delete, campaign_update
 from .services.imports import import_records, import_upload
 
 
-class RecipientPagination(CursorPagination):
+class RecipientPagination(StrictPageSize, CursorPagination):
     # Cursor paging: no COUNT(*) over a million-row campaign.
     ordering = "id"
     page_size = 100
@@ -65,23 +70,14 @@ def _flag(name: str, *sources) -> bool:
     return result
 
 
-@extend_schema(parameters=[OpenApiParameter("status", str)])
 class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
+    filterset_class = CampaignFilter  # the list's parameters: status, template, ordering…
     lookup_value_regex = "[0-9a-fA-F-]{36}"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        state = self.request.query_params.get("status") or None
-        if state is not None and self.action == "list" and state not in Campaign.Status.values:
-            raise ValidationError(
-                {
-                    "status": [
-                        f"Unknown status {state!r}; one of {', '.join(Campaign.Status.values)}."
-                    ]
-                }
-            )
-        return campaign_list_for_user(user=self.request.user, status=state)
+        return campaign_list_for_user(user=self.request.user)
 
     def get_object(self):
         return campaign_get_for_user(user=self.request.user, campaign_id=self.kwargs["pk"])
@@ -104,7 +100,7 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             name=data["name"],
             template=template_or_400(request.user, data["template_id"]),
             account=account,
-            recipients=data.get("recipients"),
+            recipients=data.get("recipients") or None,  # [] is no list: an empty draft
             worker_count=data.get("worker_count"),
             rate_limit=data.get("rate_limit"),
             breaker=data.get("breaker"),
@@ -132,7 +128,23 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
 
     @extend_schema(
         methods=["GET"],
-        parameters=[OpenApiParameter("status", str)],
+        parameters=[
+            OpenApiParameter(
+                "status",
+                str,
+                description=f"Comma separated (`failed,skipped`): {RECIPIENT_STATUSES}",
+            ),
+            OpenApiParameter(
+                "phone",
+                str,
+                description=(
+                    "A number with its country code, in any format (`+1 415-555-0100`, "
+                    "`0014155550100`): that recipient. Fewer digits (`+1415`): the numbers "
+                    "starting with them."
+                ),
+            ),
+            OpenApiParameter("wamid", str, description="WhatsApp's message id: that recipient."),
+        ],
         responses=RecipientSerializer(many=True),
     )
     @extend_schema(
@@ -148,11 +160,14 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
         detail=True,
         methods=["get", "post"],
         parser_classes=[MultiPartParser, FormParser, JSONParser],
+        pagination_class=RecipientPagination,
+        filter_backends=[],  # the list's filters are not the recipients'
+        throttle_classes=[SendThrottle],  # POSTs only
     )
     def recipients(self, request, pk=None):
-        """GET: the campaign's recipients (`?status=`). POST: import a CSV/XLSX (`file`) or a
-        JSON list (the body itself, or `{"recipients": [...]}`); `dry_run=true` validates and
-        reports without storing anything."""
+        """GET: the campaign's recipients (`?status=`, `?phone=`, `?wamid=`). POST: import a
+        CSV/XLSX (`file`) or a JSON list (the body itself, or `{"recipients": [...]}`);
+        `dry_run=true` validates and reports without storing anything."""
         campaign = self.get_object()
         if request.method == "GET":
             return self._recipient_list(request, campaign)
@@ -186,15 +201,23 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
         return Response(ImportReportSerializer(report).data, status=code)
 
     def _recipient_list(self, request, campaign):
-        qs = Recipient.objects.filter(campaign=campaign)
-        state = request.query_params.get("status")
-        if state:
-            if state not in Recipient.Status.values:
-                raise ValidationError({"status": [f"Unknown status {state!r}."]})
-            qs = qs.filter(status=state)
-        paginator = RecipientPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(RecipientSerializer(page, many=True).data)
+        params = request.query_params
+        query = RecipientQuerySerializer(
+            data={
+                "status": ",".join(params.getlist("status")),  # `status=a,b` or repeated
+                "phone": params.get("phone", ""),
+                "wamid": params.get("wamid", ""),
+            }
+        )
+        query.is_valid(raise_exception=True)
+        qs = recipient_list(
+            campaign=campaign,
+            statuses=query.validated_data["status"],
+            phone=query.validated_data["phone"] or None,
+            wamid=query.validated_data["wamid"] or None,
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(RecipientSerializer(page, many=True).data)
 
     @action(detail=True, methods=["get"], url_path=r"imports(?:/(?P<report_id>[0-9a-f-]{36}))?")
     def imports(self, request, pk=None, report_id=None):

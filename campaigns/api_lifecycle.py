@@ -10,6 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.throttles import SendThrottle
+
 from .api_common import template_or_400
 from .preflight import campaign_preflight
 from .serializers import (
@@ -68,7 +70,7 @@ class LifecycleActions:
         return Response(CampaignSerializer(campaign).data)
 
     @extend_schema(request=SendSerializer, responses=CampaignSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=[SendThrottle])
     def send(self, request, pk=None):
         """Start now, or schedule with `send_at`."""
         body = SendSerializer(data=request.data)
@@ -137,6 +139,8 @@ class SendBulkSerializer(CampaignCreateSerializer):
 
 class SendBulkView(APIView):
     """Create a campaign from a template and recipients and start it, in one call."""
+
+    throttle_classes = [SendThrottle]
 
     @extend_schema(request=SendBulkSerializer, responses={201: CampaignSerializer})
     def post(self, request):

@@ -1,5 +1,7 @@
 """Reads of campaigns, always scoped to the caller's workspaces."""
 
+import re
+from collections.abc import Collection
 from datetime import datetime
 
 from django.db.models import Count, Max, Min, QuerySet
@@ -8,6 +10,7 @@ from django.utils import timezone
 from accounts.selectors import get_scoped_or_404, scoped
 
 from .engine.store import remaining
+from .importing.phones import normalize
 from .models import Campaign, Recipient, TimelineMinute
 from .tracking.timeline import KINDS
 
@@ -42,6 +45,45 @@ def campaign_deferred_until(campaign: Campaign) -> datetime | None:
     if left["due"] or left["sending"]:
         return None
     return left["later"]
+
+
+def recipient_list(
+    *,
+    campaign: Campaign,
+    statuses: Collection[str] = (),
+    phone: str | None = None,
+    wamid: str | None = None,
+) -> QuerySet[Recipient]:
+    """A campaign's recipients (the caller has the campaign from `campaign_get_for_user`),
+    optionally only those of `statuses`, those with `phone` (`recipient_phone_lookup`) and
+    the one with `wamid`."""
+    qs = Recipient.objects.filter(campaign=campaign)
+    if statuses:
+        qs = qs.filter(status__in=list(statuses))
+    if phone:
+        number, exact = recipient_phone_lookup(phone)
+        # A full number: the unique (campaign, phone) index, one row. A part: its start.
+        qs = qs.filter(phone=number) if exact else qs.filter(phone__startswith=number)
+    if wamid:
+        qs = qs.filter(wamid=wamid)
+    return qs
+
+
+_NOT_DIGITS = re.compile(r"\D")
+
+
+def recipient_phone_lookup(text: str) -> tuple[str, bool]:
+    """What a phone search means: `(number, exact)`. Whatever the format (`+1 (415)
+    555-0100`, `0014155550100`), the digits with a leading + and their country code first;
+    exact when they are a valid number, as the importer stored it (E.164), else the start
+    of one."""
+    digits = _NOT_DIGITS.sub("", text)
+    if not text.strip().startswith("+") and digits.startswith("00"):
+        digits = digits[2:]  # the international prefix
+    e164, _ = normalize(None, "+" + digits)
+    if e164 is not None:
+        return e164, True
+    return "+" + digits, False
 
 
 def _rate(part: int, whole: int) -> float | None:

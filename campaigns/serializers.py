@@ -106,9 +106,8 @@ class CampaignCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     template_id = serializers.UUIDField()
     account = serializers.UUIDField(required=False, allow_null=True)
-    recipients = serializers.ListField(
-        child=serializers.DictField(), required=False, allow_empty=False
-    )
+    # Omitted or `[]`: an empty draft, to import into later.
+    recipients = serializers.ListField(child=serializers.DictField(), required=False)
     worker_count = worker_count_field(required=False)
     rate_limit = rate_limit_field(required=False)
     breaker = serializers.JSONField(
@@ -160,6 +159,31 @@ class RecipientSerializer(serializers.ModelSerializer):
             "details": obj.error_details,
             "retryable": obj.error_retryable,
         }
+
+
+RECIPIENT_STATUSES = ", ".join(Recipient.Status.values)
+
+
+class RecipientQuerySerializer(serializers.Serializer):
+    """The recipient list's query parameters (GET …/recipients/)."""
+
+    status = serializers.CharField(required=False, allow_blank=True)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    wamid = serializers.CharField(required=False, allow_blank=True, max_length=128)
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [s for s in statuses if s not in Recipient.Status.values]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown status {unknown[0]!r}; one of {RECIPIENT_STATUSES}."
+            )
+        return statuses
+
+    def validate_phone(self, value: str) -> str:
+        if value and not any(ch.isdigit() for ch in value):
+            raise serializers.ValidationError("A phone number, or its first digits.")
+        return value
 
 
 class ImportReportSerializer(serializers.ModelSerializer):

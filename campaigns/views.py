@@ -21,7 +21,12 @@ from .engine.breaker import BreakerSettings
 from .importing.pipeline import progress_key
 from .models import Campaign, ImportReport, Recipient
 from .preflight import campaign_preflight
-from .selectors import campaign_deferred_until, campaign_get_for_user, campaign_list_for_user
+from .selectors import (
+    campaign_deferred_until,
+    campaign_get_for_user,
+    campaign_list_for_user,
+    recipient_list,
+)
 from .services.campaigns import BREAKER_EDITABLE, campaign_create, campaign_update
 from .services.imports import import_upload
 from .services.reruns import campaign_rerun, campaign_retry_failed
@@ -150,7 +155,7 @@ def campaign_new(request):
 def campaign_detail(request, campaign_id):
     campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     preview = _preview_for_page(request, campaign)
-    failed = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.FAILED)[:20]
+    failed = recipient_list(campaign=campaign, statuses=[Recipient.Status.FAILED])[:20]
     breaker = BreakerSettings.resolve(campaign.workspace.breaker_defaults, campaign.breaker)
     return render(
         request,

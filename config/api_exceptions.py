@@ -1,8 +1,10 @@
 """How an error reaches an API client: the one DRF exception handler of every app's views."""
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from rest_framework import status
+from django.http import Http404
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
@@ -30,9 +32,12 @@ def application_error_response(exc: errors.ApplicationError) -> Response:
 
 def api_exception_handler(exc, context):
     """DRF's handler, plus: a service's `ApplicationError` as its 4xx/5xx (views call services
-    without translating what they raise), and a JSON 413 for a body over
-    DATA_UPLOAD_MAX_MEMORY_SIZE (Django would answer an HTML 400). Anything else DRF does not
-    know stays a 500."""
+    without translating what they raise), a JSON 413 for a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE (Django would answer an HTML 400), and DRF's own refusals
+    that are not about a field (401, 403, 404, 405, 406, 415, 429, a parse error) in the one
+    shape `{"detail": message, "code": code}`, DRF's code (`not_authenticated`, `throttled`…)
+    beside its message. Field errors stay as DRF gives them; its headers (Retry-After,
+    WWW-Authenticate, Allow) too. Anything else DRF does not know stays a 500."""
     if isinstance(exc, errors.ApplicationError):
         set_rollback()
         return application_error_response(exc)
@@ -43,8 +48,22 @@ def api_exception_handler(exc, context):
                 "detail": (
                     f"The request body is over {limit_mb:g} MB. Send large recipient lists as a "
                     "CSV or XLSX file upload instead."
-                )
+                ),
+                "code": "request_too_large",
             },
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
-    return exception_handler(exc, context)
+    # As DRF's handler does, so that the code below sees the DRF exception it answers with.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if (
+        response is not None
+        and isinstance(exc, exceptions.APIException)
+        and not isinstance(exc, exceptions.ValidationError)
+        and isinstance(exc.detail, str)  # an ErrorDetail: one message, with its code
+    ):
+        response.data = {"detail": exc.detail, "code": exc.detail.code}
+    return response

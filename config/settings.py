@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "django_filters",
     "drf_spectacular",
     "accounts",
     "whatsapp",
@@ -209,14 +210,49 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Pages of 50, `?page_size=` up to 200 (config/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.PagePagination",
     "PAGE_SIZE": 50,
+    # Each list's FilterSet (campaigns/filters.py, templates_app/filters.py) validates and
+    # documents its query parameters.
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # `?format=csv|xlsx` selects a download's file type, not a DRF renderer.
     "URL_FORMAT_OVERRIDE": None,
     "EXCEPTION_HANDLER": "config.api_exceptions.api_exception_handler",
+    # The trusted proxies in front of the web server, each appending to X-Forwarded-For: the
+    # client IP the throttles count is the address the first of them saw. 0: the connection's
+    # own address, X-Forwarded-For (which any client can write) ignored.
+    "NUM_PROXIES": _int("NUM_PROXIES", 0, minimum=0),
 }
+
+
+_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def _rate(name: str, default: str) -> str | None:
+    """A throttle rate, `<count>/<second|minute|hour|day>` (DRF's format, e.g. `10/minute`),
+    or `off`. Checked here: a typo would otherwise be a 500 on the first throttled request."""
+    raw = env.str(name, default=default).strip().lower()
+    if raw == "off":
+        return None
+    count, _, period = raw.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period in _PERIODS):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate; use e.g. 10/minute, 100/hour, or off."
+        )
+    return raw
+
+
+# Throttles (accounts/throttles.py), counted in the shared cache (CACHES, in Redis).
+# JWT token endpoints, per client IP: every request counts.
+THROTTLE_TOKEN = _rate("THROTTLE_TOKEN", "10/minute")
+# Dashboard login: failed attempts, per client IP and per username.
+THROTTLE_LOGIN = _rate("THROTTLE_LOGIN", "10/minute")
+# Starting sends and importing recipients through the API, per user.
+THROTTLE_SENDS = _rate("THROTTLE_SENDS", "60/minute")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=_int("JWT_ACCESS_MINUTES", 30, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=_int("JWT_REFRESH_DAYS", 7, minimum=1)),
@@ -232,6 +268,15 @@ SPECTACULAR_SETTINGS = {
 
 # --- Redis and Celery -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# The cache every web process shares: the throttles count there.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "broadcast",
+    }
+}
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # tasks report through the database, not through results

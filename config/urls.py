@@ -5,9 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts.api import MeView
+from accounts.api import MeView, TokenObtainPairView, TokenRefreshView
+from accounts.views import LoginView
 from campaigns import views as campaign_views
 from campaigns.api import CampaignViewSet
 from campaigns.api_lifecycle import SendBulkView
@@ -68,11 +68,7 @@ urlpatterns = [
         template_views.template_sync,
         name="template_sync",
     ),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp_webhook"),

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from whatsapp.selectors import account_get_for_user
 from whatsapp.variables import render_preview, spreadsheet_columns, variables_for
 
+from .filters import TemplateFilter
 from .models import MessageTemplate
 from .samples import sample_csv, sample_filename, sample_xlsx
 from .selectors import template_get_for_user, template_list_for_user
@@ -73,29 +74,15 @@ class TemplateDetailSerializer(TemplateSerializer):
         )
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("account", OpenApiTypes.UUID),
-        OpenApiParameter("status", str, description="e.g. APPROVED"),
-        OpenApiParameter("category", str, description="MARKETING, UTILITY, AUTHENTICATION"),
-        OpenApiParameter("search", str, description="part of the template name"),
-    ]
-)
 class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[0-9a-fA-F-]{36}"
+    filterset_class = TemplateFilter  # the list's parameters: account, status, ordering…
 
     def get_serializer_class(self):
         return TemplateSerializer if self.action == "list" else TemplateDetailSerializer
 
     def get_queryset(self):
-        params = self.request.query_params
-        return template_list_for_user(
-            user=self.request.user,
-            account_id=params.get("account") or None,
-            status=params.get("status"),
-            category=params.get("category"),
-            search=params.get("search"),
-        )
+        return template_list_for_user(user=self.request.user)
 
     def get_object(self):
         return template_get_for_user(user=self.request.user, template_id=self.kwargs["pk"])

@@ -1,12 +1,26 @@
 """The fixed cast: owner and member of workspace A, outsider in workspace B."""
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Membership
 
 from .factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counts (the cache) start at zero in every test. Only this process's keys
+    (config/settings_test.py gives it its own prefix): flushing the database would empty the
+    other workers' Redis state too."""
+    from config.redis import get_redis
+
+    client = get_redis()
+    keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

@@ -4,8 +4,11 @@ ApplicationError (config/errors.py) into its status and body, and nothing else."
 import importlib
 
 import pytest
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
 
 from campaigns.importing.pipeline import ImportNotAllowed
 from campaigns.importing.readers import FileRejected
@@ -174,3 +177,93 @@ def test_a_storage_permission_error_in_an_upload_is_a_500_not_a_403(owner, works
     assert b"/srv/media" not in response.content  # the path is for the logs, not the client
     report = ImportReport.objects.get(campaign=campaign)
     assert (report.status, report.error) == ("failed", UNEXPECTED)  # not left queued
+
+
+# --- DRF's own refusals: the same {"detail", "code"} shape ----------------------------------
+
+
+def test_anonymous_is_a_401_with_its_code(anon_api):
+    response = anon_api.get("/api/v1/campaigns/")
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    }
+    assert "WWW-Authenticate" in response.headers
+
+
+def test_a_forged_token_keeps_simplejwts_code(anon_api):
+    anon_api.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    response = anon_api.get("/api/v1/campaigns/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_another_workspaces_campaign_is_a_404_with_its_code(outsider_api, workspace_a):
+    campaign = CampaignFactory(template__account__workspace=workspace_a)
+    response = outsider_api.get(f"/api/v1/campaigns/{campaign.id}/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_a_method_the_endpoint_does_not_take_is_a_405_with_its_code(owner_api, workspace_a):
+    campaign = CampaignFactory(template__account__workspace=workspace_a)
+    response = owner_api.put(f"/api/v1/campaigns/{campaign.id}/", {}, format="json")
+    assert response.status_code == 405
+    assert response.json() == {"detail": 'Method "PUT" not allowed.', "code": "method_not_allowed"}
+
+
+def test_an_unservable_accept_header_is_a_406_with_its_code(owner_api):
+    response = owner_api.get("/api/v1/campaigns/", HTTP_ACCEPT="application/xml")
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
+
+
+def test_an_unknown_body_type_is_a_415_with_its_code(owner_api):
+    response = owner_api.post("/api/v1/campaigns/", "name=x", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json() == {
+        "detail": 'Unsupported media type "text/plain" in request.',
+        "code": "unsupported_media_type",
+    }
+
+
+def test_malformed_json_is_a_400_parse_error(owner_api):
+    response = owner_api.post("/api/v1/campaigns/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    assert response.json()["detail"].startswith("JSON parse error")
+
+
+def test_field_errors_stay_as_drf_gives_them(owner_api):
+    response = owner_api.post("/api/v1/campaigns/", {}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "name": ["This field is required."],
+        "template_id": ["This field is required."],
+    }
+
+
+def test_a_body_over_the_memory_limit_is_a_413_with_its_code(owner_api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    body = '{"name": "x", "recipients": [' + ",".join(['{"a": 1}'] * 200_000) + "]}"
+    response = owner_api.post("/api/v1/campaigns/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert response.json()["detail"].startswith("The request body is over 1 MB.")
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        (DjangoPermissionDenied(), 403, "permission_denied"),
+        (Http404(), 404, "not_found"),
+        (drf_exceptions.PermissionDenied(), 403, "permission_denied"),
+        (drf_exceptions.Throttled(wait=7), 429, "throttled"),
+    ],
+)
+def test_djangos_and_drfs_refusals_carry_drfs_code(exc, status, code):
+    response = api_exception_handler(exc, {})
+    assert response.status_code == status
+    assert set(response.data) == {"detail", "code"}
+    assert response.data["code"] == code

@@ -80,3 +80,24 @@ def test_a_bad_number_is_an_error_naming_the_variable():
     result = load_settings(DEBUG="true", JWT_ACCESS_MINUTES="soon")
     assert result.returncode != 0
     assert "JWT_ACCESS_MINUTES='soon' is not a whole number" in result.stderr
+
+
+@pytest.mark.parametrize("raw", ["ten/minute", "10", "10/mango", "0/minute"])
+def test_a_bad_throttle_rate_is_an_error_naming_the_variable(raw):
+    result = load_settings(DEBUG="true", THROTTLE_SENDS=raw)
+    assert result.returncode != 0
+    assert f"THROTTLE_SENDS={raw!r} is not a rate" in result.stderr
+
+
+def test_throttle_rates_default_and_can_be_turned_off():
+    code = (
+        "import config.settings as s; print(s.THROTTLE_TOKEN, s.THROTTLE_LOGIN, s.THROTTLE_SENDS)"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("THROTTLE_")}
+    clean.update(DEBUG="true", DATA_DIR="/tmp/broadcast-settings-test", THROTTLE_LOGIN="OFF")
+    clean.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["10/minute", "None", "60/minute"]

@@ -259,3 +259,14 @@ def test_delete_is_refused_while_running(owner_api, template_a):
     Campaign.objects.filter(pk=campaign.pk).update(status="paused")
     assert owner_api.delete(f"{URL}{campaign.id}/").status_code == 204
     assert not Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def test_create_with_an_empty_recipient_list_is_an_empty_draft(owner_api, template_a):
+    response = owner_api.post(
+        URL, {"name": "Later", "template_id": str(template_a.id), "recipients": []}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["status"], body["total_recipients"]) == ("draft", 0)
+    assert "import" not in body  # nothing was imported, as when the list is left out
+    assert not Campaign.objects.get(id=body["id"]).imports.exists()

@@ -97,3 +97,12 @@ def test_send_bulk_with_a_past_send_at_names_the_field(owner_api, template_a):
     assert response.status_code == 400
     assert "in the past" in response.json()["send_at"][0]
     assert not Campaign.objects.exists()
+
+
+def test_send_bulk_with_an_empty_list_is_a_400_and_stores_nothing(owner_api, template_a):
+    response = owner_api.post(
+        URL, {"name": "x", "template_id": str(template_a.id), "recipients": []}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["recipients"]
+    assert not Campaign.objects.exists()
