@@ -5,7 +5,7 @@ import io
 
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -17,6 +17,7 @@ from accounts.selectors import get_scoped_or_404
 from config.redis import get_redis
 from whatsapp.models import WhatsAppAccount
 
+from . import api_docs as docs
 from .api_common import template_or_400
 from .api_lifecycle import LifecycleActions
 from .api_reports import ReportActions
@@ -66,6 +67,11 @@ def _flag(name: str, *sources) -> bool:
 
 
 @extend_schema(parameters=[OpenApiParameter("status", str)])
+@extend_schema_view(
+    list=extend_schema(examples=docs.CAMPAIGN_EXAMPLES),
+    retrieve=extend_schema(examples=docs.CAMPAIGN_EXAMPLES),
+    destroy=extend_schema(responses={204: None, 409: docs.CANNOT_TRANSITION}),
+)
 class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
     lookup_value_regex = "[0-9a-fA-F-]{36}"
@@ -86,7 +92,11 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
     def get_object(self):
         return campaign_get_for_user(user=self.request.user, campaign_id=self.kwargs["pk"])
 
-    @extend_schema(request=CampaignCreateSerializer, responses={201: CampaignSerializer})
+    @extend_schema(
+        request=CampaignCreateSerializer,
+        responses={201: CampaignSerializer},
+        examples=docs.CREATE_EXAMPLES,
+    )
     def create(self, request, *args, **kwargs):
         body = CampaignCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -115,7 +125,11 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             body["import"] = ImportReportSerializer(report).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=CampaignUpdateSerializer)
+    @extend_schema(
+        request=CampaignUpdateSerializer,
+        responses={200: CampaignSerializer, 409: docs.CANNOT_TRANSITION},
+        examples=docs.UPDATE_EXAMPLES,
+    )
     def partial_update(self, request, *args, **kwargs):
         campaign = self.get_object()
         body = CampaignUpdateSerializer(data=request.data)
@@ -134,6 +148,7 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
         methods=["GET"],
         parameters=[OpenApiParameter("status", str)],
         responses=RecipientSerializer(many=True),
+        examples=docs.RECIPIENT_EXAMPLES,
     )
     @extend_schema(
         methods=["POST"],
@@ -142,12 +157,20 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             "multipart/form-data": OpenApiTypes.OBJECT,
             "application/json": OpenApiTypes.OBJECT,
         },
-        responses={201: ImportReportSerializer, 202: ImportReportSerializer},
+        responses={
+            200: ImportReportSerializer,
+            201: ImportReportSerializer,
+            202: ImportReportSerializer,
+            409: docs.IMPORT_NOT_ALLOWED,
+            413: docs.FILE_TOO_LARGE,
+        },
+        examples=docs.IMPORT_EXAMPLES,
     )
     @action(
         detail=True,
         methods=["get", "post"],
         parser_classes=[MultiPartParser, FormParser, JSONParser],
+        pagination_class=RecipientPagination,
     )
     def recipients(self, request, pk=None):
         """GET: the campaign's recipients (`?status=`). POST: import a CSV/XLSX (`file`) or a
@@ -196,9 +219,11 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(RecipientSerializer(page, many=True).data)
 
-    @action(detail=True, methods=["get"], url_path=r"imports(?:/(?P<report_id>[0-9a-f-]{36}))?")
+    @extend_schema(responses=ImportReportSerializer(many=True), examples=docs.REPORT_EXAMPLES)
+    @action(detail=True, methods=["get"], pagination_class=None)
     def imports(self, request, pk=None, report_id=None):
-        """The campaign's import reports, or one of them (with live progress while running)."""
+        """The campaign's import reports (the latest 100), or one of them (with live progress
+        while running: import_detail)."""
         campaign = self.get_object()
         if report_id is None:
             reports = campaign.imports.all()[:100]
@@ -212,6 +237,16 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             progress = int(raw) if raw else 0
         return Response(ImportReportSerializer(report, context={"progress_rows": progress}).data)
 
+    # Its own route (not an optional group in `imports`' url_path) so the schema has it.
+    @extend_schema(responses=ImportReportSerializer, examples=docs.REPORT_EXAMPLES)
+    @action(detail=True, methods=["get"], url_path=r"imports/(?P<report_id>[0-9a-f-]{36})")
+    def import_detail(self, request, pk=None, report_id=None):
+        """One import report, with live progress (`progress_rows`) while it runs."""
+        return self.imports(request, pk=pk, report_id=report_id)
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.BINARY}, examples=docs.REJECTIONS_EXAMPLES
+    )
     @action(
         detail=True,
         methods=["get"],
