@@ -13,7 +13,13 @@ from accounts.selectors import default_workspace_for_user, workspaces_for_user
 from config.api_schema import FORBIDDEN
 
 from . import services
-from .api_examples import ACCOUNT_EXAMPLES, CREATE_EXAMPLES, IN_USE, UPDATE_EXAMPLES
+from .api_examples import (
+    ACCOUNT_EXAMPLES,
+    CREATE_EXAMPLES,
+    IN_USE,
+    NO_SUCH_WORKSPACE,
+    UPDATE_EXAMPLES,
+)
 from .crypto import mask
 from .models import WhatsAppAccount
 from .selectors import account_get_for_user, account_list_for_user
@@ -62,7 +68,7 @@ class WhatsAppAccountSerializer(serializers.ModelSerializer):
     retrieve=extend_schema(examples=ACCOUNT_EXAMPLES),
     create=extend_schema(
         examples=CREATE_EXAMPLES,
-        responses={201: WhatsAppAccountSerializer, 403: FORBIDDEN},
+        responses={201: WhatsAppAccountSerializer, 403: FORBIDDEN, 404: NO_SUCH_WORKSPACE},
     ),
     update=extend_schema(
         examples=UPDATE_EXAMPLES, responses={200: WhatsAppAccountSerializer, 403: FORBIDDEN}

@@ -65,3 +65,8 @@ IN_USE = error_response(
     detail="This connection has campaigns; delete them first (their history refers to it).",
     code="account_in_use",
 )
+NO_SUCH_WORKSPACE = error_response(
+    "The `workspace` named is not one of the caller's.",
+    detail="No Workspace matches the given query.",
+    code="not_found",
+)
