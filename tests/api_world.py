@@ -1,16 +1,17 @@
 """One object of each kind in workspace A, for the tests that walk the whole API (the access
 matrix, the Schemathesis run): a WhatsApp account, an approved template, a draft campaign
-with a recipient and an import report with a rejection."""
+with a recipient, an import report with a rejection, and an opt-out."""
 
 from dataclasses import dataclass
 
-from campaigns.models import Campaign, ImportRejection, ImportReport, Recipient
+from campaigns.models import Campaign, ImportRejection, ImportReport, OptOut, Recipient
 from templates_app.models import MessageTemplate
 from whatsapp.models import WhatsAppAccount
 
 from .factories import (
     CampaignFactory,
     MessageTemplateFactory,
+    OptOutFactory,
     RecipientFactory,
     WhatsAppAccountFactory,
 )
@@ -23,9 +24,11 @@ class World:
     campaign: Campaign
     recipient: Recipient
     report: ImportReport
+    opt_out: OptOut
 
     def ids(self) -> list[str]:
-        return [str(o.pk) for o in (self.account, self.template, self.campaign, self.report)]
+        objects = (self.account, self.template, self.campaign, self.report)
+        return [*(str(o.pk) for o in objects), self.opt_out.phone, self.recipient.phone]
 
 
 def build_world(workspace) -> World:
@@ -51,7 +54,8 @@ def build_world(workspace) -> World:
     ImportRejection.objects.create(
         report=report, line=3, column="phone_number", reason="not a phone number", value="12"
     )
-    return World(account, template, campaign, recipient, report)
+    opt_out = OptOutFactory(workspace=workspace, phone="+447700900123")
+    return World(account, template, campaign, recipient, report, opt_out)
 
 
 def recipient_rows(n: int = 1, start: int = 200) -> list[dict]:

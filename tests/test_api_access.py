@@ -55,6 +55,11 @@ EXPECTED = {
     "POST campaign-set-status": WORKSPACE,
     "POST campaign-rerun": WORKSPACE,
     "POST campaign-retry-failed": WORKSPACE,
+    "GET campaign-export": WORKSPACE,
+    "GET campaign-stats": WORKSPACE,
+    "GET opt-out-list": WORKSPACE,
+    "GET opt-out-detail": WORKSPACE,
+    "GET opt-out-export": WORKSPACE,
 }
 
 
@@ -99,6 +104,8 @@ def _url(pattern: URLPattern, world) -> str:
         resource = world.account
     elif name.startswith("template-"):
         resource = world.template
+    elif name.startswith("opt-out-"):
+        resource = world.opt_out
     by_kwarg = {"pk": resource.pk, "report_id": world.report.pk}
     kwargs = {k: str(by_kwarg[k]) for k in pattern.pattern.regex.groupindex}
     return reverse(name, kwargs=kwargs)
@@ -179,7 +186,8 @@ def test_outsider_gets_404_for_every_object_of_another_workspace(outsider, world
         assert response.status_code not in (401, 403)
         assert response.status_code < 500
         if EXPECTED[key] != PUBLIC:
-            body = response.content.decode(errors="replace")
+            raw = b"".join(response.streaming_content) if response.streaming else response.content
+            body = raw.decode(errors="replace")
             assert not any(i in body for i in world.ids()), body[:300]
 
 

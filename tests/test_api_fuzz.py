@@ -42,6 +42,8 @@ def _path_parameters(operation, world) -> dict:
         resource = world.account
     elif path.startswith("/api/v1/templates/"):
         resource = world.template
+    elif path.startswith("/api/v1/opt-outs/"):
+        resource = world.opt_out
     ids = {"id": str(resource.pk), "report_id": str(world.report.pk)}
     return {k: v for k, v in ids.items() if "{" + k + "}" in path}
 

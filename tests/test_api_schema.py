@@ -151,3 +151,11 @@ def test_swagger_ui_loads_its_stylesheet_and_bundle(client, db):
 def test_redoc_loads_its_standalone_bundle(client, db):
     html = client.get("/api/v1/redoc/").content.decode()
     assert "redoc/bundles/redoc.standalone.js" in html
+
+
+def test_an_api_url_that_matches_no_route_is_a_json_404(client, db):
+    # e.g. an id of the wrong form: Django's HTML page would contradict the schema
+    response = client.get("/api/v1/opt-outs/-1/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
