@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
+from .api_examples import ME_EXAMPLES
 from .models import Membership
 from .throttles import TokenThrottle
 
@@ -37,9 +38,10 @@ class MeSerializer(serializers.Serializer):
 
 
 class MeView(APIView):
-    """Who the token belongs to, and the workspaces it can act in."""
+    """Who the token belongs to, and the workspaces it can act in with its role in each
+    (accounts/permissions.py says what an owner may do that a member may not)."""
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(responses=MeSerializer, examples=ME_EXAMPLES)
     def get(self, request):
         memberships = Membership.objects.filter(user=request.user).select_related("workspace")
         data = {"username": request.user.get_username(), "workspaces": memberships}

@@ -1,5 +1,6 @@
 """Reads that every view, API view and export uses to stay inside the caller's workspaces."""
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -36,3 +37,18 @@ def default_workspace_for_user(*, user) -> Workspace | None:
     """The workspace a request acts in when it names none: the user's only one, or None."""
     workspaces = list(workspaces_for_user(user=user)[:2])
     return workspaces[0] if len(workspaces) == 1 else None
+
+
+def membership_role_for_user(*, user, workspace_id) -> str | None:
+    """The user's role (Membership.Role) in the workspace, or None if not a member (or the id
+    is not a workspace id at all)."""
+    if not user.is_authenticated:
+        return None
+    try:
+        return (
+            Membership.objects.filter(user=user, workspace_id=workspace_id)
+            .values_list("role", flat=True)
+            .first()
+        )
+    except (ValueError, ValidationError):
+        return None  # a malformed id: not a workspace of theirs

@@ -5,7 +5,7 @@ import io
 
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -19,6 +19,7 @@ from config.pagination import StrictPageSize
 from config.redis import get_redis
 from whatsapp.models import WhatsAppAccount
 
+from . import api_docs as docs
 from .api_common import template_or_400
 from .api_lifecycle import LifecycleActions
 from .api_reports import ReportActions
@@ -70,6 +71,11 @@ def _flag(name: str, *sources) -> bool:
     return result
 
 
+@extend_schema_view(
+    list=extend_schema(examples=docs.CAMPAIGN_EXAMPLES),
+    retrieve=extend_schema(examples=docs.CAMPAIGN_EXAMPLES),
+    destroy=extend_schema(responses={204: None, 409: docs.CANNOT_TRANSITION}),
+)
 class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
     filterset_class = CampaignFilter  # the list's parameters: status, template, ordering…
@@ -82,7 +88,11 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
     def get_object(self):
         return campaign_get_for_user(user=self.request.user, campaign_id=self.kwargs["pk"])
 
-    @extend_schema(request=CampaignCreateSerializer, responses={201: CampaignSerializer})
+    @extend_schema(
+        request=CampaignCreateSerializer,
+        responses={201: CampaignSerializer},
+        examples=docs.CREATE_EXAMPLES,
+    )
     def create(self, request, *args, **kwargs):
         body = CampaignCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -111,7 +121,11 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             body["import"] = ImportReportSerializer(report).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=CampaignUpdateSerializer)
+    @extend_schema(
+        request=CampaignUpdateSerializer,
+        responses={200: CampaignSerializer, 409: docs.CANNOT_TRANSITION},
+        examples=docs.UPDATE_EXAMPLES,
+    )
     def partial_update(self, request, *args, **kwargs):
         campaign = self.get_object()
         body = CampaignUpdateSerializer(data=request.data)
@@ -146,6 +160,7 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             OpenApiParameter("wamid", str, description="WhatsApp's message id: that recipient."),
         ],
         responses=RecipientSerializer(many=True),
+        examples=docs.RECIPIENT_EXAMPLES,
     )
     @extend_schema(
         methods=["POST"],
@@ -154,7 +169,14 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             "multipart/form-data": OpenApiTypes.OBJECT,
             "application/json": OpenApiTypes.OBJECT,
         },
-        responses={201: ImportReportSerializer, 202: ImportReportSerializer},
+        responses={
+            200: ImportReportSerializer,
+            201: ImportReportSerializer,
+            202: ImportReportSerializer,
+            409: docs.IMPORT_NOT_ALLOWED,
+            413: docs.FILE_TOO_LARGE,
+        },
+        examples=docs.IMPORT_EXAMPLES,
     )
     @action(
         detail=True,
@@ -219,9 +241,11 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(RecipientSerializer(page, many=True).data)
 
-    @action(detail=True, methods=["get"], url_path=r"imports(?:/(?P<report_id>[0-9a-f-]{36}))?")
+    @extend_schema(responses=ImportReportSerializer(many=True), examples=docs.REPORT_EXAMPLES)
+    @action(detail=True, methods=["get"], pagination_class=None)
     def imports(self, request, pk=None, report_id=None):
-        """The campaign's import reports, or one of them (with live progress while running)."""
+        """The campaign's import reports (the latest 100), or one of them (with live progress
+        while running: import_detail)."""
         campaign = self.get_object()
         if report_id is None:
             reports = campaign.imports.all()[:100]
@@ -235,6 +259,16 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             progress = int(raw) if raw else 0
         return Response(ImportReportSerializer(report, context={"progress_rows": progress}).data)
 
+    # Its own route (not an optional group in `imports`' url_path) so the schema has it.
+    @extend_schema(responses=ImportReportSerializer, examples=docs.REPORT_EXAMPLES)
+    @action(detail=True, methods=["get"], url_path=r"imports/(?P<report_id>[0-9a-f-]{36})")
+    def import_detail(self, request, pk=None, report_id=None):
+        """One import report, with live progress (`progress_rows`) while it runs."""
+        return self.imports(request, pk=pk, report_id=report_id)
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.BINARY}, examples=docs.REJECTIONS_EXAMPLES
+    )
     @action(
         detail=True,
         methods=["get"],

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.throttles import SendThrottle
 
+from . import api_docs as docs
 from .api_common import template_or_400
 from .preflight import campaign_preflight
 from .serializers import (
@@ -62,6 +63,9 @@ class RerunSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
 
 
+CONTROL_RESPONSES = {200: CampaignSerializer, 409: docs.CANNOT_TRANSITION}
+
+
 class LifecycleActions:
     """Mixed into CampaignViewSet (which provides get_object)."""
 
@@ -69,7 +73,11 @@ class LifecycleActions:
         campaign = service(user=request.user, campaign=self.get_object(), **kwargs)
         return Response(CampaignSerializer(campaign).data)
 
-    @extend_schema(request=SendSerializer, responses=CampaignSerializer)
+    @extend_schema(
+        request=SendSerializer,
+        responses={200: CampaignSerializer, 409: docs.CANNOT_TRANSITION},
+        examples=docs.SEND_EXAMPLES,
+    )
     @action(detail=True, methods=["post"], throttle_classes=[SendThrottle])
     def send(self, request, pk=None):
         """Start now, or schedule with `send_at`."""
@@ -77,22 +85,26 @@ class LifecycleActions:
         body.is_valid(raise_exception=True)
         return self._control(request, campaign_send, **body.validated_data)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=CONTROL_RESPONSES, examples=docs.CAMPAIGN_EXAMPLES)
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         return self._control(request, campaign_pause)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=CONTROL_RESPONSES, examples=docs.CAMPAIGN_EXAMPLES)
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         return self._control(request, campaign_resume)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=CONTROL_RESPONSES, examples=docs.CAMPAIGN_EXAMPLES)
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
         return self._control(request, campaign_stop)
 
-    @extend_schema(request=StatusSerializer, responses=CampaignSerializer)
+    @extend_schema(
+        request=StatusSerializer,
+        responses=CONTROL_RESPONSES,
+        examples=[*docs.STATUS_EXAMPLES, *docs.CAMPAIGN_EXAMPLES],
+    )
     @action(detail=True, methods=["post"], url_path="status")
     def set_status(self, request, pk=None):
         """The original API's control: `{status: paused|active|stopped}`."""
@@ -100,7 +112,11 @@ class LifecycleActions:
         body.is_valid(raise_exception=True)
         return self._control(request, campaign_status_set, status=body.validated_data["status"])
 
-    @extend_schema(request=RerunSerializer, responses={201: CampaignSerializer})
+    @extend_schema(
+        request=RerunSerializer,
+        responses={201: CampaignSerializer, 409: docs.CANNOT_TRANSITION},
+        examples=docs.RERUN_EXAMPLES,
+    )
     @action(detail=True, methods=["post"])
     def rerun(self, request, pk=None):
         """A new draft campaign with this campaign's recipients of `segment`."""
@@ -111,10 +127,14 @@ class LifecycleActions:
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "RetryResult",
-            {"requeued": serializers.IntegerField(), "campaign": CampaignSerializer()},
-        ),
+        responses={
+            200: inline_serializer(
+                "RetryResult",
+                {"requeued": serializers.IntegerField(), "campaign": CampaignSerializer()},
+            ),
+            409: docs.CANNOT_TRANSITION,
+        },
+        examples=docs.RETRY_EXAMPLES,
     )
     @action(detail=True, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request, pk=None):
@@ -124,6 +144,7 @@ class LifecycleActions:
         campaign.refresh_from_db()
         return Response({"requeued": count, "campaign": CampaignSerializer(campaign).data})
 
+    @extend_schema(responses=docs.PreflightSerializer, examples=docs.PREFLIGHT_EXAMPLES)
     @action(detail=True, methods=["get"])
     def preflight(self, request, pk=None):
         """Recipients, duration, tier headroom, template state and estimated cost."""
@@ -142,7 +163,11 @@ class SendBulkView(APIView):
 
     throttle_classes = [SendThrottle]
 
-    @extend_schema(request=SendBulkSerializer, responses={201: CampaignSerializer})
+    @extend_schema(
+        request=SendBulkSerializer,
+        responses={201: CampaignSerializer, 409: docs.CANNOT_TRANSITION},
+        examples=docs.BULK_EXAMPLES,
+    )
     def post(self, request):
         body = SendBulkSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and ReDoc served from our own static files, not a CDN.
+    "drf_spectacular_sidecar",
     "accounts",
     "whatsapp",
     "templates_app",
@@ -216,7 +218,7 @@ REST_FRAMEWORK = {
     # Each list's FilterSet (campaigns/filters.py, templates_app/filters.py) validates and
     # documents its query parameters.
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # `?format=csv|xlsx` selects a download's file type, not a DRF renderer.
     "URL_FORMAT_OVERRIDE": None,
@@ -264,6 +266,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Requests get their own components, without the read-only fields of the responses.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`: each choice set gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "TemplateStatusEnum": "templates_app.models.MessageTemplate.Status",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Redis and Celery -----------------------------------------------------------------------

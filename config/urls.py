@@ -2,8 +2,14 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views import defaults
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import MeView, TokenObtainPairView, TokenRefreshView
@@ -35,6 +41,11 @@ api_v1 = [
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"),
+        name="redoc",
+    ),
     *router.urls,
 ]
 
@@ -74,3 +85,14 @@ urlpatterns = [
     path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp_webhook"),
     path("api/v1/", include(api_v1)),
 ]
+
+
+def not_found(request, exception=None):
+    """A URL nothing matches: under /api/ the API's JSON error body (an id of the wrong form,
+    e.g. /api/v1/opt-outs/-1/, matches no route), elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found

@@ -5,16 +5,28 @@ from dataclasses import asdict
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_schema import UPSTREAM
 from whatsapp.selectors import account_get_for_user
 from whatsapp.variables import render_preview, spreadsheet_columns, variables_for
 
+from .api_examples import (
+    SAMPLE_EXAMPLES,
+    SYNC_EXAMPLES,
+    TEMPLATE_DETAIL_EXAMPLES,
+    TEMPLATE_EXAMPLES,
+)
 from .filters import TemplateFilter
 from .models import MessageTemplate
 from .samples import sample_csv, sample_filename, sample_xlsx
@@ -74,6 +86,10 @@ class TemplateDetailSerializer(TemplateSerializer):
         )
 
 
+@extend_schema_view(
+    list=extend_schema(examples=TEMPLATE_EXAMPLES),
+    retrieve=extend_schema(examples=TEMPLATE_DETAIL_EXAMPLES),
+)
 class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[0-9a-fA-F-]{36}"
     filterset_class = TemplateFilter  # the list's parameters: account, status, ordering…
@@ -89,7 +105,11 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["csv", "xlsx"])],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, SAMPLE_TYPES["xlsx"][0]): OpenApiTypes.BINARY,
+        },
+        examples=SAMPLE_EXAMPLES,
     )
     @action(detail=True, methods=["get"])
     def sample(self, request, pk=None):
@@ -110,13 +130,24 @@ class AccountTemplateSyncView(APIView):
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "SyncResult",
-            {
-                k: serializers.IntegerField()
-                for k in ("created", "updated", "removed", "unchanged", "campaigns_paused", "total")
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "SyncResult",
+                {
+                    k: serializers.IntegerField()
+                    for k in (
+                        "created",
+                        "updated",
+                        "removed",
+                        "unchanged",
+                        "campaigns_paused",
+                        "total",
+                    )
+                },
+            ),
+            502: UPSTREAM,
+        },
+        examples=SYNC_EXAMPLES,
     )
     def post(self, request, pk):
         """Read the account's templates from WhatsApp now (any member may refresh). WhatsApp

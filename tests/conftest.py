@@ -119,3 +119,16 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """A test's `record_property("summary", text)` (the Schemathesis run's figures) printed at
+    the end of the run, so that CI's log shows it; xdist carries it over from the workers."""
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "summary":
+                    terminalreporter.write_sep("-", f"summary: {report.nodeid}")
+                    terminalreporter.write_line(str(value))

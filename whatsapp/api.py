@@ -2,13 +2,24 @@
 (config/errors.py) reach the client through config/api_exceptions.py."""
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.permissions import IsWorkspaceOwnerForWrites
 from accounts.selectors import default_workspace_for_user, workspaces_for_user
+from config.api_schema import FORBIDDEN
 
 from . import services
+from .api_examples import (
+    ACCOUNT_EXAMPLES,
+    CREATE_EXAMPLES,
+    IN_USE,
+    NO_SUCH_WORKSPACE,
+    UPDATE_EXAMPLES,
+)
 from .crypto import mask
 from .models import WhatsAppAccount
 from .selectors import account_get_for_user, account_list_for_user
@@ -52,15 +63,36 @@ class WhatsAppAccountSerializer(serializers.ModelSerializer):
         return data
 
 
+@extend_schema_view(
+    list=extend_schema(examples=ACCOUNT_EXAMPLES),
+    retrieve=extend_schema(examples=ACCOUNT_EXAMPLES),
+    create=extend_schema(
+        examples=CREATE_EXAMPLES,
+        responses={201: WhatsAppAccountSerializer, 403: FORBIDDEN, 404: NO_SUCH_WORKSPACE},
+    ),
+    update=extend_schema(
+        examples=UPDATE_EXAMPLES, responses={200: WhatsAppAccountSerializer, 403: FORBIDDEN}
+    ),
+    partial_update=extend_schema(
+        examples=UPDATE_EXAMPLES, responses={200: WhatsAppAccountSerializer, 403: FORBIDDEN}
+    ),
+    destroy=extend_schema(responses={204: None, 403: FORBIDDEN, 409: IN_USE}),
+)
 class WhatsAppAccountViewSet(viewsets.ModelViewSet):
+    """Members of the workspace read its connections; only an owner connects, edits or
+    deletes one (IsWorkspaceOwnerForWrites)."""
+
     serializer_class = WhatsAppAccountSerializer
+    permission_classes = [IsAuthenticated, IsWorkspaceOwnerForWrites]
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_queryset(self):
         return account_list_for_user(user=self.request.user)
 
     def get_object(self):
-        return account_get_for_user(user=self.request.user, account_id=self.kwargs["pk"])
+        account = account_get_for_user(user=self.request.user, account_id=self.kwargs["pk"])
+        self.check_object_permissions(self.request, account)
+        return account
 
     def _workspace(self, workspace_id):
         if workspace_id is None:
