@@ -19,6 +19,7 @@ run: install
 	@DEBUG=$${DEBUG:-true} $(PY) scripts/with_redis.py $(PY) scripts/run.py
 
 test: install
+	@bash scripts/ensure_chromium.sh
 	$(PY) scripts/with_redis.py $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # mypy checks the typed core: services, selectors, the sending engine and recipient tracking.

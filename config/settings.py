@@ -9,50 +9,16 @@ the WhatsApp sandbox.
 from datetime import timedelta
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import BASE_DIR, env, env_bool, env_int, env_rate, env_share
 from config.logs import log_format, logging_config
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-
-env = environ.Env()
-_env_file = BASE_DIR / ".env"
-if _env_file.exists():
-    environ.Env.read_env(str(_env_file), overwrite=False)
+from config.prices import DEFAULT_PRICE_TABLE
 
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
 
 
-def _bool(name: str, default: bool) -> bool:
-    """Strict boolean: a typo such as DEBUG=ture must fail loudly, naming the variable."""
-    raw = env.str(name, default=None)
-    if raw is None or raw == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(
-        f"{name}={raw!r} is not a boolean; use true/false, yes/no, on/off or 1/0."
-    )
-
-
-def _int(name: str, default: int, *, minimum: int | None = None) -> int:
-    raw = env.str(name, default=None)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
-    return value
-
-
-DEBUG = _bool("DEBUG", False)
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -153,7 +119,7 @@ if _db["ENGINE"].endswith("sqlite3"):
         }
     )
 else:
-    _db.setdefault("CONN_MAX_AGE", _int("DB_CONN_MAX_AGE", 60, minimum=0))
+    _db.setdefault("CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 60, minimum=0))
     _db.setdefault("CONN_HEALTH_CHECKS", True)
     if "TEST" not in _db and env.str("TEST_DATABASE_NAME", default=""):
         _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
@@ -192,18 +158,18 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = _bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Uploads: large spreadsheets stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = _int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
-IMPORT_MAX_FILE_BYTES = _int("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024, minimum=1024)
 # Uploads larger than this import in a Celery task (the API answers 202 with the report).
-IMPORT_ASYNC_BYTES = _int("IMPORT_ASYNC_BYTES", 2 * 1024 * 1024, minimum=0)
+IMPORT_ASYNC_BYTES = env_int("IMPORT_ASYNC_BYTES", 2 * 1024 * 1024, minimum=0)
 # An import still queued or running this long after its upload was interrupted (its worker
 # died; its transaction rolled back): beat marks its report failed and deletes the upload.
-IMPORT_STALE_HOURS = _int("IMPORT_STALE_HOURS", 12, minimum=2)
+IMPORT_STALE_HOURS = env_int("IMPORT_STALE_HOURS", 12, minimum=2)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -226,38 +192,21 @@ REST_FRAMEWORK = {
     # The trusted proxies in front of the web server, each appending to X-Forwarded-For: the
     # client IP the throttles count is the address the first of them saw. 0: the connection's
     # own address, X-Forwarded-For (which any client can write) ignored.
-    "NUM_PROXIES": _int("NUM_PROXIES", 0, minimum=0),
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
 }
-
-
-_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
-
-
-def _rate(name: str, default: str) -> str | None:
-    """A throttle rate, `<count>/<second|minute|hour|day>` (DRF's format, e.g. `10/minute`),
-    or `off`. Checked here: a typo would otherwise be a 500 on the first throttled request."""
-    raw = env.str(name, default=default).strip().lower()
-    if raw == "off":
-        return None
-    count, _, period = raw.partition("/")
-    if not (count.isdigit() and int(count) > 0 and period in _PERIODS):
-        raise ImproperlyConfigured(
-            f"{name}={raw!r} is not a rate; use e.g. 10/minute, 100/hour, or off."
-        )
-    return raw
 
 
 # Throttles (accounts/throttles.py), counted in the shared cache (CACHES, in Redis).
 # JWT token endpoints, per client IP: every request counts.
-THROTTLE_TOKEN = _rate("THROTTLE_TOKEN", "10/minute")
+THROTTLE_TOKEN = env_rate("THROTTLE_TOKEN", "10/minute")
 # Dashboard login: failed attempts, per client IP and per username.
-THROTTLE_LOGIN = _rate("THROTTLE_LOGIN", "10/minute")
+THROTTLE_LOGIN = env_rate("THROTTLE_LOGIN", "10/minute")
 # Starting sends and importing recipients through the API, per user.
-THROTTLE_SENDS = _rate("THROTTLE_SENDS", "60/minute")
+THROTTLE_SENDS = env_rate("THROTTLE_SENDS", "60/minute")
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=_int("JWT_ACCESS_MINUTES", 30, minimum=1)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=_int("JWT_REFRESH_DAYS", 7, minimum=1)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 30, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7, minimum=1)),
     "UPDATE_LAST_LOGIN": False,
 }
 SPECTACULAR_SETTINGS = {
@@ -300,7 +249,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
-CELERY_TASK_SOFT_TIME_LIMIT = _int("CELERY_TASK_SOFT_TIME_LIMIT", 60 * 60, minimum=1)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60 * 60, minimum=1)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -309,7 +258,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Periodic jobs.
-TEMPLATE_SYNC_INTERVAL_MINUTES = _int("TEMPLATE_SYNC_INTERVAL_MINUTES", 60, minimum=5)
+TEMPLATE_SYNC_INTERVAL_MINUTES = env_int("TEMPLATE_SYNC_INTERVAL_MINUTES", 60, minimum=5)
 CELERY_BEAT_SCHEDULE: dict = {
     "campaigns-start-schedules": {"task": "campaigns.start_schedules", "schedule": 10.0},
     "campaigns-sweep": {"task": "campaigns.sweep", "schedule": 15.0},
@@ -322,84 +271,33 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 # --- Sending engine -------------------------------------------------------------------------
 # Sender tasks per running campaign (each keeps up to worker_count / N requests in flight).
-ENGINE_SENDERS_PER_CAMPAIGN = _int("ENGINE_SENDERS_PER_CAMPAIGN", 2, minimum=1)
+ENGINE_SENDERS_PER_CAMPAIGN = env_int("ENGINE_SENDERS_PER_CAMPAIGN", 2, minimum=1)
 # A sender task hands over to a fresh one after this long (no Celery time limit is ever hit).
-ENGINE_TASK_BUDGET_SECONDS = _int("ENGINE_TASK_BUDGET_SECONDS", 120, minimum=5)
+ENGINE_TASK_BUDGET_SECONDS = env_int("ENGINE_TASK_BUDGET_SECONDS", 120, minimum=5)
 # Rows claimed at once (and kept ahead of the sends).
-ENGINE_BATCH_MAX = _int("ENGINE_BATCH_MAX", 500, minimum=1)
+ENGINE_BATCH_MAX = env_int("ENGINE_BATCH_MAX", 500, minimum=1)
 # A claim older than this belongs to a dead worker and is recovered by the sweeper.
-ENGINE_LEASE_SECONDS = _int("ENGINE_LEASE_SECONDS", 90, minimum=10)
-ENGINE_MAX_COUNTDOWN_SECONDS = _int("ENGINE_MAX_COUNTDOWN_SECONDS", 600, minimum=1)
+ENGINE_LEASE_SECONDS = env_int("ENGINE_LEASE_SECONDS", 90, minimum=10)
+ENGINE_MAX_COUNTDOWN_SECONDS = env_int("ENGINE_MAX_COUNTDOWN_SECONDS", 600, minimum=1)
 # A recipient deferred further ahead than this (a limit of Meta's or the messaging tier) ends
 # as failed, retryable from then on, instead of keeping its campaign running for days.
-ENGINE_DEFER_HORIZON_HOURS = _int("ENGINE_DEFER_HORIZON_HOURS", 24, minimum=1)
+ENGINE_DEFER_HORIZON_HOURS = env_int("ENGINE_DEFER_HORIZON_HOURS", 24, minimum=1)
 # A schedule missed by more than this (the system was down) pauses instead of firing late.
-SCHEDULE_GRACE_MINUTES = _int("SCHEDULE_GRACE_MINUTES", 15, minimum=1)
-
-
-def _share(name: str, default: float | None) -> float | None:
-    raw = env.str(name, default=None)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
-    if not 0 < value <= 1:
-        raise ImproperlyConfigured(f"{name}={raw!r} must be a share above 0 and at most 1.")
-    return value
+SCHEDULE_GRACE_MINUTES = env_int("SCHEDULE_GRACE_MINUTES", 15, minimum=1)
 
 
 # The breaker's defaults (campaigns/engine/breaker.py says why these values); a workspace's
 # breaker_defaults and a campaign's breaker override them.
-BREAKER_CONSECUTIVE = _int("BREAKER_CONSECUTIVE", 10, minimum=2)
-BREAKER_WINDOW = _int("BREAKER_WINDOW", 100, minimum=10)
-BREAKER_SHARE: float = _share("BREAKER_SHARE", 0.5) or 0.5  # has a default: never None
-BREAKER_MIN_ATTEMPTS = _int("BREAKER_MIN_ATTEMPTS", 20, minimum=1)
-BREAKER_OPTOUT_SHARE = _share("BREAKER_OPTOUT_SHARE", None)  # off unless set
+BREAKER_CONSECUTIVE = env_int("BREAKER_CONSECUTIVE", 10, minimum=2)
+BREAKER_WINDOW = env_int("BREAKER_WINDOW", 100, minimum=10)
+BREAKER_SHARE: float = env_share("BREAKER_SHARE", 0.5) or 0.5  # has a default: never None
+BREAKER_MIN_ATTEMPTS = env_int("BREAKER_MIN_ATTEMPTS", 20, minimum=1)
+BREAKER_OPTOUT_SHARE = env_share("BREAKER_OPTOUT_SHARE", None)  # off unless set
 
 # Price per delivered template message, by category and calling code, for the pre-flight
 # estimate (PRICE_TABLE_JSON overrides it). Illustrative defaults; set your own rate card.
 PRICE_CURRENCY = env.str("PRICE_CURRENCY", default="USD")
-PRICE_TABLE = env.json(
-    "PRICE_TABLE_JSON",
-    default={
-        "MARKETING": {
-            "default": 0.0500,
-            "1": 0.0250,
-            "44": 0.0529,
-            "55": 0.0625,
-            "91": 0.0107,
-            "52": 0.0305,
-            "49": 0.1365,
-            "62": 0.0411,
-            "234": 0.0516,
-            "27": 0.0379,
-        },
-        "UTILITY": {
-            "default": 0.0150,
-            "1": 0.0040,
-            "44": 0.0220,
-            "55": 0.0080,
-            "91": 0.0014,
-            "52": 0.0085,
-            "49": 0.0550,
-            "62": 0.0250,
-            "234": 0.0067,
-            "27": 0.0076,
-        },
-        "AUTHENTICATION": {
-            "default": 0.0150,
-            "1": 0.0135,
-            "44": 0.0358,
-            "55": 0.0315,
-            "91": 0.0014,
-            "52": 0.0050,
-            "49": 0.0768,
-            "62": 0.0300,
-        },
-    },
-)
+PRICE_TABLE = env.json("PRICE_TABLE_JSON", default=DEFAULT_PRICE_TABLE)
 
 # --- WhatsApp -------------------------------------------------------------------------------
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com")
@@ -409,23 +307,25 @@ WHATSAPP_READ_TIMEOUT = env.float("WHATSAPP_READ_TIMEOUT", default=20.0)
 
 # --- Webhooks -------------------------------------------------------------------------------
 # Meta posts up to 3 MB (docs/whatsapp.md §5.3); anything bigger is refused with 413.
-WEBHOOK_MAX_BODY_BYTES = _int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024, minimum=1024)
+WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024, minimum=1024)
 # Beat drains stored events this often: the safety net for the receiver's own trigger.
-WEBHOOK_DRAIN_INTERVAL_SECONDS = _int("WEBHOOK_DRAIN_INTERVAL_SECONDS", 5, minimum=1)
+WEBHOOK_DRAIN_INTERVAL_SECONDS = env_int("WEBHOOK_DRAIN_INTERVAL_SECONDS", 5, minimum=1)
 # Events claimed per drain transaction.
-WEBHOOK_DRAIN_BATCH_SIZE = _int("WEBHOOK_DRAIN_BATCH_SIZE", 500, minimum=1)
+WEBHOOK_DRAIN_BATCH_SIZE = env_int("WEBHOOK_DRAIN_BATCH_SIZE", 500, minimum=1)
 # A failing event is retried with backoff this many times, then stays `failed` for the admin.
-WEBHOOK_MAX_ATTEMPTS = _int("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
 # Processed events are deleted after this many days.
-WEBHOOK_RETENTION_DAYS = _int("WEBHOOK_RETENTION_DAYS", 30, minimum=1)
+WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30, minimum=1)
 # Statuses whose send never got recorded (e.g. messages sent by another tool on the same
 # number) are kept this long, then pruned and counted in the logs.
-WEBHOOK_PENDING_STATUS_RETENTION_DAYS = _int("WEBHOOK_PENDING_STATUS_RETENTION_DAYS", 30, minimum=1)
+WEBHOOK_PENDING_STATUS_RETENTION_DAYS = env_int(
+    "WEBHOOK_PENDING_STATUS_RETENTION_DAYS", 30, minimum=1
+)
 # Beat retries kept statuses whose wamid has been recorded since, this often.
-WEBHOOK_PENDING_RETRY_SECONDS = _int("WEBHOOK_PENDING_RETRY_SECONDS", 60, minimum=5)
+WEBHOOK_PENDING_RETRY_SECONDS = env_int("WEBHOOK_PENDING_RETRY_SECONDS", 60, minimum=5)
 # An inbound message within this many hours of a campaign message to the same number (on the
 # same account) marks that recipient as replied.
-REPLY_WINDOW_HOURS = _int("REPLY_WINDOW_HOURS", 72, minimum=1)
+REPLY_WINDOW_HOURS = env_int("REPLY_WINDOW_HOURS", 72, minimum=1)
 # Inbound texts that opt a number out (case-insensitive, trimmed): STOP and UNSUBSCRIBE always,
 # plus OPT_OUT_KEYWORDS (comma-separated, e.g. "STOPP,ARRET"); OPT_IN_KEYWORDS opt back in.
 OPT_OUT_KEYWORDS = ["STOP", "UNSUBSCRIBE", *env.list("OPT_OUT_KEYWORDS", default=[])]

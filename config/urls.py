@@ -13,7 +13,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import MeView, TokenObtainPairView, TokenRefreshView
-from accounts.views import LoginView
+from accounts.views import AdminLoginView, LoginView
 from campaigns import views as campaign_views
 from campaigns.api import CampaignViewSet
 from campaigns.api_lifecycle import SendBulkView
@@ -81,6 +81,8 @@ urlpatterns = [
     ),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Before the admin's own: its login shares the dashboard's failed-login throttle.
+    path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp_webhook"),
     path("api/v1/", include(api_v1)),

@@ -165,3 +165,51 @@ def test_sends_and_imports_share_one_budget_per_user(owner, member, workspace_a,
     other = jwt_client(member).post("/api/v1/send-bulk/", {}, format="json")
     assert other.status_code == 400
     assert Campaign.objects.count() == 1
+
+
+# --- Admin login ---------------------------------------------------------------------------
+
+ADMIN_LOGIN = "/admin/login/"
+
+
+@pytest.fixture
+def staff(owner):
+    owner.is_staff = owner.is_superuser = True
+    owner.save()
+    return owner
+
+
+def test_the_admin_login_is_throttled_with_the_dashboards_counts(staff, settings):
+    settings.THROTTLE_LOGIN = "3/minute"
+    client = Client()
+    fail(client)
+    fail(client)
+    wrong = client.post(ADMIN_LOGIN, {"username": "alice", "password": "nope"})
+    assert wrong.status_code == 200
+    assert b"errornote" in wrong.content  # the admin's own wrong-password message
+
+    response = client.post(
+        ADMIN_LOGIN, {"username": "alice", "password": "password-123", "next": "/admin/"}
+    )
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert b"Too many failed login attempts" in response.content
+    assert "_auth_user_id" not in client.session
+    assert client.post(LOGIN, {"username": "alice", "password": "password-123"}).status_code == 429
+
+
+def test_the_admin_login_still_logs_staff_in_and_refuses_others(staff, member):
+    client = Client()
+    page = client.get(ADMIN_LOGIN)
+    assert page.status_code == 200
+    assert b"Django administration" in page.content or b"Broadcast" in page.content
+
+    refused = client.post(ADMIN_LOGIN, {"username": "bob", "password": "password-123"})
+    assert refused.status_code == 200  # a member who is not staff
+    assert "_auth_user_id" not in client.session
+
+    ok = client.post(ADMIN_LOGIN, {"username": "alice", "password": "password-123"})
+    assert ok.status_code == 302
+    assert ok["Location"] == "/admin/"
+    assert client.get(ADMIN_LOGIN).status_code == 302  # logged in: on to the index
