@@ -52,6 +52,9 @@ class AdminLoginView(LoginView):
             return redirect(reverse("admin:index", current_app=admin.site.name))
         return super().get(request, *args, **kwargs)
 
+    def get_default_redirect_url(self):
+        return reverse("admin:index", current_app=admin.site.name)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
