@@ -2,9 +2,9 @@
 
 import re
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Max, Min, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.selectors import get_scoped_or_404, scoped
@@ -192,3 +192,44 @@ def campaign_stats(campaign: Campaign, *, since: datetime | None = None) -> dict
         "failure_reasons": campaign_failure_reasons(campaign),
         "deferred": campaign_deferred(campaign),
     }
+
+
+def campaign_send_rate(campaign: Campaign) -> float:
+    """Messages a second the campaign is sending at: the sends of the last two full minutes
+    of its timeline, or (before it has any) the rate it was given and the number allows."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    recent = TimelineMinute.objects.filter(
+        campaign=campaign, minute__gte=now - timedelta(minutes=2), minute__lt=now
+    ).aggregate(sent=Sum("sent"), failed=Sum("failed"))
+    attempts = (recent["sent"] or 0) + (recent["failed"] or 0)
+    if attempts:
+        return attempts / 120
+    return float(min(campaign.rate_limit, campaign.account.throughput or campaign.rate_limit))
+
+
+def campaign_eta(campaign: Campaign) -> datetime | None:
+    """When a running campaign should have sent everything due: what is left over its
+    current rate (recipients waiting for a later attempt are not counted: they resume at
+    their own time, shown apart). None unless it is running with something left."""
+    if campaign.status != Campaign.Status.RUNNING:
+        return None
+    left = campaign.pending_count + campaign.sending_count - campaign_deferred(campaign)["count"]
+    if left <= 0:
+        return None
+    return timezone.now() + timedelta(seconds=left / campaign_send_rate(campaign))
+
+
+RECIPIENTS_PER_PAGE = 50
+
+
+def recipient_page(*, campaign: Campaign, statuses=(), phone=None, after: int | None = None):
+    """One page of the campaign's recipients in import order, after recipient id `after`:
+    keyset paging (WHERE id > after … LIMIT), so page 1,000 costs what page 1 does. Returns
+    (rows, the id to continue after, or None on the last page)."""
+    rows = recipient_list(campaign=campaign, statuses=statuses, phone=phone).order_by("id")
+    if after:
+        rows = rows.filter(id__gt=after)
+    page = list(rows[: RECIPIENTS_PER_PAGE + 1])
+    more = len(page) > RECIPIENTS_PER_PAGE
+    page = page[:RECIPIENTS_PER_PAGE]
+    return page, (page[-1].pk if more else None)

@@ -2,35 +2,33 @@
 the API calls, and shows what it refuses as a message (config/web.py)."""
 
 import os
+import re
 import uuid
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from config.redis import get_redis
-from config.web import form_errors_as_messages, shown_as_message
+from config.web import shown_as_message
 from templates_app.selectors import template_list_for_user
+from whatsapp.variables import render_preview, spreadsheet_columns, variables_for
 
-from .engine.breaker import BreakerSettings
+from .forms import NewCampaignForm
 from .importing.pipeline import progress_key
-from .models import Campaign, ImportReport, Recipient
-from .preflight import campaign_preflight
+from .models import ImportReport
 from .selectors import (
-    campaign_deferred_until,
     campaign_get_for_user,
     campaign_list_for_user,
-    recipient_list,
 )
-from .services.campaigns import BREAKER_EDITABLE, campaign_create, campaign_update
+from .services.campaigns import campaign_create
 from .services.imports import import_upload
-from .services.reruns import campaign_rerun, campaign_retry_failed
-from .services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
 
 PREVIEW_SESSION_KEY = "import_preview"
 
@@ -40,97 +38,6 @@ def campaign_list(request):
     campaigns = campaign_list_for_user(user=request.user, status=request.GET.get("status") or None)
     page = Paginator(campaigns, 25).get_page(request.GET.get("page"))
     return render(request, "campaigns/campaign_list.html", {"page": page})
-
-
-class NewCampaignForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    template = forms.ChoiceField()
-
-    def __init__(self, *args, templates, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.templates = {str(t.pk): t for t in templates}
-        self.fields["template"].choices = [
-            (pk, f"{t.name} ({t.language}) · {t.category.lower()} · {t.account.name}")
-            for pk, t in self.templates.items()
-        ]
-
-
-def _range_field(bounds: tuple[int, int], message: str) -> forms.IntegerField:
-    """An optional whole number within `bounds` (the Campaign model's), one message for any
-    value outside it or not a number."""
-    low, high = bounds
-    text = message.format(low=low, high=high)
-    return forms.IntegerField(
-        required=False,
-        min_value=low,
-        max_value=high,
-        error_messages={"min_value": text, "max_value": text, "invalid": text},
-    )
-
-
-class SendForm(forms.Form):
-    """The detail page's "Send now": a blank value keeps the campaign's setting."""
-
-    rate_limit = _range_field(
-        Campaign.RATE_LIMIT_RANGE, "The rate must be between {low} and {high} messages a second."
-    )
-    worker_count = _range_field(
-        Campaign.WORKER_COUNT_RANGE, "Concurrency must be between {low} and {high}."
-    )
-
-
-class BreakerForm(forms.Form):
-    """The breaker's thresholds on the campaign page; shares are entered as percentages. A
-    blank field goes back to the workspace's default."""
-
-    LIMITS = BreakerSettings.LIMITS  # the ranges BreakerSettings.clean enforces
-    consecutive = forms.IntegerField(
-        required=False, min_value=LIMITS["consecutive"][0], max_value=LIMITS["consecutive"][1]
-    )
-    share_percent = forms.FloatField(
-        required=False, min_value=LIMITS["share"][0] * 100, max_value=LIMITS["share"][1] * 100
-    )
-    window = forms.IntegerField(
-        required=False, min_value=LIMITS["window"][0], max_value=LIMITS["window"][1]
-    )
-    optout_percent = forms.FloatField(
-        required=False,
-        min_value=LIMITS["optout_share"][0] * 100,
-        max_value=LIMITS["optout_share"][1] * 100,
-    )
-
-    def overrides(self) -> dict:
-        data = self.cleaned_data
-        share, optout = data["share_percent"], data["optout_percent"]
-        return {
-            "consecutive": data["consecutive"],
-            "window": data["window"],
-            "share": None if share is None else share / 100,
-            "optout_share": None if optout is None else optout / 100,
-        }
-
-    @classmethod
-    def for_campaign(cls, campaign: Campaign, effective: BreakerSettings) -> "BreakerForm":
-        """The campaign's own overrides filled in; the values in force as placeholders."""
-        own = campaign.breaker
-        form = cls(
-            initial={
-                "consecutive": own.get("consecutive"),
-                "window": own.get("window"),
-                "share_percent": own["share"] * 100 if own.get("share") else None,
-                "optout_percent": own["optout_share"] * 100 if own.get("optout_share") else None,
-            }
-        )
-        optout = effective.optout_share
-        shown = {
-            "consecutive": effective.consecutive,
-            "window": effective.window,
-            "share_percent": f"{effective.share * 100:g}",
-            "optout_percent": "off" if optout is None else f"{optout * 100:g}",
-        }
-        for name, value in shown.items():
-            form.fields[name].widget.attrs["placeholder"] = str(value)
-        return form
 
 
 @login_required
@@ -148,35 +55,44 @@ def campaign_new(request):
             )
             messages.success(request, "Draft created. Now add its recipients.")
             return redirect("campaign_detail", campaign_id=campaign.pk)
-    return render(request, "campaigns/campaign_new.html", {"form": form})
-
-
-@login_required
-def campaign_detail(request, campaign_id):
-    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
-    preview = _preview_for_page(request, campaign)
-    failed = recipient_list(campaign=campaign, statuses=[Recipient.Status.FAILED])[:20]
-    breaker = BreakerSettings.resolve(campaign.workspace.breaker_defaults, campaign.breaker)
     return render(
         request,
-        "campaigns/campaign_detail.html",
+        "campaigns/campaign_new.html",
         {
-            "campaign": campaign,
-            "preflight": campaign_preflight(campaign)
-            if campaign.status in ("draft", "scheduled")
-            else None,
-            "imports": campaign.imports.all()[:10],
-            "preview": preview,
-            "failed": failed,
-            "send_form": SendForm(
-                initial={"rate_limit": campaign.rate_limit, "worker_count": campaign.worker_count}
-            ),
-            "breaker": breaker,
-            "breaker_form": BreakerForm.for_campaign(campaign, breaker),
-            "breaker_editable": campaign.status in BREAKER_EDITABLE,
-            "deferred_until": campaign_deferred_until(campaign),
+            "form": form,
+            "previews": [(pk, _template_preview(t)) for pk, t in form.templates.items()],
         },
     )
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z0-9_]+\s*\}\}")
+
+
+def _marked(text: str | None) -> str:
+    """Text with each {{variable}} highlighted, everything else escaped."""
+    if not text:
+        return ""
+    parts, last = [], 0
+    for match in _PLACEHOLDER.finditer(text):
+        parts += [escape(text[last : match.start()]), f"<mark>{escape(match.group())}</mark>"]
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))  # noqa: S308  (every part escaped above)
+
+
+def _template_preview(template) -> dict:
+    """The message as the recipient will see it, its variables marked where they go."""
+    shown = render_preview(
+        components=template.components, parameter_format=template.parameter_format, values={}
+    )
+    return {
+        "template": template,
+        "header": _marked(shown["header"]),
+        "body": _marked(shown["body"]),
+        "footer": shown["footer"],
+        "buttons": shown["buttons"],
+        "columns": spreadsheet_columns(variables_for(template)),
+    }
 
 
 @login_required
@@ -206,7 +122,7 @@ def campaign_upload(request, campaign_id):
         "stored": stored,
         "name": upload.name,
         # A large file is checked in the background: the page shows the check's report
-        # once it is done (see _preview_for_page), and only then offers the import.
+        # once it is done (see preview_for_page), and only then offers the import.
         "queued": queued,
         "report_id": str(report.pk) if queued else None,
         "report": _summary(report),
@@ -227,7 +143,7 @@ def _summary(report: ImportReport) -> dict:
     }
 
 
-def _preview_for_page(request, campaign) -> dict | None:
+def preview_for_page(request, campaign) -> dict | None:
     """The pending preview of this campaign; a background check's result once it is known
     (kept in the session), its progress while it runs."""
     preview = request.session.get(PREVIEW_SESSION_KEY)
@@ -279,44 +195,3 @@ def _forget_preview(request):
     preview = request.session.pop(PREVIEW_SESSION_KEY, None)
     if preview:
         default_storage.delete(preview["stored"])
-
-
-@login_required
-@require_POST
-def campaign_control(request, campaign_id, action):
-    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
-    user = request.user
-    with shown_as_message(request):
-        if action == "send":
-            form = SendForm(request.POST)
-            if not form.is_valid():
-                form_errors_as_messages(request, form)
-                return redirect("campaign_detail", campaign_id=campaign.pk)
-            campaign_send(user=user, campaign=campaign, **form.cleaned_data)
-        elif action == "breaker":
-            form = BreakerForm(request.POST)
-            if not form.is_valid():
-                form_errors_as_messages(request, form)
-                return redirect("campaign_detail", campaign_id=campaign.pk)
-            campaign_update(user=user, campaign=campaign, breaker=form.overrides())
-            messages.success(request, "Breaker thresholds saved.")
-        elif action == "pause":
-            campaign_pause(user=user, campaign=campaign)
-        elif action == "resume":
-            campaign_resume(user=user, campaign=campaign)
-        elif action == "stop":
-            campaign_stop(user=user, campaign=campaign)
-        elif action == "retry":
-            count = campaign_retry_failed(user=user, campaign=campaign)
-            messages.success(request, f"{count} failed recipients queued again.")
-        elif action == "rerun":
-            rerun = campaign_rerun(
-                user=user, campaign=campaign, segment=request.POST.get("segment") or "all"
-            )
-            messages.success(
-                request, f"Created {rerun.name} with {rerun.total_recipients} recipients."
-            )
-            return redirect("campaign_detail", campaign_id=rerun.pk)
-        else:
-            messages.error(request, "Unknown action.")
-    return redirect("campaign_detail", campaign_id=campaign.pk)

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # request.htmx: the dashboard's live fragments (htmx from static/vendor/).
     "django_htmx.middleware.HtmxMiddleware",
+    "config.timezones.BrowserTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -15,6 +15,7 @@ from rest_framework.routers import SimpleRouter
 from accounts.api import MeView, TokenObtainPairView, TokenRefreshView
 from accounts.views import AdminLoginView, LoginView
 from campaigns import views as campaign_views
+from campaigns import views_detail as campaign_detail
 from campaigns.api import CampaignViewSet
 from campaigns.api_lifecycle import SendBulkView
 from campaigns.api_optouts import OptOutViewSet
@@ -52,7 +53,7 @@ api_v1 = [
 urlpatterns = [
     path("", campaign_views.campaign_list, name="campaign_list"),
     path("campaigns/new/", campaign_views.campaign_new, name="campaign_new"),
-    path("campaigns/<uuid:campaign_id>/", campaign_views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<uuid:campaign_id>/", campaign_detail.campaign_detail, name="campaign_detail"),
     path(
         "campaigns/<uuid:campaign_id>/upload/",
         campaign_views.campaign_upload,
@@ -68,9 +69,20 @@ urlpatterns = [
         campaign_views.campaign_upload_cancel,
         name="campaign_upload_cancel",
     ),
+    path("campaigns/<uuid:campaign_id>/live/", campaign_detail.campaign_live, name="campaign_live"),
+    path(
+        "campaigns/<uuid:campaign_id>/recipients/",
+        campaign_detail.campaign_recipients,
+        name="campaign_recipients",
+    ),
+    path(
+        "campaigns/<uuid:campaign_id>/export/",
+        campaign_detail.campaign_export,
+        name="campaign_export",
+    ),
     path(
         "campaigns/<uuid:campaign_id>/<slug:action>/",
-        campaign_views.campaign_control,
+        campaign_detail.campaign_control,
         name="campaign_control",
     ),
     path("templates/", template_views.template_list, name="template_list"),

@@ -1,33 +1,49 @@
-// Live figures on the campaign page: poll the API (session auth) while the campaign moves.
+// The campaign page's charts: the funnel and the per-minute timeline, drawn with Chart.js
+// from the stats API (session auth), redrawn while the campaign moves. The figures beside
+// them are an htmx fragment (_live.html) that polls itself.
 (function () {
-  const stats = document.getElementById("stats");
-  if (!stats) return;
-  const bar = document.getElementById("progress-bar");
+  const box = document.getElementById("charts");
+  if (!box || typeof Chart === "undefined") return;
   const live = new Set(["running", "scheduled"]);
-  function render(c) {
-    for (const el of document.querySelectorAll("[data-field]")) {
-      const key = el.dataset.field;
-      if (!(key in c)) continue;
-      el.textContent = key === "status" ? c.status.charAt(0).toUpperCase() + c.status.slice(1) : c[key];
-      if (key === "status") el.className = "badge big " + c.status;
-    }
-    const done = c.total_recipients - c.pending - c.sending;
-    bar.style.width = c.total_recipients ? (100 * done / c.total_recipients).toFixed(1) + "%" : "0";
+  const colors = {sent: "#64748b", delivered: "#128c7e", read: "#2563eb", failed: "#b42318", replied: "#9333ea"};
+  const funnel = new Chart(document.getElementById("funnel-chart"), {
+    type: "bar",
+    data: {labels: ["Sent", "Delivered", "Read", "Replied"], datasets: [{data: [0, 0, 0, 0],
+      backgroundColor: [colors.sent, colors.delivered, colors.read, colors.replied]}]},
+    options: {indexAxis: "y", animation: false, plugins: {legend: {display: false}},
+      scales: {x: {beginAtZero: true, ticks: {precision: 0}}}, maintainAspectRatio: false},
+  });
+  const kinds = ["sent", "delivered", "read", "failed"];
+  const timeline = new Chart(document.getElementById("timeline-chart"), {
+    type: "bar",  // bars: a campaign of a few minutes is a few readable groups, not dots
+    data: {labels: [], datasets: kinds.map((k) => ({label: k, data: [], borderColor: colors[k],
+      backgroundColor: colors[k], maxBarThickness: 28}))},
+    options: {animation: false, maintainAspectRatio: false, interaction: {mode: "index", intersect: false},
+      scales: {y: {beginAtZero: true, ticks: {precision: 0}}}},
+  });
+  const label = (iso) => {
+    const d = new Date(iso);
+    return d.toLocaleString([], {month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false});
+  };
+  function draw(stats) {
+    const c = stats.funnel.counts;
+    funnel.data.datasets[0].data = [c.sent, c.delivered, c.read, c.replied];
+    funnel.update();
+    timeline.data.labels = stats.timeline.map((p) => label(p.minute));
+    kinds.forEach((k, i) => { timeline.data.datasets[i].data = stats.timeline.map((p) => p[k]); });
+    timeline.update();
+    box.dataset.drawn = String(c.sent);  // for the browser tests: what the charts show
+  }
+  function status() {
+    const section = document.getElementById("live");
+    return section ? section.dataset.status : "";
   }
   async function tick() {
     try {
-      const response = await fetch(stats.dataset.url, {headers: {Accept: "application/json"}});
-      if (response.ok) {
-        const c = await response.json();
-        render(c);
-        if (stats.dataset.status !== c.status && !live.has(c.status)) {
-          window.location.reload();  // controls and reasons change with the status
-          return;
-        }
-        stats.dataset.status = c.status;
-      }
+      const response = await fetch(box.dataset.url, {headers: {Accept: "application/json"}});
+      if (response.ok) draw(await response.json());
     } catch (e) { /* the next tick retries */ }
-    setTimeout(tick, live.has(stats.dataset.status) ? 1500 : 10000);
+    if (live.has(status())) setTimeout(tick, 3000);
   }
   tick();
 })();

@@ -41,8 +41,12 @@ def process_env(**extra) -> dict:
 class Worker:
     """A `celery worker` process reading its own queue (tests run in parallel)."""
 
-    def __init__(self, queue: str, **env):
+    def __init__(self, queue: str, *, beat: bool = False, **env):
         self.queue = queue
+        # With beat, the periodic jobs (scheduled starts, the webhook drain…) run too, on
+        # this worker's queue, from a schedule file of its own.
+        self.beat_file = tempfile.NamedTemporaryFile(suffix=".beat", delete=False)  # noqa: SIM115
+        beat_args = ["--beat", "--schedule", self.beat_file.name] if beat else []
         # The worker's log, for the failure message; closed in stop().
         self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -64,6 +68,7 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *beat_args,
             ],
             cwd=ROOT,
             env=process_env(CELERY_QUEUE=queue, **env),
@@ -85,6 +90,8 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
         self.log.close()
+        self.beat_file.close()
+        Path(self.beat_file.name).unlink(missing_ok=True)
 
     def output(self) -> str:
         self.log.seek(0)

@@ -1,0 +1,202 @@
+"""The campaign page: its live figures (an htmx fragment polled while it moves), its charts'
+data (the stats API), its recipients table, and its controls. Thin: each action calls the
+service the API calls, and shows what it refuses as a message (config/web.py)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from config.web import form_errors_as_messages, shown_as_message
+
+from .engine.breaker import BreakerSettings
+from .forms import EXPORT_SEGMENTS, BreakerForm, RecipientFilterForm, SendForm
+from .models import Campaign
+from .preflight import campaign_preflight
+from .selectors import (
+    campaign_deferred,
+    campaign_deferred_until,
+    campaign_eta,
+    campaign_funnel,
+    campaign_get_for_user,
+    recipient_page,
+)
+from .services.campaigns import BREAKER_EDITABLE, campaign_delete, campaign_update
+from .services.reruns import campaign_rerun, campaign_retry_failed
+from .services.sending import campaign_pause, campaign_resume, campaign_send, campaign_stop
+from .views import preview_for_page
+
+LIVE = (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED)
+# The cards: every recipient in exactly one of these states, so they add up to the total.
+STATE_CARDS = [
+    ("pending", "Pending", "pending_count"),
+    ("sending", "Sending", "sending_count"),
+    ("sent", "Sent", "sent_count"),
+    ("delivered", "Delivered", "delivered_count"),
+    ("read", "Read", "read_count"),
+    ("failed", "Failed", "failed_count"),
+    ("skipped", "Skipped", "skipped_count"),
+    ("unknown", "Unknown", "unknown_count"),
+]
+
+
+def live_context(campaign: Campaign) -> dict:
+    """What the live fragment shows: the state cards, the funnel's rates, the progress, the
+    ETA and the deferred recipients."""
+    total = campaign.total_recipients
+    done = total - campaign.pending_count - campaign.sending_count
+    return {
+        "campaign": campaign,
+        "cards": [(key, label, getattr(campaign, field)) for key, label, field in STATE_CARDS],
+        "funnel": campaign_funnel(campaign),
+        "progress": round(100 * done / total, 1) if total else 0,
+        "eta": campaign_eta(campaign),
+        "deferred": campaign_deferred(campaign, limit=5),
+        "deferred_until": campaign_deferred_until(campaign),
+        "live": campaign.status in LIVE,
+    }
+
+
+@login_required
+def campaign_detail(request, campaign_id):
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    breaker = BreakerSettings.resolve(campaign.workspace.breaker_defaults, campaign.breaker)
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            **live_context(campaign),
+            **_recipients_context(request, campaign),
+            "preflight": campaign_preflight(campaign)
+            if campaign.status in ("draft", "scheduled")
+            else None,
+            "imports": campaign.imports.all()[:10],
+            "preview": preview_for_page(request, campaign),
+            "send_form": SendForm(
+                initial={
+                    "rate_limit": campaign.rate_limit,
+                    "worker_count": campaign.worker_count,
+                    "send_at": campaign.send_at,
+                }
+            ),
+            "breaker": breaker,
+            "breaker_form": BreakerForm.for_campaign(campaign, breaker),
+            "breaker_editable": campaign.status in BREAKER_EDITABLE,
+            "export_segments": [(key, label) for key, (label, _) in EXPORT_SEGMENTS.items()],
+            "deletable": campaign.status != Campaign.Status.RUNNING,
+        },
+    )
+
+
+@login_required
+def campaign_live(request, campaign_id):
+    """The live fragment (htmx polls it while the campaign moves). When the status is no
+    longer the one the page was drawn for, the page reloads whole: its controls change."""
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    if request.htmx and request.GET.get("shown") not in (None, campaign.status):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "campaigns/_live.html", live_context(campaign))
+
+
+def _recipients_context(request, campaign: Campaign) -> dict:
+    form = RecipientFilterForm(request.GET or None)
+    statuses, phone, after = [], None, None
+    if form.is_bound and form.is_valid():
+        statuses = [form.cleaned_data["status"]] if form.cleaned_data["status"] else []
+        phone = form.cleaned_data["phone"] or None
+        after = form.cleaned_data["after"]
+    rows, next_after = recipient_page(
+        campaign=campaign, statuses=statuses, phone=phone, after=after
+    )
+    query = request.GET.copy()
+    query.pop("after", None)
+    return {
+        "recipient_form": form,
+        "recipients": rows,
+        "recipients_next": f"?{query.urlencode()}&after={next_after}" if next_after else None,
+        "recipients_first": f"?{query.urlencode()}" if after else None,
+        "recipients_filtered": bool(statuses or phone),
+    }
+
+
+@login_required
+def campaign_recipients(request, campaign_id):
+    """The recipients table alone (htmx swaps it in when a filter or a page changes)."""
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    if not request.htmx:
+        url = reverse("campaign_detail", args=[campaign.pk])
+        return redirect(f"{url}?{request.GET.urlencode()}#recipients")
+    return render(
+        request,
+        "campaigns/_recipients.html",
+        {"campaign": campaign, **_recipients_context(request, campaign)},
+    )
+
+
+@login_required
+def campaign_export(request, campaign_id):
+    """The download form's target: the API's streamed export of one segment."""
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    segment = EXPORT_SEGMENTS.get(request.GET.get("segment", "all"), EXPORT_SEGMENTS["all"])
+    fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    url = reverse("campaign-export", args=[campaign.pk])
+    status = ",".join(segment[1])
+    return redirect(f"{url}?format={fmt}" + (f"&status={status}" if status else ""))
+
+
+@login_required
+@require_POST
+def campaign_control(request, campaign_id, action):
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    user = request.user
+    with shown_as_message(request):
+        if action == "send":
+            form = SendForm(request.POST)
+            if not form.is_valid():
+                form_errors_as_messages(request, form)
+                return redirect("campaign_detail", campaign_id=campaign.pk)
+            fields = dict(form.cleaned_data)
+            if "schedule" not in request.POST:
+                fields["send_at"] = None  # "Send now" ignores a time left in the field
+            elif fields["send_at"] is None:
+                messages.error(request, "Pick the date and time to send at.")
+                return redirect("campaign_detail", campaign_id=campaign.pk)
+            campaign = campaign_send(user=user, campaign=campaign, **fields)
+            if campaign.status == Campaign.Status.SCHEDULED:
+                messages.success(request, "Scheduled. It starts by itself at the time shown.")
+        elif action == "breaker":
+            form = BreakerForm(request.POST)
+            if not form.is_valid():
+                form_errors_as_messages(request, form)
+                return redirect("campaign_detail", campaign_id=campaign.pk)
+            campaign_update(user=user, campaign=campaign, breaker=form.overrides())
+            messages.success(request, "Breaker thresholds saved.")
+        elif action == "pause":
+            campaign_pause(user=user, campaign=campaign)
+        elif action == "resume":
+            campaign_resume(user=user, campaign=campaign)
+        elif action == "stop":
+            campaign_stop(user=user, campaign=campaign)
+        elif action == "retry":
+            count = campaign_retry_failed(user=user, campaign=campaign)
+            messages.success(request, f"{count} failed recipients queued again.")
+        elif action == "rerun":
+            rerun = campaign_rerun(
+                user=user, campaign=campaign, segment=request.POST.get("segment") or "all"
+            )
+            messages.success(
+                request, f"Created {rerun.name} with {rerun.total_recipients} recipients."
+            )
+            return redirect("campaign_detail", campaign_id=rerun.pk)
+        elif action == "delete":
+            name = campaign.name
+            campaign_delete(user=user, campaign=campaign)
+            messages.success(request, f"Deleted {name}.")
+            return redirect("campaign_list")
+        else:
+            messages.error(request, "Unknown action.")
+    return redirect("campaign_detail", campaign_id=campaign.pk)
