@@ -4,6 +4,7 @@ the API calls, and shows what it refuses as a message (config/web.py)."""
 import os
 import re
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,11 +23,8 @@ from whatsapp.variables import render_preview, spreadsheet_columns, variables_fo
 
 from .forms import NewCampaignForm
 from .importing.pipeline import progress_key
-from .models import ImportReport
-from .selectors import (
-    campaign_get_for_user,
-    campaign_list_for_user,
-)
+from .models import Campaign, ImportReport
+from .selectors import campaign_funnel, campaign_get_for_user, campaign_list_for_user
 from .services.campaigns import campaign_create
 from .services.imports import import_upload
 
@@ -35,9 +33,28 @@ PREVIEW_SESSION_KEY = "import_preview"
 
 @login_required
 def campaign_list(request):
-    campaigns = campaign_list_for_user(user=request.user, status=request.GET.get("status") or None)
-    page = Paginator(campaigns, 25).get_page(request.GET.get("page"))
-    return render(request, "campaigns/campaign_list.html", {"page": page})
+    status = request.GET.get("status") or ""
+    if status not in Campaign.Status.values:
+        status = ""
+    search = (request.GET.get("q") or "").strip()[:100]
+    campaigns = campaign_list_for_user(user=request.user, status=status or None)
+    if search:
+        campaigns = campaigns.filter(name__icontains=search)
+    page = Paginator(campaigns.order_by("-created_at", "-id"), 25).get_page(request.GET.get("page"))
+    rows = [(c, campaign_funnel(c)) for c in page.object_list]
+    query = {k: v for k, v in (("status", status), ("q", search)) if v}
+    return render(
+        request,
+        "campaigns/campaign_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "status": status,
+            "q": search,
+            "statuses": Campaign.Status.choices,
+            "query": urlencode(query),
+        },
+    )
 
 
 @login_required
