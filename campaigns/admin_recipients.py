@@ -95,6 +95,11 @@ class RecipientAdmin(admin.ModelAdmin):
             obj.campaign.status == Campaign.Status.DRAFT and obj.status == Recipient.Status.PENDING
         )
 
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not self._values_editable(obj):
+            return False  # a view-only page, without a Save button that would do nothing
+        return super().has_change_permission(request, obj)
+
     def save_model(self, request, obj, form, change):
         # Only what the form may change, so a stale copy of the other columns is never
         # written back over the engine's.

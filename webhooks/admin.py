@@ -85,3 +85,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # events come from Meta, signed
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a view-only page: nothing here is the admin's to change

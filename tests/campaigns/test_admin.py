@@ -101,7 +101,7 @@ def test_a_recipients_state_cannot_be_changed_by_a_post(admin_client):
     url = reverse("admin:campaigns_recipient_change", args=[recipient.pk])
     assert 'name="status"' not in admin_client.get(url).content.decode()
 
-    admin_client.post(
+    response = admin_client.post(
         url,
         {
             "status": "read",
@@ -113,6 +113,7 @@ def test_a_recipients_state_cannot_be_changed_by_a_post(admin_client):
         },
     )
 
+    assert response.status_code == 403  # a view-only page
     recipient.refresh_from_db()
     assert (recipient.status, recipient.wamid, recipient.attempts) == ("sent", "wamid.KEEP", 1)
     assert (recipient.claimed_by, recipient.error_code) == ("", None)

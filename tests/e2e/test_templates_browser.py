@@ -73,3 +73,32 @@ def test_template_list_and_detail_fit_the_screen(
     page.wait_for_selector("h2:has-text('Variables')")
     assert no_horizontal_scroll(page)
     screenshot(page, f"templates-detail-long-{width}")
+
+
+def test_admin_pages_for_operators(page, live_server, workspace_a):
+    import json
+
+    from django.contrib.auth import get_user_model
+
+    from campaigns.models import Campaign
+    from webhooks.models import WebhookEvent
+
+    get_user_model().objects.create_superuser("root", "root@example.com", "pw-123456")
+    campaign = CampaignFactory(template__account__workspace=workspace_a, status="running")
+    Campaign.objects.filter(pk=campaign.pk).update(
+        total_recipients=40, sent_count=5, delivered_count=7, read_count=13, failed_count=2
+    )
+    body = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": []}]}
+    event = WebhookEvent.objects.create(
+        account=campaign.account, body=json.dumps(body).encode(), body_sha256="0" * 64
+    )
+    log_in(page, live_server, username="root", password="pw-123456")
+
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/{campaign.pk}/change/")
+    assert page.inner_text(".field-figure_sent .readonly") == "25"
+    screenshot(page, "admin-campaign")
+    page.click("text=View recipients")
+    page.wait_for_selector("#changelist")
+    page.goto(f"{live_server.url}/admin/webhooks/webhookevent/{event.pk}/change/")
+    assert '"object": "whatsapp_business_account"' in page.inner_text("pre.webhook-body")
+    screenshot(page, "admin-webhook-event")

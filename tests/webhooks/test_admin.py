@@ -120,7 +120,8 @@ def test_event_page_shows_the_body_pretty_printed_and_escaped(admin_client, acco
 
 def test_event_post_cannot_change_its_state(admin_client, failed_event):
     url = reverse("admin:webhooks_webhookevent_change", args=[failed_event.pk])
-    admin_client.post(url, {"status": "processed", "attempts": "0", "error": ""})
+    response = admin_client.post(url, {"status": "processed", "attempts": "0", "error": ""})
+    assert response.status_code == 403
     failed_event.refresh_from_db()
     assert (failed_event.status, failed_event.attempts) == ("failed", 5)
 
