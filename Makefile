@@ -25,7 +25,7 @@ test: install
 # mypy checks the typed core: services, selectors, the sending engine and recipient tracking.
 TYPED := accounts/services.py accounts/selectors.py whatsapp/services.py whatsapp/selectors.py \
 	templates_app/services.py templates_app/selectors.py campaigns/services campaigns/selectors.py \
-	campaigns/engine campaigns/tracking webhooks/services
+	campaigns/engine campaigns/tracking webhooks/services templates_app/presentation.py config/paginator.py
 
 lint: install
 	$(VENV)/bin/ruff check .

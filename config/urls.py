@@ -87,6 +87,11 @@ urlpatterns = [
     ),
     path("templates/", template_views.template_list, name="template_list"),
     path(
+        "templates/<uuid:template_id>/",
+        template_views.template_detail,
+        name="template_detail",
+    ),
+    path(
         "templates/sync/<uuid:account_id>/",
         template_views.template_sync,
         name="template_sync",

@@ -1,5 +1,7 @@
 """Dashboard pages for the template catalogue."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -8,24 +10,64 @@ from django.views.decorators.http import require_POST
 from config.web import shown_as_message
 from whatsapp.selectors import account_get_for_user, account_list_for_user
 
-from .selectors import template_list_for_user
+from .models import MessageTemplate
+from .presentation import template_message
+from .selectors import (
+    template_campaigns,
+    template_get_for_user,
+    template_languages_for_user,
+    template_list_for_user,
+)
 from .services import templates_sync
+
+# The statuses the filter offers: the ones an operator meets (Meta has more, rarely seen).
+LISTED_STATUSES = ["APPROVED", "PENDING", "PAUSED", "REJECTED", "DISABLED"]
 
 
 @login_required
 def template_list(request):
-    status = request.GET.get("status") or None
-    search = request.GET.get("q") or None
+    filters = {
+        key: (request.GET.get(key) or "").strip() for key in ("q", "status", "category", "language")
+    }
     accounts = list(account_list_for_user(user=request.user))
-    templates = template_list_for_user(user=request.user, status=status, search=search)
+    templates = template_list_for_user(
+        user=request.user,
+        status=filters["status"] or None,
+        category=filters["category"] or None,
+        language=filters["language"] or None,
+        search=filters["q"] or None,
+    )
     by_account = {a.pk: [] for a in accounts}
     for template in templates:
-        by_account.setdefault(template.account_id, []).append(template)
+        shown = (template, template_message(template))
+        by_account.setdefault(template.account_id, []).append(shown)
     sections = [(a, by_account.get(a.pk, [])) for a in accounts]
     return render(
         request,
         "templates_app/template_list.html",
-        {"sections": sections, "status": status or "", "q": search or ""},
+        {
+            "sections": sections,
+            **filters,
+            "filtered": any(filters.values()),
+            "statuses": LISTED_STATUSES,
+            "categories": MessageTemplate.Category.values,
+            "languages": template_languages_for_user(user=request.user),
+        },
+    )
+
+
+@login_required
+def template_detail(request, template_id):
+    template = template_get_for_user(user=request.user, template_id=template_id)
+    return render(
+        request,
+        "templates_app/template_detail.html",
+        {
+            "t": template,
+            "message": template_message(template),
+            "campaigns": list(template_campaigns(template=template)),
+            "components_json": json.dumps(template.components, indent=2, ensure_ascii=False),
+        },
     )
 
 

@@ -163,6 +163,24 @@ def render_preview(
     return preview
 
 
+def text_segments(text: str, *, named: bool) -> list[tuple[str, str | None]]:
+    """`text` cut into its literal pieces and its placeholders, in reading order:
+    ("Hi ", None), ("{{1}}", "1"), … (a placeholder's key as `placeholders` gives it), so
+    that a page can show each placeholder apart from the text around it."""
+    pattern = _NAMED if named else _POSITIONAL
+    pieces: list[tuple[str, str | None]] = []
+    last = 0
+    for match in pattern.finditer(text or ""):
+        if match.start() > last:
+            pieces.append((text[last : match.start()], None))
+        key = match.group(1) if named else str(int(match.group(1)))
+        pieces.append((match.group(0), key))
+        last = match.end()
+    if last < len(text or ""):
+        pieces.append((text[last:], None))
+    return pieces
+
+
 # --- internals ------------------------------------------------------------------------------
 
 

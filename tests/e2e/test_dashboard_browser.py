@@ -52,5 +52,5 @@ def test_sync_templates_from_the_dashboard(page, live_server, owner, workspace_a
     screenshot(page, "templates")
     # the sample download link works with the session
     with page.expect_download() as download:
-        page.click("tr:has-text('delivery_window') >> text=CSV")
+        page.click("article[data-template=delivery_window] >> text=CSV")
     assert download.value.suggested_filename == "delivery_window_sample.csv"
