@@ -145,7 +145,7 @@ def number_test(request, account_id):
         messages.error(request, exc.message)
         return redirect("number_detail", account_id=account.pk)
     if request.htmx:
-        return render(request, "whatsapp/_test_result.html", {"test": test})
+        return render(request, "whatsapp/_test_result.html", {"test": test, "inline": True})
     tests = request.session.get(TEST_SESSION_KEY) or {}
     tests[str(account.pk)] = test
     request.session[TEST_SESSION_KEY] = tests
