@@ -52,3 +52,14 @@ def membership_role_for_user(*, user, workspace_id) -> str | None:
         )
     except (ValueError, ValidationError):
         return None  # a malformed id: not a workspace of theirs
+
+
+def owned_workspace_ids_for_user(*, user) -> set:
+    """The ids of the workspaces the user owns (where the dashboard shows the managing forms)."""
+    if not user.is_authenticated:
+        return set()
+    return set(
+        Membership.objects.filter(user=user, role=Membership.Role.OWNER).values_list(
+            "workspace_id", flat=True
+        )
+    )

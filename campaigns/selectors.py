@@ -11,7 +11,7 @@ from accounts.selectors import get_scoped_or_404, scoped
 
 from .engine.store import remaining
 from .importing.phones import normalize
-from .models import Campaign, Recipient, TimelineMinute
+from .models import Campaign, OptOut, Recipient, TimelineMinute
 from .tracking.timeline import KINDS
 
 DEFERRED_SHOWN = 100
@@ -233,3 +233,22 @@ def recipient_page(*, campaign: Campaign, statuses=(), phone=None, after: int | 
     more = len(page) > RECIPIENTS_PER_PAGE
     page = page[:RECIPIENTS_PER_PAGE]
     return page, (page[-1].pk if more else None)
+
+
+def optout_list_for_user(
+    *, user, workspace_id=None, phone: str = "", before: int | None = None, after: int | None = None
+) -> QuerySet[OptOut]:
+    """The opt-out lists of the user's workspaces (or of one of them), newest first (by id,
+    the primary key's index: keyset pages with `before`/`after` cost the same on page 1,000
+    as on page 1). `phone`: only numbers containing these digits."""
+    qs = scoped(OptOut.objects.select_related("workspace"), user=user)
+    if workspace_id is not None:
+        qs = qs.filter(workspace_id=workspace_id)
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if digits:
+        qs = qs.filter(phone__contains=digits)
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    if after is not None:
+        return qs.filter(id__gt=after).order_by("id")
+    return qs.order_by("-id")

@@ -13,15 +13,18 @@ from drf_spectacular.views import (
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import MeView, TokenObtainPairView, TokenRefreshView
+from accounts.switcher import workspace_switch
 from accounts.views import AdminLoginView, LoginView
 from campaigns import views as campaign_views
 from campaigns import views_detail as campaign_detail
+from campaigns import views_optouts as optout_views
 from campaigns.api import CampaignViewSet
 from campaigns.api_lifecycle import SendBulkView
 from campaigns.api_optouts import OptOutViewSet
 from templates_app import views as template_views
 from templates_app.api import AccountTemplateSyncView, TemplateViewSet
 from webhooks.views import whatsapp_webhook
+from whatsapp import views as number_views
 from whatsapp.api import WhatsAppAccountViewSet
 
 router = SimpleRouter()
@@ -96,6 +99,17 @@ urlpatterns = [
         template_views.template_sync,
         name="template_sync",
     ),
+    path("numbers/", number_views.number_list, name="number_list"),
+    path("numbers/new/", number_views.number_new, name="number_new"),
+    path("numbers/<uuid:account_id>/", number_views.number_detail, name="number_detail"),
+    path("numbers/<uuid:account_id>/test/", number_views.number_test, name="number_test"),
+    path("numbers/<uuid:account_id>/delete/", number_views.number_delete, name="number_delete"),
+    path("opt-outs/", optout_views.optout_list, name="optout_list"),
+    path("opt-outs/add/", optout_views.optout_add, name="optout_add"),
+    path("opt-outs/import/", optout_views.optout_import, name="optout_import"),
+    path("opt-outs/export/", optout_views.optout_export, name="optout_export"),
+    path("opt-outs/<int:optout_id>/remove/", optout_views.optout_remove, name="optout_remove"),
+    path("workspace/", workspace_switch, name="workspace_switch"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Before the admin's own: its login shares the dashboard's failed-login throttle.

@@ -221,6 +221,31 @@ class GraphClient:
                 raise _protocol_error(context, "the next page is on another host")
         raise _protocol_error(context, f"the template listing exceeds {max_pages} pages")
 
+    def get_object(self, *, object_id: str, access_token: str, fields: str) -> dict:
+        """`GET /{object_id}?fields=…`: one Graph object (a phone number, a WABA) as a dict."""
+        context = {"object_id": object_id}
+        status, body = self._request(
+            "GET",
+            f"{self.base}/{object_id}",
+            access_token,
+            params={"fields": fields},
+            context=context,
+        )
+        return self._json_page(status, body, context, operation="get_object")
+
+    def templates_page(self, *, waba_id: str, access_token: str, limit: int = 1) -> dict:
+        """The first page of the WABA's template listing (a connection test: the WABA id is
+        right and the token may read its templates)."""
+        context = {"waba_id": waba_id}
+        status, body = self._request(
+            "GET",
+            f"{self.base}/{waba_id}/message_templates",
+            access_token,
+            params={"fields": "name,status,language", "limit": limit},
+            context=context,
+        )
+        return self._json_page(status, body, context)
+
     # --- internals --------------------------------------------------------------------------
 
     def _request(self, method, url, access_token, *, context, data=None, params=None):
@@ -244,17 +269,21 @@ class GraphClient:
         return response.status_code, response.content
 
     @staticmethod
-    def _json_page(status: int, body: bytes, context: dict) -> dict:
+    def _json_page(
+        status: int, body: bytes, context: dict, operation: str = "list_templates"
+    ) -> dict:
         if not 200 <= status < 300:
             error = WhatsAppError.from_response(status, body)
-            log_failure("list_templates", error, **context)
+            log_failure(operation, error, **context)
             raise error
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             data = None
         if not isinstance(data, dict):
-            raise _protocol_error(context, f"HTTP {status} with a body that is not JSON")
+            raise _protocol_error(
+                context, f"HTTP {status} with a body that is not JSON", operation=operation
+            )
         return data
 
 
@@ -280,9 +309,11 @@ def log_failure(operation: str, error: WhatsAppError, **context: str) -> None:
     )
 
 
-def _protocol_error(context: dict, message: str) -> WhatsAppError:
+def _protocol_error(
+    context: dict, message: str, operation: str = "list_templates"
+) -> WhatsAppError:
     error = WhatsAppError(message, rule=PROTOCOL_RULE)
-    log_failure("list_templates", error, **context)
+    log_failure(operation, error, **context)
     return error
 
 

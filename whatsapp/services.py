@@ -1,6 +1,7 @@
 """Writes for WhatsApp connections."""
 
 import logging
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -10,7 +11,8 @@ from django.utils import timezone
 from accounts.models import Membership, Workspace
 from config.errors import CONFLICT, Invalid, PermissionDenied
 
-from .errors import WhatsAppError
+from .client import GraphClient
+from .errors import WhatsAppError, WhatsAppTransportError
 from .models import WhatsAppAccount
 
 logger = logging.getLogger(__name__)
@@ -156,3 +158,171 @@ def account_errors_record(*, account_id, errors: list[WhatsAppError], at: dateti
         "value-level webhook error",
         extra={"account_id": str(account_id), "error_code": last.code, "count": len(errors)},
     )
+
+
+# --- the dashboard's "Test connection" ------------------------------------------------------
+
+NUMBER_FIELDS = (
+    "display_phone_number,verified_name,quality_rating,throughput,"
+    "whatsapp_business_manager_messaging_limit"
+)
+# Meta's names for the messaging limit (docs/whatsapp.md §3) → WhatsAppAccount.Tier.
+META_TIERS = {
+    "TIER_250": WhatsAppAccount.Tier.TIER_250,
+    "TIER_2K": WhatsAppAccount.Tier.TIER_2K,
+    "TIER_10K": WhatsAppAccount.Tier.TIER_10K,
+    "TIER_100K": WhatsAppAccount.Tier.TIER_100K,
+    "TIER_UNLIMITED": WhatsAppAccount.Tier.UNLIMITED,
+}
+UPDATED_LABELS = {
+    "throughput": "Throughput (msg/s)",
+    "messaging_limit_tier": "Messaging-limit tier",
+    "display_phone_number": "Display number",
+}
+# An object id Meta cannot find, or one this token may not see: code 100, subcode 33.
+UNKNOWN_OBJECT_SUBCODE = 33
+
+
+@dataclass
+class ConnectionCheck:
+    """One thing the test tried, in words for the operator."""
+
+    name: str
+    ok: bool
+    message: str
+
+
+@dataclass
+class ConnectionTest:
+    """What `account_test_connection` found: each check, what Meta says about the number, and
+    what was updated from it. Plain data (it is kept in the session between two pages)."""
+
+    checks: list[ConnectionCheck] = field(default_factory=list)
+    number: dict[str, str] = field(default_factory=dict)
+    updated: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "ok": self.ok}
+
+
+def _refusal(error: WhatsAppError, *, what: str, object_id: str) -> str:
+    """Meta's refusal of a connection test in plain words, with Meta's own message and code."""
+    meta = f"Meta says: {error}" + (f" (code {error.code})" if error.code is not None else "")
+    if isinstance(error, WhatsAppTransportError):
+        return f"The Graph API did not answer ({error.message}). Try again in a minute."
+    if error.code in (0, 190) or error.http_status == 401:
+        return f"The access token was refused (expired or revoked): paste a new one. {meta}"
+    if error.code == 100 and error.error_subcode == UNKNOWN_OBJECT_SUBCODE:
+        return f"The {what} {object_id} was not found, or this token may not see it. {meta}"
+    if error.code == 100:
+        return f"Meta refused the request for the {what} {object_id}. {meta}"
+    if error.code in (3, 10) or (error.code is not None and 200 <= error.code < 300):
+        return f"The token lacks a permission for the {what}. {meta}"
+    return f"The {what} check failed. {meta}"
+
+
+def _number_summary(data: dict) -> dict[str, str]:
+    throughput = data.get("throughput")
+    level = throughput.get("level") if isinstance(throughput, dict) else throughput
+    return {
+        key: str(value)
+        for key, value in {
+            "display_phone_number": data.get("display_phone_number"),
+            "verified_name": data.get("verified_name"),
+            "quality_rating": data.get("quality_rating"),
+            "throughput": level,
+            "messaging_limit": data.get("whatsapp_business_manager_messaging_limit")
+            or data.get("messaging_limit_tier"),
+        }.items()
+        if value
+    }
+
+
+def _updates_from_meta(account: WhatsAppAccount, number: dict[str, str]) -> dict:
+    """The account's fields that Meta's answer corrects: throughput, tier, display number."""
+    changes: dict = {}
+    level = number.get("throughput", "").upper()
+    if level == "HIGH":
+        changes["throughput"] = WhatsAppAccount.Throughput.HIGH
+    elif level == "STANDARD" and account.throughput == WhatsAppAccount.Throughput.HIGH:
+        # STANDARD is 80 msg/s, but a coexistence number (20) reports it too: keep a 20.
+        changes["throughput"] = WhatsAppAccount.Throughput.STANDARD
+    tier = META_TIERS.get(number.get("messaging_limit", "").upper())
+    if tier is not None:
+        changes["messaging_limit_tier"] = tier
+    digits = "".join(ch for ch in number.get("display_phone_number", "") if ch.isdigit())
+    if digits and not account.display_phone_number:
+        changes["display_phone_number"] = digits[:32]
+    return {k: v for k, v in changes.items() if getattr(account, k) != v}
+
+
+def account_test_connection(
+    *, user, account: WhatsAppAccount, client: GraphClient | None = None
+) -> ConnectionTest:
+    """Ask the Graph API about the connection with its own credentials: the phone number
+    (its name, quality, throughput and messaging limit) and the WABA's template listing.
+
+    Owners only. The calls happen outside any transaction; what Meta reports about the number
+    (throughput, tier, a missing display number) is then saved. An account-level refusal (an
+    expired token) flags the connection "needs attention", as a send or a sync would; a test
+    where every check passes clears that flag, as a successful template sync does.
+    """
+    _require_owner(user=user, workspace=account.workspace)
+    client = client or GraphClient()
+    result = ConnectionTest()
+    token = account.access_token
+    stop: WhatsAppError | None = None
+
+    try:
+        data = client.get_object(
+            object_id=account.phone_number_id, access_token=token, fields=NUMBER_FIELDS
+        )
+    except WhatsAppError as exc:
+        stop = exc if exc.rule.needs_attention else None
+        text = _refusal(exc, what="phone number id", object_id=account.phone_number_id)
+        result.checks.append(ConnectionCheck("Phone number", False, text))
+    else:
+        result.number = _number_summary(data)
+        name = result.number.get("verified_name") or "no verified name"
+        shown = result.number.get("display_phone_number") or account.phone_number_id
+        result.checks.append(ConnectionCheck("Phone number", True, f"{shown} ({name})."))
+
+    if stop is not None and stop.code in (0, 190):
+        result.checks.append(
+            ConnectionCheck("Templates", False, "Not checked: the access token was refused.")
+        )
+    else:
+        try:
+            page = client.templates_page(waba_id=account.waba_id, access_token=token)
+        except WhatsAppError as exc:
+            stop = stop or (exc if exc.rule.needs_attention else None)
+            text = _refusal(exc, what="WABA id", object_id=account.waba_id)
+            result.checks.append(ConnectionCheck("Templates", False, text))
+        else:
+            found = "templates are" if page.get("data") else "no templates yet, but the listing is"
+            result.checks.append(
+                ConnectionCheck("Templates", True, f"WABA {account.waba_id}: {found} readable.")
+            )
+
+    changes = _updates_from_meta(account, result.number)
+    for name, value in changes.items():
+        before = getattr(account, name)
+        result.updated.append(f"{UPDATED_LABELS[name]}: {before or '—'} → {value}.")
+        setattr(account, name, value)
+    if stop is not None:
+        account_mark_needs_attention(account=account, reason=f"Connection test: {stop}")
+    elif result.ok and account.state == WhatsAppAccount.State.NEEDS_ATTENTION:
+        changes.update(state=WhatsAppAccount.State.ACTIVE, state_reason="")
+        account.state, account.state_reason = WhatsAppAccount.State.ACTIVE, ""
+        result.updated.append("The connection no longer needs attention.")
+    if changes:
+        WhatsAppAccount.objects.filter(pk=account.pk).update(**changes, updated_at=timezone.now())
+    logger.info(
+        "whatsapp connection tested",
+        extra={"account_id": str(account.pk), "ok": result.ok},
+    )
+    return result
