@@ -16,6 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from accounts.switcher import current_workspace
 from config.redis import get_redis
 from config.web import shown_as_message
 from templates_app.selectors import template_list_for_user
@@ -38,6 +39,9 @@ def campaign_list(request):
         status = ""
     search = (request.GET.get("q") or "").strip()[:100]
     campaigns = campaign_list_for_user(user=request.user, status=status or None)
+    workspace = current_workspace(request)  # the switcher's choice, or None for all
+    if workspace is not None:
+        campaigns = campaigns.filter(workspace=workspace)
     if search:
         campaigns = campaigns.filter(name__icontains=search)
     page = Paginator(campaigns.order_by("-created_at", "-id"), 25).get_page(request.GET.get("page"))
@@ -62,6 +66,9 @@ def campaign_new(request):
     templates = template_list_for_user(user=request.user, status="APPROVED").filter(
         removed_upstream_at__isnull=True
     )
+    workspace = current_workspace(request)
+    if workspace is not None:
+        templates = templates.filter(workspace=workspace)
     form = NewCampaignForm(request.POST or None, templates=templates)
     if request.method == "POST" and form.is_valid():
         with shown_as_message(request):

@@ -10,6 +10,7 @@ import io
 import re
 
 from openpyxl import Workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -27,6 +28,12 @@ TEXT_FORMAT = "@"
 # Rows pre-formatted as text in the phone columns, so pasted numbers stay text too.
 TEXT_ROWS = 1_000
 EXAMPLE_PHONE = {"country_code": "+1", "phone_number": "4155550100"}
+# Row 2 is an example, shown grey and italic with a note; the importer recognises and skips it.
+EXAMPLE_FONT = Font(italic=True, color="808080")
+EXAMPLE_NOTE = (
+    "This row is an example. Broadcast recognises it and never imports it: write your "
+    "recipients below it, or over it."
+)
 
 _PLACES = {
     "header": "Header",
@@ -54,6 +61,16 @@ def example_row(variables: list[Variable]) -> dict[str, str]:
     for v in variables:
         row[v.column] = v.example or _fallback_example(v)
     return row
+
+
+def sample_example(variables: list[Variable]) -> tuple[str, dict[str, str]]:
+    """The sample's example row as the importer reads it: its number (E.164) and its values
+    (the non-empty ones). The importer skips a row equal to it, so an example left above
+    real recipients is never sent to (campaigns/importing/pipeline.py)."""
+    phone = EXAMPLE_PHONE["country_code"] + EXAMPLE_PHONE["phone_number"]
+    row = example_row(variables)
+    values = {v.column: row[v.column] for v in variables if row.get(v.column)}
+    return phone, values
 
 
 def _fallback_example(v: Variable) -> str:
@@ -92,6 +109,7 @@ def sample_xlsx(template: MessageTemplate) -> bytes:
         header.font, header.fill = bold, fill
         cell = ws.cell(row=2, column=col, value=row.get(name, ""))
         cell.number_format = TEXT_FORMAT
+        cell.font = EXAMPLE_FONT
         letter = get_column_letter(col)
         ws.column_dimensions[letter].width = max(16, min(60, len(name) + 4))
         if name in PHONE_COLUMNS:
@@ -100,6 +118,7 @@ def sample_xlsx(template: MessageTemplate) -> bytes:
             for r in range(3, TEXT_ROWS + 1):
                 ws.cell(row=r, column=col).number_format = TEXT_FORMAT
     ws.freeze_panes = "A2"
+    ws.cell(row=2, column=1).comment = Comment(EXAMPLE_NOTE, "Broadcast")
 
     help_ws = wb.create_sheet("Columns")
     help_ws.append(["Column", "Goes into", "Required", "Example", "Max length", "What to put"])

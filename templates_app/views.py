@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.switcher import current_workspace
 from config.web import shown_as_message
 from whatsapp.selectors import account_get_for_user, account_list_for_user
 
@@ -29,7 +30,12 @@ def template_list(request):
     filters = {
         key: (request.GET.get(key) or "").strip() for key in ("q", "status", "category", "language")
     }
-    accounts = list(account_list_for_user(user=request.user))
+    workspace = current_workspace(request)  # the switcher's choice, or None for all
+    accounts = [
+        a
+        for a in account_list_for_user(user=request.user)
+        if workspace is None or a.workspace_id == workspace.pk
+    ]
     templates = template_list_for_user(
         user=request.user,
         status=filters["status"] or None,
@@ -37,6 +43,8 @@ def template_list(request):
         language=filters["language"] or None,
         search=filters["q"] or None,
     )
+    if workspace is not None:
+        templates = templates.filter(workspace=workspace)
     by_account = {a.pk: [] for a in accounts}
     for template in templates:
         shown = (template, template_message(template))

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from config.redis import get_redis
+from templates_app.samples import sample_example
 from whatsapp.variables import body_text_parts, render_preview, variables_for
 
 from ..models import Campaign, ImportReport, OptOut, Recipient
@@ -132,6 +133,13 @@ def _known_numbers(campaign: Campaign, source: RowSource) -> PhoneSet:
     return known
 
 
+EXAMPLE_REASON = "the sample's example row, not a recipient"
+
+
+def _is_example(values: dict, example: dict) -> bool:
+    return all(values.get(column, "") == value for column, value in example.items())
+
+
 def _run(campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run, persist):
     started = time.perf_counter()
     campaign = Campaign.objects.select_for_update().select_related("template").get(pk=campaign.pk)
@@ -150,6 +158,8 @@ def _run(campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run
         ),
     )
     report.warnings = checker.warnings
+    example_phone, example_values = sample_example(variables)
+    example_lines: list[int] = []
     known = _known_numbers(campaign, source)
     rows_read = rejected = duplicates = opted_out = 0
     first_rows: list[tuple[int, str, dict]] = []
@@ -168,6 +178,10 @@ def _run(campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run
                 rejected += 1
                 for problem in problems:
                     collector.add("rejected", problem)
+            elif phone == example_phone and _is_example(values, example_values):
+                # The sample's own example row, left in the file: never a recipient.
+                example_lines.append(line)
+                collector.add("duplicate", _skipped(line, EXAMPLE_REASON, phone))
             elif not (seen := visit(phone, line)):
                 add(line, phone, values)
                 if len(first_rows) < PREVIEW_ROWS:
@@ -188,6 +202,13 @@ def _run(campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run
             raise FileRejected("The file has a header but no rows.")
         stage.close()
     report.warnings = [*checker.warnings, *source.warnings]
+    if example_lines:
+        shown = ", ".join(str(n) for n in example_lines[:5])
+        report.warnings.append(
+            f"Line {shown} is the sample's example row ({example_phone} with the example "
+            "values): it was not imported. Delete it from the file once you have added your "
+            "recipients."
+        )
     imported = stage.count
     counters_apply(
         campaign_id=campaign.pk, deltas={Recipient.Status.PENDING: imported}, total=imported

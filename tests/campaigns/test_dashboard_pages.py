@@ -191,3 +191,30 @@ def test_the_new_campaign_page_shows_the_templates_text(client, owner, template_
     assert "<mark>{{1}}</mark>" in html
     assert "body_param_1" in html  # the spreadsheet's columns
     assert f"/api/v1/templates/{template_a.pk}/sample/?format=xlsx" in html
+
+
+def test_the_switcher_narrows_the_campaign_and_template_lists(
+    client, owner, template_a, workspace_b
+):
+    from accounts.models import Membership
+
+    from ..factories import MembershipFactory
+    from .conftest import make_template
+
+    MembershipFactory(user=owner, workspace=workspace_b, role=Membership.Role.MEMBER)
+    other = make_template(workspace_b, name="other_workspace_template")
+    CampaignFactory(template=template_a, name="In A")
+    CampaignFactory(template=other, name="In B")
+    client.force_login(owner)
+    assert "In B" in client.get("/").content.decode()  # all workspaces at first
+
+    client.post("/workspace/", {"workspace": str(workspace_b.pk), "next": "/"})
+
+    campaigns = client.get("/").content.decode()
+    templates = client.get("/templates/").content.decode()
+    new = client.get("/campaigns/new/").content.decode()
+    assert "In B" in campaigns
+    assert "In A" not in campaigns
+    assert "other_workspace_template" in templates
+    assert template_a.name not in templates
+    assert template_a.name not in new
