@@ -153,6 +153,7 @@ def test_schedule_reads_the_time_in_the_operators_zone(client, owner, template_a
     assert draft.send_at == local.replace(second=0, microsecond=0)
     assert "Scheduled" in " ".join(messages_of(page))
     assert "-03" in page.content.decode() or "BRT" in page.content.decode()
+    assert f"= {draft.send_at:%H:%M} UTC" in page.content.decode()
 
 
 def test_schedule_refuses_a_past_or_missing_time_with_a_message(client, owner, template_a):

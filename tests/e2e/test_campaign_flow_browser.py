@@ -68,6 +68,11 @@ def test_schedule_watch_export_and_control_a_campaign(
     preview = page.inner_text("#template-previews")
     assert "Hi {{1}}, your parcel {{2}} arrives {{3}} between {{4}}." in preview
     assert page.locator("#template-previews mark").count() == 4
+    # the sample to fill, downloaded from the same place
+    with page.expect_download() as sample:
+        page.click("#template-previews a:has-text('CSV')")
+    header = sample.value.path().read_text("utf-8-sig").splitlines()[0]
+    assert header == HEADER
     page.fill("#id_name", "Parcel notices")
     page.click("button:has-text('Create draft')")
     page.wait_for_selector("h1:has-text('Parcel notices')")
