@@ -3,14 +3,17 @@ the API calls, and shows what it refuses as a message (config/web.py)."""
 
 import os
 import re
+import tempfile
 import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -132,10 +135,27 @@ def campaign_upload(request, campaign_id):
     stored = default_storage.save(
         f"previews/{uuid.uuid4().hex}{os.path.splitext(upload.name)[1]}", upload
     )
-    with shown_as_message(request) as shown, default_storage.open(stored, "rb") as f:
+    # Every row the check refuses, as a file the preview offers (a dry run stores none).
+    with (
+        tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as problems,
+        shown_as_message(request) as shown,
+        default_storage.open(stored, "rb") as f,
+    ):
         report = import_upload(
-            campaign=campaign, user=request.user, upload=File(f, name=upload.name), dry_run=True
+            campaign=campaign,
+            user=request.user,
+            upload=File(f, name=upload.name),
+            dry_run=True,
+            problems_to=problems,
         )
+        not_imported = report.rejected + report.skipped_duplicate + report.skipped_opted_out
+        problems_file = None
+        if not shown.error and not_imported:
+            problems.seek(0)
+            problems_file = default_storage.save(
+                f"previews/{uuid.uuid4().hex}-not-imported.csv",
+                ContentFile(("\ufeff" + problems.read()).encode("utf-8")),
+            )
     if shown.error:
         default_storage.delete(stored)
         return redirect("campaign_detail", campaign_id=campaign.pk)
@@ -150,8 +170,24 @@ def campaign_upload(request, campaign_id):
         "queued": queued,
         "report_id": str(report.pk) if queued else None,
         "report": _summary(report),
+        "problems": None if queued else problems_file,
     }
     return redirect("campaign_detail", campaign_id=campaign.pk)
+
+
+@login_required
+def campaign_upload_problems(request, campaign_id):
+    """The preview's every row not imported (line, kind, column, reason, value), as CSV."""
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    preview = request.session.get(PREVIEW_SESSION_KEY) or {}
+    if preview.get("campaign") != str(campaign.pk) or not preview.get("problems"):
+        raise Http404("No preview with rows left out.")
+    name = os.path.splitext(os.path.basename(preview["name"]))[0][:80] or "upload"
+    response = FileResponse(
+        default_storage.open(preview["problems"], "rb"), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}-not-imported.csv"'
+    return response
 
 
 def _summary(report: ImportReport) -> dict:
@@ -219,3 +255,5 @@ def _forget_preview(request):
     preview = request.session.pop(PREVIEW_SESSION_KEY, None)
     if preview:
         default_storage.delete(preview["stored"])
+        if preview.get("problems"):
+            default_storage.delete(preview["problems"])

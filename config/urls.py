@@ -68,6 +68,11 @@ urlpatterns = [
         name="campaign_upload_confirm",
     ),
     path(
+        "campaigns/<uuid:campaign_id>/upload/not-imported/",
+        campaign_views.campaign_upload_problems,
+        name="campaign_upload_problems",
+    ),
+    path(
         "campaigns/<uuid:campaign_id>/upload/cancel/",
         campaign_views.campaign_upload_cancel,
         name="campaign_upload_cancel",

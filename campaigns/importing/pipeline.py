@@ -7,6 +7,7 @@ transaction. The report explains every row that was not imported. A dry run does
 and rolls it back.
 """
 
+import csv
 import logging
 import time
 
@@ -18,6 +19,7 @@ from config.redis import get_redis
 from templates_app.samples import sample_example
 from whatsapp.variables import body_text_parts, render_preview, variables_for
 
+from ..exports import safe_cell
 from ..models import Campaign, ImportReport, OptOut, Recipient
 from ..tracking.counters import counters_apply
 from .readers import FileRejected, RowSource
@@ -58,9 +60,13 @@ class _Collector:
 
     GROUPS = ("rejected", "duplicate", "existing", "opted_out")
 
-    def __init__(self, stage: Stage | None):
+    def __init__(self, stage: Stage | None, problems_to=None):
         self.stage = stage
         self._samples: dict[str, list[dict]] = {group: [] for group in self.GROUPS}
+        # A dry run's every problem, as CSV rows (the dashboard's preview offers the file).
+        self.writer = csv.writer(problems_to) if problems_to is not None else None
+        if self.writer is not None:
+            self.writer.writerow(PROBLEM_COLUMNS)
 
     def add(self, group: str, problem: Problem) -> None:
         sample = self._samples[group]
@@ -70,6 +76,9 @@ class _Collector:
             self.stage.reject(
                 problem.line, problem.kind, problem.column, problem.reason, problem.value
             )
+        if self.writer is not None:
+            row = (problem.line, problem.kind, problem.column, problem.reason, problem.value)
+            self.writer.writerow([safe_cell(v) for v in row])
 
     def sample(self) -> list[dict]:
         first = [p for group in self.GROUPS for p in self._samples[group]][:INLINE_PROBLEMS]
@@ -77,11 +86,17 @@ class _Collector:
 
 
 def recipients_import(
-    *, campaign: Campaign, source: RowSource, report: ImportReport, dry_run: bool = False
+    *,
+    campaign: Campaign,
+    source: RowSource,
+    report: ImportReport,
+    dry_run: bool = False,
+    problems_to=None,
 ) -> ImportReport:
     """Import `source` into `campaign`, filling and saving `report` (unless it is a dry run
     that was not saved beforehand). Raises FileRejected / ImportNotAllowed with nothing
-    imported."""
+    imported. `problems_to` (a text file) receives every problem as CSV, e.g. a dry run's,
+    whose rejections are not stored."""
     persist = report.pk is not None and not report._state.adding
     report.dry_run = dry_run
     report.status = ImportReport.Status.RUNNING
@@ -89,7 +104,9 @@ def recipients_import(
         report.save(update_fields=["dry_run", "status"])
     try:
         with transaction.atomic():
-            _run(campaign, source, report, dry_run=dry_run, persist=persist)
+            _run(
+                campaign, source, report, dry_run=dry_run, persist=persist, problems_to=problems_to
+            )
             if dry_run:
                 raise _DryRunDone
     except _DryRunDone:
@@ -134,13 +151,16 @@ def _known_numbers(campaign: Campaign, source: RowSource) -> PhoneSet:
 
 
 EXAMPLE_REASON = "the sample's example row, not a recipient"
+PROBLEM_COLUMNS = ["line", "kind", "column", "reason", "value"]
 
 
 def _is_example(values: dict, example: dict) -> bool:
     return all(values.get(column, "") == value for column, value in example.items())
 
 
-def _run(campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run, persist):
+def _run(
+    campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run, persist, problems_to
+):
     started = time.perf_counter()
     campaign = Campaign.objects.select_for_update().select_related("template").get(pk=campaign.pk)
     if campaign.status not in IMPORTABLE:
@@ -169,7 +189,7 @@ def _run(campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run
     line_of, existing, opted = PhoneSet.first_line, PhoneSet.EXISTING, PhoneSet.OPTED_OUT
 
     with Stage(campaign_id=campaign.pk, report_id=report.pk if stored else None) as stage:
-        collector = _Collector(stage if stored else None)
+        collector = _Collector(stage if stored else None, problems_to)
         add = stage.add
         for line, cells in source.lists():
             rows_read += 1

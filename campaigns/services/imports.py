@@ -37,9 +37,12 @@ def _check_campaign(campaign: Campaign) -> None:
         )
 
 
-def import_upload(*, campaign: Campaign, user, upload, dry_run: bool = False) -> ImportReport:
+def import_upload(
+    *, campaign: Campaign, user, upload, dry_run: bool = False, problems_to=None
+) -> ImportReport:
     """Import an uploaded CSV/XLSX. Returns the report: finished for small files, queued
-    (status `queued`) for large ones."""
+    (status `queued`) for large ones. `problems_to` receives every problem of a file checked
+    inline as CSV (not of a queued one)."""
     _check_campaign(campaign)
     size = upload.size or 0
     limit = settings.IMPORT_MAX_FILE_BYTES
@@ -69,7 +72,9 @@ def import_upload(*, campaign: Campaign, user, upload, dry_run: bool = False) ->
     if not dry_run:
         report.save()  # a dry run stores nothing; its report is returned inline
     source = _open(report, lambda: open_upload(upload.file, name))
-    return recipients_import(campaign=campaign, source=source, report=report, dry_run=dry_run)
+    return recipients_import(
+        campaign=campaign, source=source, report=report, dry_run=dry_run, problems_to=problems_to
+    )
 
 
 def import_records(*, campaign: Campaign, user, records, dry_run: bool = False) -> ImportReport:

@@ -219,3 +219,36 @@ def test_the_switcher_narrows_the_campaign_and_template_lists(
     assert "other_workspace_template" in templates
     assert template_a.name not in templates
     assert template_a.name not in new
+
+
+def test_the_preview_offers_every_row_not_imported_as_a_file(client, owner, outsider, template_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    draft = CampaignFactory(template=template_a, status="draft")
+    header = "country_code,phone_number,body_param_1,body_param_2,body_param_3,body_param_4"
+    good = [f"+1,41555503{i:02d},Ana,PK-{i},now,9-12" for i in range(5)]
+    bad = [f"+1,{i},Bad,PK-X,now,9-12" for i in range(30)]  # far too short
+    dup = [good[0]]
+    body = "\n".join([header, *good, *bad, *dup, "+1,4155550399,=HYPERLINK(1),PK,now,9"]) + "\n"
+    client.force_login(owner)
+
+    page = client.post(
+        f"/campaigns/{draft.pk}/upload/",
+        {"file": SimpleUploadedFile("list.csv", body.encode())},
+        follow=True,
+    ).content.decode()
+
+    assert "20 shown of 31 rows not imported" in page
+    url = f"/campaigns/{draft.pk}/upload/not-imported/"
+    assert url in page
+    download = client.get(url)
+    assert download["Content-Disposition"] == 'attachment; filename="list-not-imported.csv"'
+    rows = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
+    assert rows[0] == "line,kind,column,reason,value"
+    assert len(rows) == 1 + 31
+    assert any(",skipped," in r and "duplicate of line 2" in r for r in rows)
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+    client.force_login(owner)
+    client.post(f"/campaigns/{draft.pk}/upload/cancel/")
+    assert client.get(url).status_code == 404  # the preview and its file are gone
