@@ -247,8 +247,9 @@ def campaign_upload_confirm(request, campaign_id):
 @login_required
 @require_POST
 def campaign_upload_cancel(request, campaign_id):
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     _forget_preview(request)
-    return redirect("campaign_detail", campaign_id=campaign_id)
+    return redirect("campaign_detail", campaign_id=campaign.pk)
 
 
 def _forget_preview(request):
