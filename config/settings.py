@@ -170,6 +170,17 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024, minimum=1024)
+# An XLSX is a zip: what it may unpack to, before anything reads it (readers.check_archive).
+IMPORT_XLSX_LIMITS = {
+    # All its parts together (the sheet is streamed, but reading it takes time).
+    "unpacked_bytes": env_int("IMPORT_XLSX_MAX_UNPACKED_MB", 2048, minimum=1) * 1024 * 1024,
+    # Its text table, which is read into memory whole.
+    "shared_strings_bytes": env_int("IMPORT_XLSX_MAX_SHARED_STRINGS_MB", 200, minimum=1)
+    * 1024
+    * 1024,
+    # Unpacked / packed for a part over 1 MB: spreadsheets reach ~20-100, bombs thousands.
+    "ratio": env_int("IMPORT_XLSX_MAX_RATIO", 200, minimum=10),
+}
 # Uploads larger than this import in a Celery task (the API answers 202 with the report).
 IMPORT_ASYNC_BYTES = env_int("IMPORT_ASYNC_BYTES", 2 * 1024 * 1024, minimum=0)
 # An import still queued or running this long after its upload was interrupted (its worker

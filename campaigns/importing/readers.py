@@ -11,11 +11,14 @@ import csv
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from config.errors import Invalid
+from django.conf import settings
+
+from config.errors import TOO_LARGE, Invalid
 
 csv.field_size_limit(1024 * 1024)
 
@@ -269,10 +272,56 @@ def _unreadable_xlsx(exc: Exception) -> FileRejected:
     return FileRejected(f"This is not a readable XLSX file ({shown(detail, 200)}).")
 
 
+def check_archive(f) -> None:
+    """Refuse a workbook that would inflate beyond the limits before anything reads it (a
+    "decompression bomb": a 1 MB upload can unpack to gigabytes). The sizes checked are the
+    ones the archive declares: Python's zipfile never inflates a member past its declared
+    size (it fails on the checksum instead), so they bound what openpyxl can read. The shared
+    strings are read into memory whole, so they have a limit of their own."""
+    limits = settings.IMPORT_XLSX_LIMITS
+    try:
+        with zipfile.ZipFile(f) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _unreadable_xlsx(exc) from exc
+    finally:
+        f.seek(0)
+    total = sum(m.file_size for m in members)
+    if total > limits["unpacked_bytes"]:
+        raise FileTooBigUnpacked(
+            f"This workbook unpacks to {total / 1_048_576:,.0f} MB; the limit is "
+            f"{limits['unpacked_bytes'] / 1_048_576:,.0f} MB. Save it as CSV, or split it."
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > 1_048_576 and ratio > limits["ratio"]:
+            raise FileTooBigUnpacked(
+                f"This workbook's part {shown(member.filename, 60)} unpacks {ratio:,.0f} times "
+                "its size; Excel never writes that. It is refused as a decompression bomb."
+            )
+        if member.filename.lower().endswith("sharedstrings.xml") and (
+            member.file_size > limits["shared_strings_bytes"]
+        ):
+            raise FileTooBigUnpacked(
+                f"This workbook's text table is {member.file_size / 1_048_576:,.0f} MB; the "
+                f"limit is {limits['shared_strings_bytes'] / 1_048_576:,.0f} MB. Save it as "
+                "CSV, or split it."
+            )
+
+
+class FileTooBigUnpacked(FileRejected):
+    """A workbook over the unpacked-size limits (an API 413)."""
+
+    code = "file_too_large"
+    kind = TOO_LARGE
+    field = None
+
+
 def read_xlsx(f) -> RowSource:
     from openpyxl import load_workbook
 
     f.seek(0)
+    check_archive(f)
     # A damaged workbook fails in many ways (zip errors, missing parts, broken XML, bad
     # values), when opened or in the middle of the rows: each one refuses the file.
     try:
