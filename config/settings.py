@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     # Swagger UI and ReDoc served from our own static files, not a CDN.
@@ -224,6 +225,12 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 30, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7, minimum=1)),
     "UPDATE_LAST_LOGIN": False,
+    # A password change ends every token issued before it (a claim digests the password
+    # hash); a refresh token is used once, then blacklisted (accounts/tokens.py).
+    "CHECK_REVOKE_TOKEN": True,
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "TOKEN_REFRESH_SERIALIZER": "accounts.tokens.RefreshSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Broadcast API",

@@ -156,13 +156,35 @@ def _detect_encoding(f) -> str:
     # Valid UTF-8 all the way through, or else Windows' cp1252 (Excel's "CSV" on Windows).
     f.seek(0)
     decoder = codecs.getincrementaldecoder("utf-8")()
+    read = 0
+    utf8_seen = False
     try:
         while chunk := f.read(1024 * 1024):
             decoder.decode(chunk)
+            utf8_seen = utf8_seen or _UTF8_MULTIBYTE.search(chunk) is not None
+            read += len(chunk)
         decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        # Only the text before the first bad byte counts: a cp1252 file's first accented
+        # letter is almost always invalid UTF-8 already.
+        if utf8_seen or _UTF8_MULTIBYTE.search(chunk, 0, max(exc.start, 0)):
+            # Both: UTF-8 text (é as two bytes) and bytes UTF-8 cannot be. Reading it all as
+            # cp1252 would turn every "José" into "JosÃ©" without a word: refuse, and say where.
+            f.seek(0)
+            line = f.read(read + exc.start).count(b"\n") + 1
+            raise FileRejected(
+                f"Line {line} is not UTF-8 text while the rest of the file is (it was perhaps "
+                "pasted from a file saved in another encoding). Save the whole file as "
+                "UTF-8 (in Excel: CSV UTF-8) and upload it again."
+            ) from exc
         return "cp1252"
     return "utf-8"
+
+
+# A character of two or more bytes in UTF-8 (é is C3 A9): text written as UTF-8.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:

@@ -73,3 +73,28 @@ def add_member(content: bytes, name: str, data: bytes) -> bytes:
                 dst.writestr(item, src.read(item.filename))
         dst.writestr(name, data)
     return out.getvalue()
+
+
+# --- CSV in two encodings at once ------------------------------------------------------------
+
+
+def test_a_utf8_file_with_one_row_in_another_encoding_is_refused_naming_the_line(
+    owner_api, campaign_a
+):
+    head = (HEADER + "\n+1,4155550100,José,PK-1,mañana,9-12\n").encode("utf-8")
+    pasted = "+1,4155550101,Zoë,PK-2,today,9-12\n".encode("cp1252")
+
+    response = upload(owner_api, campaign_a, head + pasted, name="mixed.csv")
+
+    assert response.status_code == 400, response.json()
+    assert "Line 3 is not UTF-8" in response.json()["file"][0]
+    assert not Recipient.objects.exists()
+
+
+def test_a_file_all_in_windows_1252_still_imports_as_it_reads(owner_api, campaign_a):
+    body = (HEADER + "\n+1,4155550100,José,PK-1,MÜLLER’S,9-12\n").encode("cp1252")
+
+    response = upload(owner_api, campaign_a, body, name="windows.csv")
+
+    assert response.status_code == 201, response.json()
+    assert Recipient.objects.get().values["body_param_1"] == "José"
