@@ -1,6 +1,7 @@
 """Writes for WhatsApp connections."""
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -106,6 +107,7 @@ def account_save_by_staff(*, account: WhatsAppAccount, **fields) -> WhatsAppAcco
         if name in SECRET_FIELDS and not value:
             continue  # secrets are write-only: leaving one out keeps the stored value
         setattr(account, name, value)
+    _check_transportable(account)
     if not adding and {"access_token", "app_secret"} & {k for k, v in fields.items() if v}:
         # New credentials: give the connection a fresh chance.
         account.state = WhatsAppAccount.State.ACTIVE
@@ -114,6 +116,30 @@ def account_save_by_staff(*, account: WhatsAppAccount, **fields) -> WhatsAppAcco
     if adding:
         logger.info("whatsapp account created", extra={"account_id": str(account.id)})
     return account
+
+
+# What a Graph API URL path can carry (Meta's ids are digits), and an HTTP header: printable
+# ASCII without spaces. Checked on input, so a pasted value with a space, a slash or a line
+# break is a field error here, not a failed sync later.
+_GRAPH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
+
+
+def _check_transportable(account: WhatsAppAccount) -> None:
+    for name, label in (("waba_id", "WABA id"), ("phone_number_id", "phone number id")):
+        value = getattr(account, name) or ""
+        if value and not _GRAPH_ID.fullmatch(value):
+            raise AccountError(
+                f"The {label} is the number Meta shows (digits only), not {value[:40]!r}.",
+                field=name,
+            )
+    for name in SECRET_FIELDS:
+        value = getattr(account, name) or ""
+        if value and not _TOKEN.fullmatch(value):
+            raise AccountError(
+                "Paste the value alone: it cannot hold spaces, line breaks or accented characters.",
+                field=name,
+            )
 
 
 def account_delete(*, user, account: WhatsAppAccount) -> None:

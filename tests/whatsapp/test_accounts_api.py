@@ -153,3 +153,32 @@ def test_rotate_secrets_re_encrypts_with_the_newest_key(settings, account_a):
     call_command("rotate_secrets")
     settings.FIELD_ENCRYPTION_KEY = new_key  # the old key is gone now
     assert WhatsAppAccount.objects.get(pk=account_a.pk).access_token == "EAAG-existing-token-77aa"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("phone_number_id", "1234/../me"),
+        ("phone_number_id", "1234 5678"),
+        ("waba_id", "1234?fields=x"),
+        ("access_token", "EAAG token with spaces"),
+        ("access_token", "EAAG-token\nX-Injected: yes"),
+        ("access_token", "EAAG-tökén"),
+        ("app_secret", "secret\ttab"),
+    ],
+)
+def test_ids_and_secrets_graph_cannot_carry_are_field_errors(owner_api, field, value):
+    response = owner_api.post(URL, {**NEW, field: value}, format="json")
+    assert response.status_code == 400, response.json()
+    assert field in response.json()
+    assert not WhatsAppAccount.objects.exists()
+
+
+def test_an_update_with_an_untransportable_token_keeps_the_old_one(owner_api, account_a):
+    before = account_a.access_token
+    response = owner_api.patch(
+        f"{URL}{account_a.id}/", {"access_token": "two words"}, format="json"
+    )
+    assert response.status_code == 400
+    account_a.refresh_from_db()
+    assert account_a.access_token == before
