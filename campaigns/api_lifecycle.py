@@ -38,7 +38,12 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value):
         if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # well formed, but no such time: 12:99, February 30th
+                raise serializers.ValidationError(
+                    "is not a real date and time (e.g. 2026-12-01T09:00:00+01:00)."
+                ) from None
             if parsed is not None and timezone.is_naive(parsed):
                 raise serializers.ValidationError(
                     "needs a time zone, e.g. 2026-12-01T09:00:00+01:00 or …Z."

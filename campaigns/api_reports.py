@@ -48,7 +48,10 @@ def since_param(request) -> object:
     raw = request.query_params.get("since")
     if raw is None or raw == "":
         return None
-    parsed = parse_datetime(raw.strip())
+    try:
+        parsed = parse_datetime(raw.strip())
+    except ValueError:  # well formed, but no such time
+        parsed = None
     if parsed is None or timezone.is_naive(parsed):
         raise ValidationError(
             {"since": ["An ISO 8601 time with a time zone, e.g. 2026-12-01T09:00:00Z."]}

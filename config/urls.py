@@ -27,6 +27,8 @@ from webhooks.views import whatsapp_webhook
 from whatsapp import views as number_views
 from whatsapp.api import WhatsAppAccountViewSet
 
+PAGE_METHODS = ["get", "head"]
+
 router = SimpleRouter()
 router.register("whatsapp-accounts", WhatsAppAccountViewSet, basename="whatsapp-account")
 router.register("templates", TemplateViewSet, basename="template")
@@ -44,10 +46,18 @@ api_v1 = [
         name="whatsapp-account-sync-templates",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Pages, not API operations: GET and HEAD only (DRF's OPTIONS would render them without
+    # a template, a server error).
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=PAGE_METHODS),
+        name="docs",
+    ),
     path(
         "redoc/",
-        SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"),
+        SpectacularRedocView.as_view(
+            url_name="schema", template_name="api/redoc.html", http_method_names=PAGE_METHODS
+        ),
         name="redoc",
     ),
     *router.urls,
