@@ -25,8 +25,12 @@ PACING_FACTOR = 0.98
 TOLERANCE_US = 2000
 SLOWDOWN_SECONDS = 10
 
-# KEYS: campaign bucket, number bucket, number slowdown flag, campaign marks set
+# KEYS: campaign bucket, number bucket, number slowdown flag, campaign marks set, the
+# sender's lease (its heartbeat key; "" for none)
 # ARGV: campaign interval µs, number interval µs, tolerance µs, horizon µs, member…
+# A sender whose lease key is gone (it froze past it, and crash recovery may have handed its
+# rows to another sender) gets {-1, now}: no slot, no mark, so nothing it holds leaves. The
+# check and the marks are one atomic step, so a recovery cannot fall between them.
 # Grants a slot to each member in turn, as long as the slot's time falls within `horizon` of
 # now, and marks every granted member ("" marks nothing) in the same atomic step. Slots keep
 # GCRA's spacing: granting n at once is exactly n single grants at their conforming times.
@@ -36,6 +40,7 @@ SLOWDOWN_SECONDS = 10
 _SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if KEYS[5] ~= '' and redis.call('EXISTS', KEYS[5]) == 0 then return {-1, now} end
 local ci = tonumber(ARGV[1])
 local ni = tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[3]) == 1 then ni = ni * 2 end
@@ -77,11 +82,23 @@ def interval_us(rate: float) -> int:
     return max(1, int(1_000_000 / (rate * PACING_FACTOR)))
 
 
+class LeaseLost(Exception):
+    """The sender's lease ended while it held rows: it must send none of them."""
+
+
 class RateLimiter:
-    """One campaign on one number; `acquire` hands out slots, each with the time it may go."""
+    """One campaign on one number; `acquire` hands out slots, each with the time it may go.
+    With `lease_key`, only while that key exists (the sender's heartbeat): see _SCRIPT."""
 
     def __init__(
-        self, redis: AsyncRedis, *, campaign_id, rate: int, phone_number_id: str, throughput: int
+        self,
+        redis: AsyncRedis,
+        *,
+        campaign_id,
+        rate: int,
+        phone_number_id: str,
+        throughput: int,
+        lease_key: str = "",
     ):
         self.redis = redis
         self.keys = [
@@ -89,6 +106,7 @@ class RateLimiter:
             f"engine:rate:number:{phone_number_id}",
             f"engine:rate:number:{phone_number_id}:slow",
             marks_key(campaign_id),
+            lease_key,
         ]
         self.campaign_interval = interval_us(rate)
         self.number_interval = interval_us(throughput)
@@ -120,6 +138,8 @@ class RateLimiter:
         )
         answered = time.monotonic()
         granted = int(out[0])
+        if granted < 0:
+            raise LeaseLost("the sender's lease ended: its rows may be another sender's now")
         if not granted:
             return [], int(out[2]) / 1_000_000
         at = sent + int(out[1]) / 1_000_000 - sent_wall

@@ -29,13 +29,16 @@ from whatsapp.payload import PayloadBuilder
 from ..models import Campaign
 from . import control, store
 from .breaker import Breaker, BreakerSettings, quality_key
-from .limiter import RateLimiter, TierGate, marks_key
+from .limiter import LeaseLost, RateLimiter, TierGate, marks_key
 from .outcomes import PAUSING, beyond_horizon, effective_action, outcome_for_error
 
 logger = logging.getLogger(__name__)
 
 RECORD_EVERY = 0.25  # seconds between outcome writes
 CONTROL_EVERY = 0.25  # seconds between pause/stop checks
+# A send waits for no slot later than this before the lease's end: time for a request to
+# leave even if the process stalls just then (the lease is HEARTBEAT_TTL, refreshed 4× a s).
+LEASE_MARGIN = 5.0
 # Seconds between reads of the evidence that arrives by webhook: quality signals (Redis)
 # always, opt-outs (the database) only when the campaign sets a limit.
 EVIDENCE_EVERY = 5.0
@@ -73,6 +76,13 @@ class Sender:
         self.pause_code: int | None = None
         self.in_flight = 0
         self.result = RunResult()
+        # The lease: this sender's heartbeat key. Crash recovery hands its rows to another
+        # sender only once the key is gone, so nothing may leave once it might be: the
+        # limiter refuses slots without it, and a send waits for no slot past `lease_until`
+        # (the last refresh's end on our clock, which runs on while the process is frozen).
+        self.beat = f"{control.heartbeat_key(campaign.pk)}:{worker}"
+        self.lease_until = 0.0
+        self.lease_lost = False
         self.breaker = Breaker(
             BreakerSettings.resolve(campaign.workspace.breaker_defaults, campaign.breaker)
         )
@@ -100,6 +110,7 @@ class Sender:
             rate=self.campaign.rate_limit,
             phone_number_id=account.phone_number_id,
             throughput=account.throughput,
+            lease_key=self.beat,
         )
         self.tier = TierGate(redis, waba_id=account.waba_id, limit=account.daily_unique_limit)
         started = time.monotonic()
@@ -224,7 +235,11 @@ class Sender:
                     held.append(row)
                 continue
             batch = [held[i] for i in range(min(room, len(held)))]
-            times, wait = await self.limiter.acquire([r.id for r in batch], GRANT_AHEAD)
+            try:
+                times, wait = await self.limiter.acquire([r.id for r in batch], GRANT_AHEAD)
+            except LeaseLost:
+                self._lose_lease()
+                break
             if not times:
                 await asyncio.sleep(min(max(wait, GRANT_EVERY), 0.2))
                 continue
@@ -243,6 +258,8 @@ class Sender:
 
     def _launch(self, row: store.Claimed) -> None:
         """A row's slot has come: send it (or, once stopping, give it back: it never left)."""
+        if not self.stop.is_set() and time.monotonic() > self.lease_until:
+            self._lose_lease()  # woken from a freeze: the timers fire before anything else
         if self.stop.is_set():
             self._release(row)
             self._busy -= 1
@@ -257,6 +274,18 @@ class Sender:
         self._busy -= 1
         self.in_flight -= 1
         self._freed.set()
+
+    def _lose_lease(self) -> None:
+        """Stop at once and send nothing more: another sender may own these rows now. What
+        this one still records is applied only to rows still claimed by it."""
+        if not self.lease_lost:
+            self.lease_lost = True
+            self.result.reason = "lease-lost"
+            logger.warning(
+                "sender lease lost: stopping without sending what it held",
+                extra={"campaign_id": str(self.campaign.pk), "worker": self.worker},
+            )
+        self.stop.set()
 
     def _pause(self, reason: str, code: int | None) -> None:
         """Stop this sender; the task pauses the campaign with the first reason seen."""
@@ -320,7 +349,9 @@ class Sender:
         if not self.results:
             return
         batch, self.results = self.results, []
-        wamids = await self._db(store.record_outcomes, campaign_id=self.campaign.pk, outcomes=batch)
+        wamids = await self._db(
+            store.record_outcomes, campaign_id=self.campaign.pk, outcomes=batch, worker=self.worker
+        )
         self.result.outcomes += len(batch)
         # Marks only matter while an outcome is unrecorded.
         await self.redis.srem(marks_key(self.campaign.pk), *[o.id for o in batch])
@@ -330,12 +361,18 @@ class Sender:
     async def _watch(self, started: float):
         """Stop on pause/stop (within a fraction of a second) or when the budget is spent."""
         # The heartbeat tells crash recovery this sender is alive and still owns its claims.
-        beat = f"{control.heartbeat_key(self.campaign.pk)}:{self.worker}"
-        await self.redis.set(beat, 1, ex=control.HEARTBEAT_TTL)
+        await self.redis.set(self.beat, 1, ex=control.HEARTBEAT_TTL)
+        self.lease_until = time.monotonic() + control.HEARTBEAT_TTL - LEASE_MARGIN
         counted = time.monotonic()
         while not self.stop.is_set():
             await asyncio.sleep(CONTROL_EVERY)
-            await self.redis.set(beat, 1, ex=control.HEARTBEAT_TTL)
+            # Only while it still exists (XX): a key that expired may have let crash
+            # recovery take this sender's rows; bringing it back would hide that.
+            refreshed_at = time.monotonic()
+            if not await self.redis.set(self.beat, 1, ex=control.HEARTBEAT_TTL, xx=True):
+                self._lose_lease()
+                break
+            self.lease_until = refreshed_at + control.HEARTBEAT_TTL - LEASE_MARGIN
             if time.monotonic() - counted > EVIDENCE_EVERY:
                 counted = time.monotonic()
                 await self._read_evidence()

@@ -120,14 +120,22 @@ def _skip_opted_out(c, *, campaign_id, rows: list[tuple]) -> list[tuple]:
     return [r for r in rows if r[0] not in skipped]
 
 
-def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
+def record_outcomes(
+    *, campaign_id, outcomes: list[Outcome], worker: str | None = None
+) -> list[str]:
     """Write a batch of outcomes; returns the wamids recorded (for pending webhook statuses).
 
     Only rows still `sending` (or `unknown`, for a send recovered too early) change state: a
-    status webhook that arrived first has already moved the row further, and is kept.
+    status webhook that arrived first has already moved the row further, and is kept. With
+    `worker`, a `sending` row changes only while that worker's claim holds it: a sender that
+    froze past its lease must not undo the claim of the sender that took its rows over.
     """
     if not outcomes:
         return []
+    # Each statement's rows carry the worker (`v.who`) when the claim is checked.
+    who = (worker,) if worker is not None else ()
+    who_column = (("who", "text"),) if worker is not None else ()
+    mine = " AND claimed_by = v.who" if worker is not None else ""
     now = timezone.now()
     deltas: dict[str, int] = {}
     timeline = Deltas()
@@ -144,15 +152,19 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
     unknown = [o for o in outcomes if o.status == Recipient.Status.UNKNOWN]
     with transaction.atomic(), connection.cursor() as c:
         if sent:
-            rows = [(o.id, o.wamid, o.message_status, now) for o in sent]
+            rows = [(o.id, o.wamid, o.message_status, now, *who) for o in sent]
             columns = (
                 ("id", "bigint"),
                 ("wid", "text"),
                 ("mstatus", "text"),
                 ("ts", "timestamptz"),
+                *who_column,
             )
             for from_state in (Recipient.Status.SENDING, Recipient.Status.UNKNOWN):
-                n, first_sends = _mark_sent(c, from_state=from_state, columns=columns, rows=rows)
+                claim = mine if from_state == Recipient.Status.SENDING else ""
+                n, first_sends = _mark_sent(
+                    c, from_state=from_state, columns=columns, rows=rows, claim=claim
+                )
                 move(from_state, Recipient.Status.SENT, n)
                 add_events(timeline, campaign_id, "sent", now, first_sends)
                 if from_state == Recipient.Status.SENDING and n == len(rows):
@@ -172,7 +184,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 set_sql="""status = 'failed', failed_at = v.ts, error_code = v.code,
                     error_title = v.title, error_details = v.details, error_retryable = v.retry,
                     next_attempt_at = v.later, claimed_at = NULL""",
-                where_sql="status = 'sending'",
+                where_sql="status = 'sending'" + mine,
                 columns=(
                     ("id", "bigint"),
                     ("ts", "timestamptz"),
@@ -181,6 +193,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                     ("details", "text"),
                     ("retry", "boolean"),
                     ("later", "timestamptz"),
+                    *who_column,
                 ),
                 rows=[
                     (
@@ -191,6 +204,7 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                         o.error_details,
                         o.error_retryable,
                         o.next_attempt_at,
+                        *who,
                     )
                     for o in failed
                 ],
@@ -204,16 +218,24 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 c,
                 set_sql="""status = 'pending', next_attempt_at = v.later, error_code = v.code,
                     error_title = v.title, error_details = v.details, claimed_at = NULL""",
-                where_sql="status = 'sending'",
+                where_sql="status = 'sending'" + mine,
                 columns=(
                     ("id", "bigint"),
                     ("later", "timestamptz"),
                     ("code", "integer"),
                     ("title", "text"),
                     ("details", "text"),
+                    *who_column,
                 ),
                 rows=[
-                    (o.id, o.next_attempt_at, o.error_code, o.error_title[:255], o.error_details)
+                    (
+                        o.id,
+                        o.next_attempt_at,
+                        o.error_code,
+                        o.error_title[:255],
+                        o.error_details,
+                        *who,
+                    )
                     for o in retry
                 ],
             )
@@ -223,9 +245,9 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 c,
                 set_sql="""status = 'pending', attempts = attempts - 1, claimed_at = NULL,
                     next_attempt_at = v.later""",
-                where_sql="status = 'sending' AND attempts > 0",
-                columns=(("id", "bigint"), ("later", "timestamptz")),
-                rows=[(o.id, o.next_attempt_at) for o in released],
+                where_sql="status = 'sending' AND attempts > 0" + mine,
+                columns=(("id", "bigint"), ("later", "timestamptz"), *who_column),
+                rows=[(o.id, o.next_attempt_at, *who) for o in released],
             )
             move(Recipient.Status.SENDING, Recipient.Status.PENDING, n)
         if unknown:
@@ -233,9 +255,9 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
                 c,
                 set_sql="""status = 'unknown', error_title = v.title, error_details = v.details,
                     claimed_at = NULL""",
-                where_sql="status = 'sending'",
-                columns=(("id", "bigint"), ("title", "text"), ("details", "text")),
-                rows=[(o.id, o.error_title[:255], o.error_details) for o in unknown],
+                where_sql="status = 'sending'" + mine,
+                columns=(("id", "bigint"), ("title", "text"), ("details", "text"), *who_column),
+                rows=[(o.id, o.error_title[:255], o.error_details, *who) for o in unknown],
             )
             move(Recipient.Status.SENDING, Recipient.Status.UNKNOWN, n)
         counters_apply(campaign_id=campaign_id, deltas=deltas)
@@ -243,12 +265,12 @@ def record_outcomes(*, campaign_id, outcomes: list[Outcome]) -> list[str]:
     return [o.wamid for o in sent if o.wamid]
 
 
-def _mark_sent(c, *, from_state: str, columns, rows: list[tuple]) -> tuple[int, int]:
+def _mark_sent(c, *, from_state: str, columns, rows: list[tuple], claim: str) -> tuple[int, int]:
     """Rows still in `from_state` become sent; returns how many, and how many of them had
     no send time before (a retried recipient keeps its first one): the timeline's sends."""
     set_sql = """status = 'sent', wamid = v.wid, message_status = v.mstatus,
         sent_at = COALESCE(sent_at, v.ts), claimed_at = NULL"""
-    where_sql = f"status = '{from_state}'"
+    where_sql = f"status = '{from_state}'" + claim
     if connection.vendor == "postgresql":
         # The new sent_at is this batch's time exactly when the row had none.
         firsts = update_each_returning(
@@ -261,10 +283,12 @@ def _mark_sent(c, *, from_state: str, columns, rows: list[tuple]) -> tuple[int, 
         )
         return len(firsts), sum(1 for (first,) in firsts if first)
     ids = [row[0] for row in rows]
+    # The claim's worker is the same on every row: a parameter here, not a column.
+    worker = [rows[0][-1]] if claim else []
     c.execute(
         f"SELECT COUNT(*) FROM {TABLE} WHERE id IN ({', '.join(['%s'] * len(ids))}) "
-        f"AND {where_sql} AND sent_at IS NULL",
-        ids,
+        f"AND {where_sql.replace('v.who', '%s')} AND sent_at IS NULL",
+        [*ids, *worker],
     )
     first_sends = c.fetchone()[0]
     return update_each(c, set_sql=set_sql, where_sql=where_sql, columns=columns, rows=rows), (
