@@ -38,6 +38,17 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def draft_with_recipients(workspace, n: int, *, prefix="+1415555", **fields) -> Campaign:
+    """A draft of `n` recipients for the delivery_window template, its counters set."""
+    template = make_template(workspace, meta_shapes.DELIVERY_WINDOW)
+    campaign = CampaignFactory(template=template, **fields)
+    Recipient.objects.bulk_create(
+        [Recipient(campaign=campaign, phone=f"{prefix}{i:04d}", values=VALUES) for i in range(n)]
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(total_recipients=n, pending_count=n)
+    return campaign
+
+
 @pytest.fixture
 def queue(settings):
     name = f"e2e-{uuid.uuid4().hex[:10]}"
@@ -53,12 +64,7 @@ def test_kill_9_mid_campaign_then_restart_completes_without_duplicates(
 ):
     n = 400
     settings.ENGINE_LEASE_SECONDS = 3
-    template = make_template(workspace_a, meta_shapes.DELIVERY_WINDOW)
-    campaign = CampaignFactory(template=template, rate_limit=100, worker_count=20)
-    Recipient.objects.bulk_create(
-        [Recipient(campaign=campaign, phone=f"+1415555{i:04d}", values=VALUES) for i in range(n)]
-    )
-    Campaign.objects.filter(pk=campaign.pk).update(total_recipients=n, pending_count=n)
+    campaign = draft_with_recipients(workspace_a, n, rate_limit=100, worker_count=20)
 
     first = Worker(queue)
     second = None

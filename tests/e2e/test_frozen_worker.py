@@ -11,15 +11,16 @@ import pytest
 
 from campaigns.engine import control
 from campaigns.engine.runner import sweep
-from campaigns.models import Campaign, Recipient
+from campaigns.models import Recipient
 from campaigns.services.sending import campaign_send
 from campaigns.tracking.counters import counts_from_recipients, stored_counts
 
-from ..campaigns.conftest import make_template
-from ..factories import CampaignFactory
-from ..templates_app import meta_shapes
 from .processes import Worker
-from .test_crash_recovery import VALUES, queue, wait_for  # noqa: F401  (queue: the fixture)
+from .test_crash_recovery import (  # noqa: F401  (queue: the fixture)
+    draft_with_recipients,
+    queue,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -33,12 +34,9 @@ def test_a_worker_that_wakes_after_its_lease_sends_nothing_it_held(
 ):
     n = 300
     settings.ENGINE_LEASE_SECONDS = 3
-    template = make_template(workspace_a, meta_shapes.DELIVERY_WINDOW)
-    campaign = CampaignFactory(template=template, rate_limit=20, worker_count=4)
-    Recipient.objects.bulk_create(
-        [Recipient(campaign=campaign, phone=f"+1415556{i:04d}", values=VALUES) for i in range(n)]
+    campaign = draft_with_recipients(
+        workspace_a, n, prefix="+1415556", rate_limit=20, worker_count=4
     )
-    Campaign.objects.filter(pk=campaign.pk).update(total_recipients=n, pending_count=n)
 
     first = Worker(queue)
     second = None
