@@ -106,3 +106,26 @@ def test_the_workspace_sees_its_pages(client, request, world, name, who):
     if who == "member" and name in OWNER_ONLY:
         expected = 302  # refused with a message on the page it came from
     assert response.status_code == expected, response.content[:300]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in PAGES if PAGES[n][0] == "post"))
+def test_every_dashboard_form_needs_its_csrf_token(world, owner, name):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(owner)
+
+    response = strict.post(url_for(name, world), {})
+
+    assert response.status_code == 403
+    world.campaign.refresh_from_db()
+    assert world.campaign.status == "draft"  # nothing happened
+
+
+def test_the_login_forms_need_their_csrf_token(owner):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    for url in ("/accounts/login/", "/admin/login/", "/accounts/logout/", "/workspace/"):
+        response = strict.post(url, {"username": "alice", "password": "password-123"})
+        assert response.status_code == 403, url
