@@ -29,6 +29,7 @@ from whatsapp.payload import PayloadBuilder
 from ..models import Campaign
 from . import control, store
 from .breaker import Breaker, BreakerSettings, quality_key
+from .database import call_reconnecting
 from .limiter import LeaseLost, RateLimiter, TierGate, marks_key
 from .outcomes import PAUSING, beyond_horizon, effective_action, outcome_for_error
 
@@ -96,7 +97,22 @@ class Sender:
 
     async def _db(self, fn, *args, **kwargs):
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.db, lambda: fn(*args, **kwargs))
+        return await loop.run_in_executor(self.db, lambda: call_reconnecting(fn, *args, **kwargs))
+
+    def _watch_task(self, task: asyncio.Task) -> None:
+        """A loop that fails (the database gone for good, a bug) stops the sender at once:
+        sends must not go on while their outcomes cannot be recorded. What it holds is given
+        back, what is in flight finishes, and the sweep restarts the campaign's senders."""
+        if task.cancelled() or task.exception() is None:
+            return
+        logger.error(
+            "sender loop failed: stopping the sender",
+            exc_info=task.exception(),
+            extra={"campaign_id": str(self.campaign.pk), "worker": self.worker},
+        )
+        self.result.reason = "error"
+        self.stop.set()
+        self.queue.put_nowait(None)  # wake the dispatcher if it waits on an empty queue
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -122,9 +138,11 @@ class Sender:
                     asyncio.create_task(self._record_loop()),
                     asyncio.create_task(self._watch(started)),
                 ]
+                for task in tasks:
+                    task.add_done_callback(self._watch_task)
                 await self._dispatch()
                 self.stop.set()
-                await asyncio.gather(*tasks)
+                await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             await self._release_queue()
             await self._flush()
