@@ -1,8 +1,5 @@
 """REST API for campaigns: /api/v1/campaigns/ and their recipients and imports."""
 
-import csv
-import io
-
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -23,9 +20,9 @@ from . import api_docs as docs
 from .api_common import template_or_400
 from .api_lifecycle import LifecycleActions
 from .api_reports import ReportActions
-from .exports import safe_cell
+from .exports import csv_stream
 from .filters import CampaignFilter
-from .importing.pipeline import progress_key
+from .importing.pipeline import PROBLEM_COLUMNS, progress_key
 from .models import ImportReport
 from .selectors import campaign_get_for_user, campaign_list_for_user, recipient_list
 from .serializers import (
@@ -280,24 +277,10 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
         report = campaign.imports.filter(pk=report_id).first()
         if report is None:
             raise Http404
-        rows = report.rejections.order_by("line", "id").values_list(
-            "line", "kind", "column", "reason", "value"
-        )
+        rows = report.rejections.order_by("line", "id").values_list(*PROBLEM_COLUMNS)
+        stream = csv_stream(PROBLEM_COLUMNS, rows.iterator(chunk_size=5000))
 
-        def stream():
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            yield "\ufeff"
-            writer.writerow(["line", "kind", "column", "reason", "value"])
-            for row in rows.iterator(chunk_size=5000):
-                writer.writerow([*row[:4], safe_cell(row[4])])
-                if buffer.tell() > 64 * 1024:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-            yield buffer.getvalue()
-
-        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
             f'attachment; filename="import_{report.pk}_rejections.csv"'
         )

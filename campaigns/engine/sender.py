@@ -133,6 +133,9 @@ class Sender:
         try:
             async with AsyncGraphSender(limit=self.slots) as graph:
                 self.graph = graph
+                # The lease exists before anything can ask the limiter for a slot.
+                await self.redis.set(self.beat, 1, ex=control.HEARTBEAT_TTL)
+                self.lease_until = time.monotonic() + control.HEARTBEAT_TTL - LEASE_MARGIN
                 tasks = [
                     asyncio.create_task(self._feed()),
                     asyncio.create_task(self._record_loop()),
@@ -379,8 +382,6 @@ class Sender:
     async def _watch(self, started: float):
         """Stop on pause/stop (within a fraction of a second) or when the budget is spent."""
         # The heartbeat tells crash recovery this sender is alive and still owns its claims.
-        await self.redis.set(self.beat, 1, ex=control.HEARTBEAT_TTL)
-        self.lease_until = time.monotonic() + control.HEARTBEAT_TTL - LEASE_MARGIN
         counted = time.monotonic()
         while not self.stop.is_set():
             await asyncio.sleep(CONTROL_EVERY)
