@@ -127,6 +127,14 @@ if _db["ENGINE"].endswith("sqlite3"):
 else:
     _db.setdefault("CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 60, minimum=0))
     _db.setdefault("CONN_HEALTH_CHECKS", True)
+    # A client frozen inside a transaction (a VM pause, SIGSTOP) would hold its row locks
+    # forever; PostgreSQL ends such a transaction after this long idle (0 turns it off).
+    _idle = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT", 300, minimum=0)
+    if _idle:
+        _opts = _db.setdefault("OPTIONS", {})
+        _opts["options"] = (
+            f"{_opts.get('options', '')} -c idle_in_transaction_session_timeout={_idle * 1000}"
+        ).strip()
     if "TEST" not in _db and env.str("TEST_DATABASE_NAME", default=""):
         _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 

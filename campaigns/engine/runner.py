@@ -115,10 +115,10 @@ def recover_expired(*, campaign_id=None) -> int:
     for cid, ids in by_campaign.items():
         marked = redis.smismember(marks_key(cid), ids)
         maybe = {rid for rid, m in zip(ids, marked, strict=True) if m}
-        store.recover_claims(campaign_id=cid, maybe_sent=maybe, never_sent=set(ids) - maybe)
-        if maybe:
-            redis.srem(marks_key(cid), *maybe)
-        recovered += len(ids)
+        done = store.recover_claims(campaign_id=cid, maybe_sent=maybe, never_sent=set(ids) - maybe)
+        if maybe & done:
+            redis.srem(marks_key(cid), *(maybe & done))
+        recovered += len(done)
     return recovered
 
 

@@ -309,11 +309,25 @@ def expired_claims(*, campaign_id=None, limit: int = 5000) -> list[tuple]:
     return list(qs.values_list("id", "campaign_id", "claimed_by")[:limit])
 
 
-def recover_claims(*, campaign_id, maybe_sent: set[int], never_sent: set[int]) -> None:
+def recover_claims(*, campaign_id, maybe_sent: set[int], never_sent: set[int]) -> set[int]:
     """Expired claims: rows whose request may have left become `unknown` (never re-sent
-    automatically); rows that never left go back to `pending`."""
+    automatically); rows that never left go back to `pending`. Returns the ids recovered."""
     cutoff = timezone.now() - timedelta(seconds=lease_seconds())
     with transaction.atomic():
+        # A frozen worker may still hold some of these rows in an open transaction (SIGSTOP
+        # inside record_outcomes): waiting for it would block every sweep behind it. Rows
+        # locked elsewhere are left for the next sweep; PostgreSQL ends the frozen client's
+        # idle transaction (DB_IDLE_IN_TRANSACTION_TIMEOUT) and frees them.
+        free = set(
+            Recipient.objects.select_for_update(skip_locked=True)
+            .filter(
+                id__in=maybe_sent | never_sent,
+                status=Recipient.Status.SENDING,
+                claimed_at__lt=cutoff,
+            )
+            .values_list("id", flat=True)
+        )
+        maybe_sent, never_sent = maybe_sent & free, never_sent & free
         unknown = Recipient.objects.filter(
             id__in=maybe_sent, status=Recipient.Status.SENDING, claimed_at__lt=cutoff
         ).update(
@@ -343,6 +357,7 @@ def recover_claims(*, campaign_id, maybe_sent: set[int], never_sent: set[int]) -
             "recovered expired claims",
             extra={"campaign_id": str(campaign_id), "unknown": unknown, "requeued": pending},
         )
+    return free
 
 
 def _opt_out(campaign_id, recipient_ids: list[int]) -> None:

@@ -441,6 +441,51 @@ def test_expired_claims_are_recovered_without_resending(sandbox, make_campaign, 
     assert Recipient.objects.filter(campaign=campaign, status="sent").count() == 6
 
 
+def test_recovery_skips_rows_a_frozen_worker_still_locks(make_campaign, settings):
+    """A worker frozen inside a transaction holds its rows' locks: the sweep recovers the
+    others at once instead of waiting behind it, and the locked ones once they are free."""
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are a PostgreSQL matter (SKIP LOCKED); CI runs it there")
+    campaign = make_campaign(6)
+    rows = store.claim_batch(campaign_id=campaign.pk, worker="frozen", size=6)
+    Recipient.objects.filter(campaign=campaign).update(
+        claimed_at=timezone.now() - timedelta(seconds=settings.ENGINE_LEASE_SECONDS + 1)
+    )
+    held = [r.id for r in rows[:2]]
+    locked, release, errors = threading.Event(), threading.Event(), []
+
+    def frozen_worker():
+        try:
+            with transaction.atomic():
+                list(Recipient.objects.select_for_update().filter(id__in=held))
+                locked.set()
+                release.wait(30)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=frozen_worker)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        assert recover_expired(campaign_id=campaign.pk) == 4  # did not wait for the lock
+        statuses = dict(Recipient.objects.filter(campaign=campaign).values_list("id", "status"))
+        assert {statuses[i] for i in held} == {"sending"}
+        assert sorted(s for i, s in statuses.items() if i not in held) == ["pending"] * 4
+    finally:
+        release.set()
+        thread.join()
+    assert errors == []
+    assert recover_expired(campaign_id=campaign.pk) == 2  # freed: recovered by the next sweep
+    assert set(Recipient.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
+        "pending"
+    }
+    assert_counters_match(campaign)
+
+
 def test_sweep_finishes_a_drained_campaign(make_campaign):
     campaign = make_campaign(2)
     Recipient.objects.filter(campaign=campaign).update(status="sent")

@@ -38,7 +38,11 @@ def test_a_worker_that_wakes_after_its_lease_sends_nothing_it_held(
         workspace_a, n, prefix="+1415556", rate_limit=20, worker_count=4
     )
 
-    first = Worker(queue)
+    # Frozen inside a transaction, the worker would hold its rows' locks: PostgreSQL ends
+    # that transaction after DB_IDLE_IN_TRANSACTION_TIMEOUT, and the sweep skips locked rows
+    # meanwhile instead of waiting behind them.
+    idle = {"DB_IDLE_IN_TRANSACTION_TIMEOUT": "5"}
+    first = Worker(queue, **idle)
     second = None
     try:
         campaign_send(user=owner, campaign=campaign)
@@ -47,7 +51,7 @@ def test_a_worker_that_wakes_after_its_lease_sends_nothing_it_held(
         assert held > 0, "the first worker should hold a claimed batch"
         os.killpg(first.proc.pid, signal.SIGSTOP)  # frozen: no heartbeat, no sends
 
-        second = Worker(queue)
+        second = Worker(queue, **idle)
         time.sleep(control.HEARTBEAT_TTL + settings.ENGINE_LEASE_SECONDS + 1)
 
         def done():
