@@ -16,6 +16,7 @@ from campaigns.tracking.counters import counts_from_recipients, stored_counts
 from whatsapp.models import WhatsAppAccount
 
 from ..factories import CampaignFactory, WorkspaceFactory
+from ..locks import rows_locked_elsewhere
 from ..templates_app import meta_shapes
 from .conftest import make_template
 
@@ -444,7 +445,7 @@ def test_expired_claims_are_recovered_without_resending(sandbox, make_campaign, 
 def test_recovery_skips_rows_a_frozen_worker_still_locks(make_campaign, settings):
     """A worker frozen inside a transaction holds its rows' locks: the sweep recovers the
     others at once instead of waiting behind it, and the locked ones once they are free."""
-    from django.db import connection, transaction
+    from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("row locks are a PostgreSQL matter (SKIP LOCKED); CI runs it there")
@@ -454,31 +455,11 @@ def test_recovery_skips_rows_a_frozen_worker_still_locks(make_campaign, settings
         claimed_at=timezone.now() - timedelta(seconds=settings.ENGINE_LEASE_SECONDS + 1)
     )
     held = [r.id for r in rows[:2]]
-    locked, release, errors = threading.Event(), threading.Event(), []
-
-    def frozen_worker():
-        try:
-            with transaction.atomic():
-                list(Recipient.objects.select_for_update().filter(id__in=held))
-                locked.set()
-                release.wait(30)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=frozen_worker)
-    thread.start()
-    try:
-        assert locked.wait(10)
+    with rows_locked_elsewhere(Recipient.objects.filter(id__in=held)):
         assert recover_expired(campaign_id=campaign.pk) == 4  # did not wait for the lock
         statuses = dict(Recipient.objects.filter(campaign=campaign).values_list("id", "status"))
         assert {statuses[i] for i in held} == {"sending"}
         assert sorted(s for i, s in statuses.items() if i not in held) == ["pending"] * 4
-    finally:
-        release.set()
-        thread.join()
-    assert errors == []
     assert recover_expired(campaign_id=campaign.pk) == 2  # freed: recovered by the next sweep
     assert set(Recipient.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
         "pending"

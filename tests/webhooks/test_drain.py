@@ -2,11 +2,10 @@
 
 import hashlib
 import json
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -15,6 +14,7 @@ from webhooks.models import WebhookEvent
 from webhooks.services import webhook_events_drain
 from webhooks.tasks import webhook_events_drain_task, webhooks_prune_task
 
+from ..locks import rows_locked_elsewhere
 from . import payloads as p
 from .conftest import assert_counters_match
 
@@ -178,28 +178,11 @@ def test_drain_skips_events_locked_by_another_drain(account, make_recipient):
     make_recipient(status="sent", wamid="wamid.B")
     busy = stored(account, p.statuses(account, p.status("wamid.A", "read")))
     free = stored(account, p.statuses(account, p.status("wamid.B", "read")))
-    locked, release = threading.Event(), threading.Event()
-
-    def other_drain():
-        try:
-            with transaction.atomic():
-                list(WebhookEvent.objects.select_for_update().filter(pk=busy.pk))
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_drain)
-    thread.start()
-    try:
-        assert locked.wait(10)
+    with rows_locked_elsewhere(WebhookEvent.objects.filter(pk=busy.pk)):
         result = webhook_events_drain()
         assert result.events == 1
         assert WebhookEvent.objects.get(pk=free.pk).status == WebhookEvent.Status.PROCESSED
         assert WebhookEvent.objects.get(pk=busy.pk).status == WebhookEvent.Status.PENDING
-    finally:
-        release.set()
-        thread.join()
     assert webhook_events_drain().events == 1
     assert set(Recipient.objects.values_list("status", flat=True)) == {"read"}
 
