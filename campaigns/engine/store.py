@@ -327,19 +327,15 @@ def recover_claims(*, campaign_id, maybe_sent: set[int], never_sent: set[int]) -
             )
             .values_list("id", flat=True)
         )
-        maybe_sent, never_sent = maybe_sent & free, never_sent & free
-        unknown = Recipient.objects.filter(
-            id__in=maybe_sent, status=Recipient.Status.SENDING, claimed_at__lt=cutoff
-        ).update(
+        # Locked and checked above: nothing else can change these rows before the commit.
+        unknown = Recipient.objects.filter(id__in=maybe_sent & free).update(
             status=Recipient.Status.UNKNOWN,
             claimed_at=None,
             error_title="Outcome unknown",
             error_details="The worker stopped after sending; the status webhook will tell.",
         )
         # Never left: the claim's attempt is not counted (it would spend a retry budget).
-        pending = Recipient.objects.filter(
-            id__in=never_sent, status=Recipient.Status.SENDING, claimed_at__lt=cutoff
-        ).update(
+        pending = Recipient.objects.filter(id__in=never_sent & free).update(
             status=Recipient.Status.PENDING,
             claimed_at=None,
             attempts=Greatest(F("attempts") - 1, Value(0)),
