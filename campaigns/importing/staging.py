@@ -32,8 +32,8 @@ SQLITE_BATCH = 5_000
 # Rows per write to the COPY stream: large enough that the per-call cost vanishes, small enough
 # that the server starts on them while the next ones are prepared.
 COPY_BATCH = 2_000
-# Batches waiting for the writer thread (~200 KB each), and rows per COPY statement: each
-# statement ends with the foreign-key checks of its rows, small enough to overlap the reading.
+# Batches waiting for the writer thread (~200 KB each), and rows per COPY statement (a bounded
+# statement keeps what the server holds for one small).
 QUEUED_BATCHES = 16
 STATEMENT_ROWS = 20_000
 SPOOL_READ = 1 << 20
@@ -191,12 +191,9 @@ _DONE, _ABORT = object(), object()
 
 class _CopyWriter(threading.Thread):
     """Sends the COPY text to the recipients table from a thread of its own, one COPY statement
-    per STATEMENT_ROWS rows.
-
-    The foreign key to the campaign is checked at the end of each statement (see Stage), by the
-    server, while the reading thread goes on with the next rows: checked at COMMIT instead, a
-    million checks (~4 s) would run with Python idle, and ending a statement on the reading
-    thread would make it wait for them. psycopg waits for the server with the GIL released.
+    per STATEMENT_ROWS rows, so the reading thread never waits for a statement to end. psycopg
+    waits for the server with the GIL released. (The recipients table has no foreign-key
+    constraint to check per row: see Recipient.campaign.)
     """
 
     def __init__(self, cursor, statement: str):
@@ -251,15 +248,6 @@ class _CopyWriter(threading.Thread):
                 item = self._queue.get()
 
 
-def _campaign_foreign_key(cursor) -> str | None:
-    """The name of the recipients → campaign foreign key (Django derives it from a hash)."""
-    table = Recipient._meta.db_table
-    for name, info in connection.introspection.get_constraints(cursor, table).items():
-        if info["foreign_key"] and info["columns"] == ["campaign_id"]:
-            return name
-    return None
-
-
 class Stage:
     """Inserts recipients (and stores rejections) for one import; use as a context manager and
     call `close()` once the file is read. `seconds_database` is the time the reading thread
@@ -273,7 +261,6 @@ class Stage:
         self._report = None if report_id is None else str(db_uuid(report_id))
         self._cursor = connection.cursor()
         self._writer: _CopyWriter | None = None
-        self._foreign_key = None
         self._rows: list = []
         self._json_keys: dict[str, str] = {}
         self._rejections: list = []
@@ -281,13 +268,6 @@ class Stage:
 
     def __enter__(self):
         if self.vendor == "postgresql":
-            self._foreign_key = _campaign_foreign_key(self._cursor)
-            if self._foreign_key:
-                # Checked per COPY statement, alongside the reading (see _CopyWriter); the
-                # campaign row is locked by the import, so the checks cannot fail. Savepoint
-                # rollbacks restore the mode; close() restores it otherwise.
-                name = connection.ops.quote_name(self._foreign_key)
-                self._cursor.execute(f"SET CONSTRAINTS {name} IMMEDIATE")
             statement = f"COPY {Recipient._meta.db_table} ({_RECIPIENT_COLUMNS}) FROM STDIN"
             self._writer = _CopyWriter(self._cursor.cursor, statement)
             self._writer.start()
@@ -364,9 +344,6 @@ class Stage:
         if self._writer is not None:
             writer, self._writer = self._writer, None
             writer.finish()
-            if self._foreign_key:
-                name = connection.ops.quote_name(self._foreign_key)
-                self._cursor.execute(f"SET CONSTRAINTS {name} DEFERRED")
         self._write_rejections()
         if self._spool is not None:
             self._spool.seek(0)
