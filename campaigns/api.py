@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from accounts.selectors import get_scoped_or_404
 from accounts.throttles import SendThrottle
 from config.pagination import StrictPageSize
-from config.redis import get_redis
 from whatsapp.models import WhatsAppAccount
 
 from . import api_docs as docs
@@ -22,7 +21,7 @@ from .api_lifecycle import LifecycleActions
 from .api_reports import ReportActions
 from .exports import csv_stream
 from .filters import CampaignFilter
-from .importing.pipeline import PROBLEM_COLUMNS, progress_key
+from .importing.pipeline import PROBLEM_COLUMNS, import_progress
 from .models import ImportReport
 from .selectors import campaign_get_for_user, campaign_list_for_user, recipient_list
 from .serializers import (
@@ -250,17 +249,22 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
         report = campaign.imports.filter(pk=report_id).first()
         if report is None:
             raise Http404
-        progress = None
-        if report.status in (ImportReport.Status.QUEUED, ImportReport.Status.RUNNING):
-            raw = get_redis().get(progress_key(report.pk))
-            progress = int(raw) if raw else 0
-        return Response(ImportReportSerializer(report, context={"progress_rows": progress}).data)
+        if report.status not in (ImportReport.Status.QUEUED, ImportReport.Status.RUNNING):
+            return Response(ImportReportSerializer(report).data)
+        # Running: the figures so far, as the import last published them.
+        snapshot = import_progress(report.pk) or {}
+        data = ImportReportSerializer(
+            report, context={"progress_rows": snapshot.get("rows_read", 0)}
+        ).data
+        data.update({k: v for k, v in snapshot.items() if k in data})
+        return Response(data)
 
     # Its own route (not an optional group in `imports`' url_path) so the schema has it.
     @extend_schema(responses=ImportReportSerializer, examples=docs.REPORT_EXAMPLES)
     @action(detail=True, methods=["get"], url_path=r"imports/(?P<report_id>[0-9a-f-]{36})")
     def import_detail(self, request, pk=None, report_id=None):
-        """One import report, with live progress (`progress_rows`) while it runs."""
+        """One import report; while it runs, the figures so far (counts, the first rejected rows
+        and messages) and `progress_rows`, the rows read."""
         return self.imports(request, pk=pk, report_id=report_id)
 
     @extend_schema(

@@ -20,13 +20,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.switcher import current_workspace
-from config.redis import get_redis
 from config.web import shown_as_message
 from templates_app.selectors import template_list_for_user
 from whatsapp.variables import render_preview, spreadsheet_columns, variables_for
 
 from .forms import NewCampaignForm
-from .importing.pipeline import progress_key
+from .importing.pipeline import SHOWN_MESSAGES, SHOWN_PROBLEMS, import_progress
 from .models import Campaign, ImportReport
 from .selectors import campaign_funnel, campaign_get_for_user, campaign_list_for_user
 from .services.campaigns import campaign_create
@@ -198,8 +197,8 @@ def _summary(report: ImportReport) -> dict:
         "skipped_duplicate": report.skipped_duplicate,
         "skipped_opted_out": report.skipped_opted_out,
         "warnings": report.warnings,
-        "rejected_rows": report.rejected_sample[:20],
-        "preview": report.preview[:3],
+        "rejected_rows": report.rejected_sample[:SHOWN_PROBLEMS],
+        "preview": report.preview[:SHOWN_MESSAGES],
     }
 
 
@@ -219,8 +218,21 @@ def preview_for_page(request, campaign) -> dict | None:
         preview = {**preview, "queued": False, "report": _summary(report)}
         request.session[PREVIEW_SESSION_KEY] = preview
         return preview
-    progress = get_redis().get(progress_key(report.pk))
-    return {**preview, "checking": True, "progress": int(progress) if progress else 0}
+    # Still running: what it found so far (its first screen within a moment of the upload).
+    snapshot = import_progress(report.pk)
+    if snapshot is None:
+        return {**preview, "checking": True, "progress": 0}
+    return {**preview, "checking": True, "progress": snapshot["rows_read"], "report": snapshot}
+
+
+@login_required
+def campaign_upload_preview(request, campaign_id):
+    """The preview's fragment, polled while a large file is checked in the background."""
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    preview = preview_for_page(request, campaign)
+    if preview is None:
+        raise Http404("No preview.")
+    return render(request, "campaigns/_preview.html", {"campaign": campaign, "preview": preview})
 
 
 @login_required

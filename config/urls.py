@@ -83,6 +83,11 @@ urlpatterns = [
         name="campaign_upload_problems",
     ),
     path(
+        "campaigns/<uuid:campaign_id>/upload/preview/",
+        campaign_views.campaign_upload_preview,
+        name="campaign_upload_preview",
+    ),
+    path(
         "campaigns/<uuid:campaign_id>/upload/cancel/",
         campaign_views.campaign_upload_cancel,
         name="campaign_upload_cancel",

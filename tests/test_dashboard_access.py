@@ -18,6 +18,7 @@ PAGES = {
     "campaign_upload": ("post", 302),
     "campaign_upload_confirm": ("post", 302),
     "campaign_upload_problems": ("get", 404),  # no preview waiting
+    "campaign_upload_preview": ("get", 404),  # no preview waiting
     "campaign_upload_cancel": ("post", 302),
     "campaign_live": ("get", 200),
     "campaign_recipients": ("get", 302),  # without htmx: the page, at its table

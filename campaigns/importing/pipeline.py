@@ -8,6 +8,7 @@ and rolls it back.
 """
 
 import csv
+import json
 import logging
 import time
 
@@ -30,7 +31,13 @@ logger = logging.getLogger(__name__)
 
 INLINE_PROBLEMS = 100
 PREVIEW_ROWS = 5
+# A background import publishes what it found so far (the preview's first screen) after this
+# many rows (a few milliseconds in), then every PROGRESS_EVERY rows.
+FIRST_SCREEN_ROWS = 1_000
 PROGRESS_EVERY = 20_000
+# What a snapshot shows (as the finished preview does).
+SHOWN_PROBLEMS = 20
+SHOWN_MESSAGES = 3
 IMPORTABLE = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
 
 
@@ -46,6 +53,36 @@ class _DryRunDone(Exception):
 
 def progress_key(report_id) -> str:
     return f"import-progress:{report_id}"
+
+
+def import_progress(report_id) -> dict | None:
+    """What a running import found so far (published by the import itself): rows_read,
+    imported, rejected, skipped_duplicate, skipped_opted_out, warnings, the first rejected rows
+    and the first messages; None before its first snapshot."""
+    raw = get_redis().get(progress_key(report_id))
+    if not raw:
+        return None
+    try:
+        snapshot = json.loads(raw)
+    except ValueError:
+        return None
+    return snapshot if isinstance(snapshot, dict) else None
+
+
+def _rendered(template, first_rows) -> list[dict]:
+    return [
+        {
+            "line": line,
+            "phone": phone,
+            "values": values,
+            "message": render_preview(
+                components=template.components,
+                parameter_format=template.parameter_format,
+                values=values,
+            ),
+        }
+        for line, phone, values in first_rows
+    ]
 
 
 class _Collector:
@@ -216,8 +253,20 @@ def _run(
             elif seen & opted:
                 opted_out += 1
                 collector.add("opted_out", _skipped(line, "opted out", phone))
-            if redis is not None and rows_read % PROGRESS_EVERY == 0:
-                redis.set(progress_key(report.pk), rows_read, ex=3600)
+            if redis is not None and (
+                rows_read % PROGRESS_EVERY == 0 or rows_read == FIRST_SCREEN_ROWS
+            ):
+                snapshot = {
+                    "rows_read": rows_read,
+                    "imported": stage.count,
+                    "rejected": rejected,
+                    "skipped_duplicate": duplicates,
+                    "skipped_opted_out": opted_out,
+                    "warnings": [*checker.warnings, *source.warnings],
+                    "rejected_rows": collector.sample()[:SHOWN_PROBLEMS],
+                    "preview": _rendered(template, first_rows[:SHOWN_MESSAGES]),
+                }
+                redis.set(progress_key(report.pk), json.dumps(snapshot), ex=3600)
         if rows_read == 0:
             raise FileRejected("The file has a header but no rows.")
         stage.close()
@@ -240,19 +289,7 @@ def _run(
     report.skipped_duplicate = duplicates
     report.skipped_opted_out = opted_out
     report.rejected_sample = collector.sample()
-    report.preview = [
-        {
-            "line": line,
-            "phone": phone,
-            "values": values,
-            "message": render_preview(
-                components=template.components,
-                parameter_format=template.parameter_format,
-                values=values,
-            ),
-        }
-        for line, phone, values in first_rows
-    ]
+    report.preview = _rendered(template, first_rows)
     logger.info(
         "recipients imported",
         extra={

@@ -340,48 +340,36 @@ class FileTooBigUnpacked(FileRejected):
 
 
 def read_xlsx(f) -> RowSource:
-    from openpyxl import load_workbook
+    """The first worksheet's rows (see xlsx: streamed, not through openpyxl)."""
+    from .xlsx import Unreadable, open_first_sheet
 
     f.seek(0)
     check_archive(f)
-    # A damaged workbook fails in many ways (zip errors, missing parts, broken XML, bad
-    # values), when opened or in the middle of the rows: each one refuses the file.
+    # A damaged workbook fails in many ways (zip errors, missing parts, broken XML), when
+    # opened or in the middle of the rows: each one refuses the file.
     try:
-        workbook = load_workbook(f, read_only=True, data_only=True)
-    except Exception as exc:
-        raise _unreadable_xlsx(exc) from exc
-    if not workbook.worksheets:
-        workbook.close()
-        raise FileRejected("The workbook has no sheet.")
-    sheet = workbook.worksheets[0]  # the first sheet; the sample's help sheet comes second
-    # The sheet's declared dimension, when the writer recorded one: only a guess for sizing,
-    # as writers leave it stale. Read-only mode would stop at its last row, so it is dropped.
-    declared = sheet.max_row
-    estimate = declared if isinstance(declared, int) and declared > 1 else None
-    sheet.reset_dimensions()
-    try:
-        rows = sheet.iter_rows(min_row=1, min_col=1, values_only=True)
+        sheet = open_first_sheet(f)
+        rows = sheet.rows()
         header = next(rows)
     except StopIteration:
-        workbook.close()
         raise FileRejected("The first sheet is empty.") from None
-    except Exception as exc:
-        workbook.close()
+    except Unreadable as exc:
         raise _unreadable_xlsx(exc) from exc
-    columns = _check_header(list(header))
+    line, cells = header
+    if line != 1:  # as for a CSV: the header is the first line, never a later one
+        raise FileRejected("The file has no header row: the first line must name the columns.")
+    columns = _check_header(cells)
+    # The sheet's declared dimension, when the writer recorded one: only a guess for sizing
+    # (writers leave it stale), never a limit on what is read.
+    estimate = sheet.dimension_rows if (sheet.dimension_rows or 0) > 1 else None
 
-    def cells():
-        line = 1
+    def cells_after_header():
         try:
-            for row in rows:
-                line += 1
-                yield line, [cell_text(v) for v in row]
-        except Exception as exc:
-            raise FileRejected(f"Line {line + 1}: {_unreadable_xlsx(exc)}") from exc
-        finally:
-            workbook.close()
+            yield from rows
+        except Unreadable as exc:
+            raise FileRejected(f"Line {sheet.last_line + 1}: {_unreadable_xlsx(exc)}") from exc
 
-    return RowSource(columns, cells(), "xlsx", estimated_rows=estimate)
+    return RowSource(columns, cells_after_header(), "xlsx", estimated_rows=estimate)
 
 
 # --- JSON ------------------------------------------------------------------------------------
