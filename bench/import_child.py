@@ -76,19 +76,19 @@ class _FirstScreen(threading.Thread):
         super().__init__(daemon=True)
         self.report_id, self.started = report_id, started
         self.seconds: float | None = None
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self) -> None:
         from campaigns.importing.pipeline import import_progress
 
-        while not self._stop.is_set():
+        while not self._done.is_set():
             if import_progress(self.report_id) is not None:
                 self.seconds = time.perf_counter() - self.started
                 return
             time.sleep(0.005)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._done.set()
         self.join()
 
 
