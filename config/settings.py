@@ -179,7 +179,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024, minimum=1024)
-# An XLSX is a zip: what it may unpack to, before anything reads it (readers.check_archive).
+# An XLSX is a zip: what it may unpack to, before anything reads it (importing.xlsx.check_archive).
 IMPORT_XLSX_LIMITS = {
     # All its parts together (the sheet is streamed, but reading it takes time).
     "unpacked_bytes": env_int("IMPORT_XLSX_MAX_UNPACKED_MB", 2048, minimum=1) * 1024 * 1024,

@@ -11,14 +11,11 @@ import csv
 import io
 import json
 import re
-import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from django.conf import settings
-
-from config.errors import TOO_LARGE, Invalid
+from config.errors import Invalid
 
 csv.field_size_limit(1024 * 1024)
 
@@ -266,7 +263,7 @@ def read_csv(f) -> RowSource:
     )
 
 
-# --- XLSX ------------------------------------------------------------------------------------
+# --- cells ----------------------------------------------------------------------------------
 
 
 def cell_text(value) -> str:
@@ -287,89 +284,6 @@ def cell_text(value) -> str:
     if isinstance(value, date | time):
         return value.isoformat()
     return str(value).strip()
-
-
-def _unreadable_xlsx(exc: Exception) -> FileRejected:
-    detail = str(exc) or type(exc).__name__
-    return FileRejected(f"This is not a readable XLSX file ({shown(detail, 200)}).")
-
-
-def check_archive(f) -> None:
-    """Refuse a workbook that would inflate beyond the limits before anything reads it (a
-    "decompression bomb": a 1 MB upload can unpack to gigabytes). The sizes checked are the
-    ones the archive declares: Python's zipfile never inflates a member past its declared
-    size (it fails on the checksum instead), so they bound what openpyxl can read. The shared
-    strings are read into memory whole, so they have a limit of their own."""
-    limits = settings.IMPORT_XLSX_LIMITS
-    try:
-        with zipfile.ZipFile(f) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _unreadable_xlsx(exc) from exc
-    finally:
-        f.seek(0)
-    total = sum(m.file_size for m in members)
-    if total > limits["unpacked_bytes"]:
-        raise FileTooBigUnpacked(
-            f"This workbook unpacks to {total / 1_048_576:,.0f} MB; the limit is "
-            f"{limits['unpacked_bytes'] / 1_048_576:,.0f} MB. Save it as CSV, or split it."
-        )
-    for member in members:
-        ratio = member.file_size / max(member.compress_size, 1)
-        if member.file_size > 1_048_576 and ratio > limits["ratio"]:
-            raise FileTooBigUnpacked(
-                f"This workbook's part {shown(member.filename, 60)} unpacks {ratio:,.0f} times "
-                "its size; Excel never writes that. It is refused as a decompression bomb."
-            )
-        if member.filename.lower().endswith("sharedstrings.xml") and (
-            member.file_size > limits["shared_strings_bytes"]
-        ):
-            raise FileTooBigUnpacked(
-                f"This workbook's text table is {member.file_size / 1_048_576:,.0f} MB; the "
-                f"limit is {limits['shared_strings_bytes'] / 1_048_576:,.0f} MB. Save it as "
-                "CSV, or split it."
-            )
-
-
-class FileTooBigUnpacked(FileRejected):
-    """A workbook over the unpacked-size limits (an API 413)."""
-
-    code = "file_too_large"
-    kind = TOO_LARGE
-    field = None
-
-
-def read_xlsx(f) -> RowSource:
-    """The first worksheet's rows (see xlsx: streamed, not through openpyxl)."""
-    from .xlsx import Unreadable, open_first_sheet
-
-    f.seek(0)
-    check_archive(f)
-    # A damaged workbook fails in many ways (zip errors, missing parts, broken XML), when
-    # opened or in the middle of the rows: each one refuses the file.
-    try:
-        sheet = open_first_sheet(f)
-        rows = sheet.rows()
-        header = next(rows)
-    except StopIteration:
-        raise FileRejected("The first sheet is empty.") from None
-    except Unreadable as exc:
-        raise _unreadable_xlsx(exc) from exc
-    line, cells = header
-    if line != 1:  # as for a CSV: the header is the first line, never a later one
-        raise FileRejected("The file has no header row: the first line must name the columns.")
-    columns = _check_header(cells)
-    # The sheet's declared dimension, when the writer recorded one: only a guess for sizing
-    # (writers leave it stale), never a limit on what is read.
-    estimate = sheet.dimension_rows if (sheet.dimension_rows or 0) > 1 else None
-
-    def cells_after_header():
-        try:
-            yield from rows
-        except Unreadable as exc:
-            raise FileRejected(f"Line {sheet.last_line + 1}: {_unreadable_xlsx(exc)}") from exc
-
-    return RowSource(columns, cells_after_header(), "xlsx", estimated_rows=estimate)
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -425,6 +339,8 @@ def open_upload(f, filename: str = "") -> RowSource:
     if not magic:
         raise FileRejected("The file is empty.")
     if magic.startswith(b"PK\x03\x04"):
+        from .xlsx import read_xlsx  # xlsx builds on this module
+
         return read_xlsx(f)
     if name.endswith((".xlsx", ".xlsm")):
         raise FileRejected("This is not a valid XLSX file.")

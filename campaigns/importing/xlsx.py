@@ -15,245 +15,107 @@ the two readers on the same workbooks.
 Whole-file problems raise `FileRejected` (see readers), as openpyxl's errors did.
 """
 
-import codecs
-import html
-import posixpath
 import re
 import zipfile
-from array import array
 from collections.abc import Iterator
-from xml.etree import ElementTree
 
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import (
-    CALENDAR_MAC_1904,
-    CALENDAR_WINDOWS_1900,
-    from_excel,
-    from_ISO8601,
+from django.conf import settings
+from openpyxl.utils.datetime import from_excel, from_ISO8601
+
+from config.errors import TOO_LARGE
+
+from .readers import FileRejected, RowSource, _check_header, cell_text, shown
+from .xlsx_parts import (
+    MAX_COLUMNS,
+    MAX_ROW_CHARS,
+    Unreadable,
+    Workbook,
+    _chunks,
+    _rich_text,
+    _unescape,
+    _whole,
 )
 
-# Each piece of the sheet is matched at once (its cells as tuples, ~40 bytes of XML a cell): small
-# pieces keep that transient memory small; 64 KB costs no speed.
-READ_BYTES = 64 * 1024
-# A row's XML larger than this is refused (a spreadsheet row is a few hundred bytes; 16,384
-# full columns of long text stay far below it).
-MAX_ROW_CHARS = 32 * 1024 * 1024
-MAX_COLUMNS = 16_384  # Excel's own limit, XFD
-# Parts read whole with ElementTree (the workbook, its relations, the styles): small in any
-# real file; the archive's unpacked limits bound them too.
-MAX_PART_BYTES = 64 * 1024 * 1024
 
-_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+def _unreadable_xlsx(exc: Exception) -> FileRejected:
+    detail = str(exc) or type(exc).__name__
+    return FileRejected(f"This is not a readable XLSX file ({shown(detail, 200)}).")
 
 
-class Unreadable(Exception):
-    """The workbook is damaged; the message says where (readers turns it into FileRejected)."""
-
-
-# --- the workbook's parts --------------------------------------------------------------------
-
-
-def _xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
+def check_archive(f) -> None:
+    """Refuse a workbook that would inflate beyond the limits before anything reads it (a
+    "decompression bomb": a 1 MB upload can unpack to gigabytes). The sizes checked are the
+    ones the archive declares: Python's zipfile never inflates a member past its declared
+    size (it fails on the checksum instead), so they bound what the reader can read. The shared
+    strings are read into memory whole, so they have a limit of their own."""
+    limits = settings.IMPORT_XLSX_LIMITS
     try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise Unreadable(f"there is no part {name}") from None
-    if info.file_size > MAX_PART_BYTES:
-        raise Unreadable(f"the part {name} is too large")
-    try:
-        return ElementTree.fromstring(archive.read(info))
-    except ElementTree.ParseError as exc:
-        raise Unreadable(f"{name}: {exc}") from exc
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _relations(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
-    """A part's relationships: id → (type's last segment, the target's path in the zip)."""
-    folder, name = posixpath.split(part)
-    rels = f"{folder}/_rels/{name}.rels" if part else "_rels/.rels"
-    if rels not in archive.NameToInfo:
-        return {}
-    found = {}
-    for rel in _xml(archive, rels).iter(_PKG_REL):
-        target = rel.get("Target", "")
-        if rel.get("TargetMode") == "External":
-            continue
-        path = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
-        found[rel.get("Id", "")] = (
-            rel.get("Type", "").rsplit("/", 1)[-1],
-            posixpath.normpath(path),
+        with zipfile.ZipFile(f) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _unreadable_xlsx(exc) from exc
+    finally:
+        f.seek(0)
+    total = sum(m.file_size for m in members)
+    if total > limits["unpacked_bytes"]:
+        raise FileTooBigUnpacked(
+            f"This workbook unpacks to {total / 1_048_576:,.0f} MB; the limit is "
+            f"{limits['unpacked_bytes'] / 1_048_576:,.0f} MB. Save it as CSV, or split it."
         )
-    return found
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > 1_048_576 and ratio > limits["ratio"]:
+            raise FileTooBigUnpacked(
+                f"This workbook's part {shown(member.filename, 60)} unpacks {ratio:,.0f} times "
+                "its size; Excel never writes that. It is refused as a decompression bomb."
+            )
+        if member.filename.lower().endswith("sharedstrings.xml") and (
+            member.file_size > limits["shared_strings_bytes"]
+        ):
+            raise FileTooBigUnpacked(
+                f"This workbook's text table is {member.file_size / 1_048_576:,.0f} MB; the "
+                f"limit is {limits['shared_strings_bytes'] / 1_048_576:,.0f} MB. Save it as "
+                "CSV, or split it."
+            )
 
 
-def _workbook_part(archive: zipfile.ZipFile) -> str:
-    for rel in _relations(archive, "").values():
-        if rel[0] == "officeDocument":
-            return rel[1]
-    if "xl/workbook.xml" in archive.NameToInfo:
-        return "xl/workbook.xml"
-    raise Unreadable("there is no workbook part")
+class FileTooBigUnpacked(FileRejected):
+    """A workbook over the unpacked-size limits (an API 413)."""
+
+    code = "file_too_large"
+    kind = TOO_LARGE
+    field = None
 
 
-class Workbook:
-    """What reading the first sheet needs: where it is, the shared strings, which cell styles
-    are dates, and the date system."""
-
-    def __init__(self, archive: zipfile.ZipFile):
-        self.archive = archive
-        part = _workbook_part(archive)
-        workbook = _xml(archive, part)
-        relations = _relations(archive, part)
-        self.epoch = CALENDAR_WINDOWS_1900
-        sheets = []
-        for element in workbook.iter():
-            tag = _local(element.tag)
-            if tag == "workbookPr" and element.get("date1904", "").lower() in ("1", "true"):
-                self.epoch = CALENDAR_MAC_1904
-            elif tag == "sheet":
-                kind, path = relations.get(element.get(_REL, ""), ("", ""))
-                if kind == "worksheet":  # not a chart sheet
-                    sheets.append(path)
-        self.sheets = sheets
-        kinds = {kind: path for kind, path in relations.values()}
-        self.strings = SharedStrings(archive, kinds.get("sharedStrings"))
-        self.date_styles, self.timedelta_styles = _date_styles(archive, kinds.get("styles"))
-
-
-def _date_styles(archive: zipfile.ZipFile, part: str | None) -> tuple[frozenset, frozenset]:
-    """The indexes of the cell formats (`s="…"`) that show a number as a date or a duration,
-    as openpyxl decides it."""
-    if part is None or part not in archive.NameToInfo:
-        return frozenset(), frozenset()
-    styles = _xml(archive, part)
-    custom = {}
-    dates, durations = set(), set()
-    for element in styles:
-        tag = _local(element.tag)
-        if tag == "numFmts":
-            for fmt in element:
-                custom[_int(fmt.get("numFmtId"))] = fmt.get("formatCode", "")
-        elif tag == "cellXfs":
-            for index, xf in enumerate(element):
-                number_format = _int(xf.get("numFmtId"))
-                code = custom.get(number_format) or BUILTIN_FORMATS.get(number_format, "General")
-                if is_date_format(code):
-                    dates.add(index)
-                if is_timedelta_format(code):
-                    durations.add(index)
-    return frozenset(dates), frozenset(durations)
-
-
-def _int(text) -> int:
+def read_xlsx(f) -> RowSource:
+    """The first worksheet's rows (see xlsx: streamed, not through openpyxl)."""
+    f.seek(0)
+    check_archive(f)
+    # A damaged workbook fails in many ways (zip errors, missing parts, broken XML), when
+    # opened or in the middle of the rows: each one refuses the file.
     try:
-        return int(text)
-    except (TypeError, ValueError):
-        return -1
+        sheet = open_first_sheet(f)
+        rows = sheet.rows()
+        header = next(rows)
+    except StopIteration:
+        raise FileRejected("The first sheet is empty.") from None
+    except Unreadable as exc:
+        raise _unreadable_xlsx(exc) from exc
+    line, cells = header
+    if line != 1:  # as for a CSV: the header is the first line, never a later one
+        raise FileRejected("The file has no header row: the first line must name the columns.")
+    columns = _check_header(cells)
+    # The sheet's declared dimension, when the writer recorded one: only a guess for sizing
+    # (writers leave it stale), never a limit on what is read.
+    estimate = sheet.dimension_rows if (sheet.dimension_rows or 0) > 1 else None
 
+    def cells_after_header():
+        try:
+            yield from rows
+        except Unreadable as exc:
+            raise FileRejected(f"Line {sheet.last_line + 1}: {_unreadable_xlsx(exc)}") from exc
 
-# --- text ------------------------------------------------------------------------------------
-
-# A run's text inside a string item or an inline string; phonetic runs (<rPh>, Japanese
-# readings) are not the cell's text and are removed first.
-_PHONETIC = re.compile(r"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)
-_TEXT = re.compile(r"<(?:\w+:)?t(?:\s[^>]*)?>(.*?)</(?:\w+:)?t>|<(?:\w+:)?t(?:\s[^>]*)?/>", re.S)
-
-
-def _unescape(text: str) -> str:
-    return html.unescape(text) if "&" in text else text
-
-
-def _rich_text(xml: str) -> str:
-    """The text of a string item / inline string holding runs or phonetic readings."""
-    if "rPh" in xml:
-        xml = _PHONETIC.sub("", xml)
-    return _unescape("".join(_TEXT.findall(xml)))
-
-
-class SharedStrings:
-    """The workbook's shared strings, stripped, as one UTF-8 buffer and an offset per string:
-    ~1 byte a character instead of ~60 bytes of Python object per string."""
-
-    def __init__(self, archive: zipfile.ZipFile, part: str | None):
-        offsets = self._offsets = array("I", [0])  # the table is at most 200 MB (settings)
-        # One growing buffer: a list of a million bytes objects would cost what this avoids.
-        data = bytearray()
-        if part is not None and part in archive.NameToInfo:
-            for text in _string_items(archive, part):
-                data += text.replace("x005F_", "").strip().encode()
-                offsets.append(len(data))
-        self._data = bytes(data) if len(data) < 1 << 20 else data
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    def __getitem__(self, index: int) -> str:
-        offsets = self._offsets
-        return self._data[offsets[index] : offsets[index + 1]].decode()
-
-
-def _string_items(archive: zipfile.ZipFile, part: str) -> Iterator[str]:
-    pieces = _chunks(archive, part)
-    first = next(pieces, "")
-    p = _prefix(first, "sst")
-    item = re.compile(
-        rf"<{p}si>(?:<{p}t(?:\s[^>]*)?>([^<]*)</{p}t>(?=</{p}si>)|(.*?))</{p}si>|<{p}si\s*/>",
-        re.S,
-    )
-    for text in _whole(first, pieces, re.compile(rf"<{p}si[\s>/]")):
-        for simple, rich in item.findall(text):
-            yield _unescape(simple) if not rich else _rich_text(rich)
-
-
-def _prefix(xml: str, root: str) -> str:
-    """The namespace prefix the part's elements carry ("" or e.g. "x:")."""
-    match = re.search(rf"<(\w+:)?{root}[\s>]", xml)
-    if match is None:
-        raise Unreadable(f"the part has no <{root}> element")
-    return match.group(1) or ""
-
-
-def _chunks(archive: zipfile.ZipFile, part: str) -> Iterator[str]:
-    """A part's text, READ_BYTES of it at a time."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with archive.open(part) as f:
-            while data := f.read(READ_BYTES):
-                yield decoder.decode(data)
-            yield decoder.decode(b"", final=True)
-    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError) as exc:
-        raise Unreadable(str(exc) or type(exc).__name__) from exc
-
-
-def _whole(first: str, pieces: Iterator[str], start: re.Pattern) -> Iterator[str]:
-    """The text `first` and then `pieces`, cut before the start of an element (`start`: a row,
-    a string item), so that every text yielded holds whole ones."""
-    text = first
-    for piece in pieces:
-        text += piece
-        cut = _last_match(start, text)
-        if cut > 0:
-            yield text[:cut]
-            text = text[cut:]
-        elif len(text) > MAX_ROW_CHARS:
-            raise Unreadable("an element of the part is too large")
-    yield text
-
-
-def _last_match(pattern: re.Pattern, text: str) -> int:
-    """Where the last match of `pattern` starts in `text` (searched from the end), or -1."""
-    position = len(text)
-    while True:
-        found = text.rfind("<", 0, position)
-        if found < 0:
-            return -1
-        if pattern.match(text, found):
-            return found
-        position = found
+    return RowSource(columns, cells_after_header(), "xlsx", estimated_rows=estimate)
 
 
 # --- the sheet -------------------------------------------------------------------------------
@@ -406,8 +268,6 @@ class Sheet:
         if kind == "b":
             return "TRUE" if value.strip() not in ("0", "false") else "FALSE"
         if kind == "d":
-            from .readers import cell_text
-
             try:
                 return cell_text(from_ISO8601(value))
             except ValueError:
@@ -415,8 +275,6 @@ class Sheet:
         return _unescape(value).strip()
 
     def _date(self, value: str, style: int) -> str:
-        from .readers import cell_text
-
         try:
             number = _cast(value)
             moment = from_excel(
@@ -485,8 +343,6 @@ def _cast(value: str) -> int | float:
 
 
 def _number(value: str) -> str:
-    from .readers import cell_text
-
     try:
         return cell_text(_cast(value))
     except ValueError:
