@@ -102,11 +102,13 @@ def test_a_large_file_shows_its_first_screen_while_the_check_runs(
     worker = threading.Thread(target=work)
     worker.start()
     try:
-        first = None
+        first = running = None
+        report_url = f"/api/v1/campaigns/{campaign_a.pk}/imports/{queued[0][0]}/"
         while worker.is_alive() and first is None:
             html = client.get(fragment).content.decode()
             if "So far, of the first" in html:
                 first = html
+                running = client.get(report_url).json()  # the API's report, mid-check
             time.sleep(0.01)
     finally:
         worker.join(timeout=120)
@@ -118,6 +120,11 @@ def test_a_large_file_shows_its_first_screen_while_the_check_runs(
     assert "+14155000000" in first  # the first message
     assert "<td>2</td><td>phone_number</td>" in first  # the first rejected row (line 2)
     assert "disabled" in import_button(first)
+    assert running["status"] in ("running", "completed")
+    if running["status"] == "running":  # the figures so far (unless it finished in between)
+        assert 0 < running["progress_rows"] == running["rows_read"] < 150_001
+        assert running["rejected_rows"][0]["line"] == 2
+        assert running["preview"][0]["phone"] == "+14155000000"
 
     done = client.get(fragment).content.decode()
     assert "hx-trigger" not in done
