@@ -256,8 +256,10 @@ async def test_retries_with_backoff_until_the_receiver_answers_200(sandbox, rece
     times = receiver.attempt_times
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert len(gaps) == 3
-    assert gaps[0] >= 0.03 * 0.8 - 0.005
-    assert gaps[2] > gaps[0]  # exponential: ~30, ~60, ~120 ms
+    # Exponential, each wait at least 0.8 x 30, 60, 120 ms (jitter); a loaded machine can only
+    # make a wait longer, so lower bounds (not gaps[2] > gaps[0]) are what holds everywhere.
+    for attempt, gap in enumerate(gaps):
+        assert gap >= 0.03 * 2**attempt * 0.8 - 0.005, gaps
     webhooks = (await stats(client))["webhooks"]
     assert webhooks["failed_attempts"] == webhooks["retries"] == 3
     assert webhooks["posts_delivered"] == 1
