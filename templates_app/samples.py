@@ -9,11 +9,6 @@ import csv
 import io
 import re
 
-from openpyxl import Workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from whatsapp.variables import (
     PHONE_COLUMNS,
     Variable,
@@ -29,7 +24,6 @@ TEXT_FORMAT = "@"
 TEXT_ROWS = 1_000
 EXAMPLE_PHONE = {"country_code": "+1", "phone_number": "4155550100"}
 # Row 2 is an example, shown grey and italic with a note; the importer recognises and skips it.
-EXAMPLE_FONT = Font(italic=True, color="808080")
 EXAMPLE_NOTE = (
     "This row is an example. Broadcast recognises it and never imports it: write your "
     "recipients below it, or over it."
@@ -96,6 +90,13 @@ def sample_csv(template: MessageTemplate) -> bytes:
 
 
 def sample_xlsx(template: MessageTemplate) -> bytes:
+    # openpyxl only here: loaded at import it costs every process ~13 MB (the importer, the
+    # senders, the web) that never writes a workbook.
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     variables = variables_for(template)
     columns = spreadsheet_columns(variables)
     row = example_row(variables)
@@ -109,7 +110,7 @@ def sample_xlsx(template: MessageTemplate) -> bytes:
         header.font, header.fill = bold, fill
         cell = ws.cell(row=2, column=col, value=row.get(name, ""))
         cell.number_format = TEXT_FORMAT
-        cell.font = EXAMPLE_FONT
+        cell.font = Font(italic=True, color="808080")
         letter = get_column_letter(col)
         ws.column_dimensions[letter].width = max(16, min(60, len(name) + 4))
         if name in PHONE_COLUMNS:

@@ -18,9 +18,9 @@ Whole-file problems raise `FileRejected` (see readers), as openpyxl's errors did
 import re
 import zipfile
 from collections.abc import Iterator
+from datetime import date, datetime, time
 
 from django.conf import settings
-from openpyxl.utils.datetime import from_excel, from_ISO8601
 
 from config.errors import TOO_LARGE
 
@@ -34,6 +34,7 @@ from .xlsx_parts import (
     _rich_text,
     _unescape,
     _whole,
+    from_excel,
 )
 
 
@@ -269,7 +270,7 @@ class Sheet:
             return "TRUE" if value.strip() not in ("0", "false") else "FALSE"
         if kind == "d":
             try:
-                return cell_text(from_ISO8601(value))
+                return cell_text(_iso8601(value))
             except ValueError:
                 return value
         return _unescape(value).strip()
@@ -278,11 +279,20 @@ class Sheet:
         try:
             number = _cast(value)
             moment = from_excel(
-                number, self.workbook.epoch, timedelta=style in self.workbook.timedelta_styles
+                number, self.workbook.epoch, duration=style in self.workbook.timedelta_styles
             )
         except (OverflowError, ValueError):
             return "#VALUE!"
         return cell_text(moment)
+
+
+def _iso8601(text: str) -> date | time | datetime:
+    """A `t="d"` cell (ISO 8601: a date, a time or both)."""
+    if "T" in text or " " in text:
+        return datetime.fromisoformat(text.rstrip("Z"))
+    if ":" in text:
+        return time.fromisoformat(text)
+    return date.fromisoformat(text)
 
 
 _PATTERNS: dict[str, re.Pattern] = {}

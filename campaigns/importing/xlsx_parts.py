@@ -10,10 +10,8 @@ import re
 import zipfile
 from array import array
 from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 from xml.etree import ElementTree
-
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
 # Each piece of the sheet is matched at once (its cells as tuples, ~40 bytes of XML a cell): small
 # pieces keep that transient memory small; 64 KB costs no speed.
@@ -91,12 +89,12 @@ class Workbook:
         part = _workbook_part(archive)
         workbook = _xml(archive, part)
         relations = _relations(archive, part)
-        self.epoch = CALENDAR_WINDOWS_1900
+        self.epoch = WINDOWS_EPOCH
         sheets = []
         for element in workbook.iter():
             tag = _local(element.tag)
             if tag == "workbookPr" and element.get("date1904", "").lower() in ("1", "true"):
-                self.epoch = CALENDAR_MAC_1904
+                self.epoch = MAC_EPOCH
             elif tag == "sheet":
                 kind, path = relations.get(element.get(_REL, ""), ("", ""))
                 if kind == "worksheet":  # not a chart sheet
@@ -123,7 +121,7 @@ def _date_styles(archive: zipfile.ZipFile, part: str | None) -> tuple[frozenset,
         elif tag == "cellXfs":
             for index, xf in enumerate(element):
                 number_format = _int(xf.get("numFmtId"))
-                code = custom.get(number_format) or BUILTIN_FORMATS.get(number_format, "General")
+                code = custom.get(number_format) or BUILTIN_DATE_FORMATS.get(number_format, "")
                 if is_date_format(code):
                     dates.add(index)
                 if is_timedelta_format(code):
@@ -136,6 +134,68 @@ def _int(text) -> int:
         return int(text)
     except (TypeError, ValueError):
         return -1
+
+
+# --- dates -----------------------------------------------------------------------------------
+#
+# As openpyxl decides and converts them (openpyxl.styles.numbers, openpyxl.utils.datetime; the
+# tests compare the two). Not imported from it: openpyxl costs a process ~13 MB, and reading a
+# workbook needs nothing else of it.
+
+# Spreadsheet times are naive (no zone): what the user typed.
+WINDOWS_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001
+MAC_EPOCH = datetime(1904, 1, 1)  # noqa: DTZ001
+# Excel's built-in number formats that show a date, a time or a duration (ECMA-376 §18.8.30);
+# every other built-in one shows a number or text.
+BUILTIN_DATE_FORMATS = {
+    14: "mm-dd-yy",
+    15: "d-mmm-yy",
+    16: "d-mmm",
+    17: "mmm-yy",
+    18: "h:mm AM/PM",
+    19: "h:mm:ss AM/PM",
+    20: "h:mm",
+    21: "h:mm:ss",
+    22: "m/d/yy h:mm",
+    45: "mm:ss",
+    46: "[h]:mm:ss",
+    47: "mmss.0",
+}
+_LITERALS = re.compile(r'".*?"|\[(?!hh?\]|mm?\]|ss?\])[^\]]*\]')  # quoted text, [$€-x] groups
+_DATE_LETTER = re.compile(r"(?<![_\\])[dmhysDMHYS]")
+_ELAPSED = re.compile(r"\[hh?\](:mm(:ss(\.0*)?)?)?|\[mm?\](:ss(\.0*)?)?|\[ss?\](\.0*)?", re.I)
+
+
+def is_date_format(code: str) -> bool:
+    """A number format that shows a date or a time (its first section has d, m, y, h or s
+    outside quoted text and bracketed groups)."""
+    return _DATE_LETTER.search(_LITERALS.sub("", code.split(";")[0])) is not None
+
+
+def is_timedelta_format(code: str) -> bool:
+    """A number format that shows elapsed time ([h]:mm:ss)."""
+    return _ELAPSED.search(code.split(";")[0]) is not None
+
+
+def from_excel(value: float, epoch: datetime, duration: bool = False):
+    """An Excel serial number as a datetime (a time when under one day; a timedelta for an
+    elapsed-time format), to the millisecond."""
+    if duration:
+        elapsed = timedelta(days=value)
+        if elapsed.microseconds:
+            elapsed = timedelta(
+                seconds=elapsed.total_seconds() // 1, microseconds=round(elapsed.microseconds, -3)
+            )
+        return elapsed
+    day, fraction = divmod(value, 1)
+    clock = timedelta(milliseconds=round(fraction * 86_400_000))
+    if 0 <= value < 1 and clock.days == 0:
+        minutes, seconds = divmod(clock.seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        return time(hours, minutes, seconds, clock.microseconds)
+    if 0 < value < 60 and epoch == WINDOWS_EPOCH:
+        day += 1  # Excel's 29 February 1900, which never was
+    return epoch + timedelta(days=day) + clock
 
 
 # --- text ------------------------------------------------------------------------------------

@@ -216,3 +216,24 @@ def test_damaged_rows_are_refused_while_reading_with_the_line():
     source = open_upload(io.BytesIO(workbook_of(sheet, strings=f'<sst xmlns="{NS}"/>')), "x.xlsx")
     with pytest.raises(FileRejected, match="not a readable XLSX file.*shared string"):
         list(source.lists())
+
+
+def test_number_formats_decide_dates_as_openpyxl_does():
+    """Built-in and custom formats: dates, times, elapsed time, and look-alikes that are not
+    dates (quoted text, currency groups)."""
+    formats = [
+        "General", "0.00", "mm-dd-yy", "h:mm AM/PM", "[h]:mm:ss", "mm:ss", "[$-409]mmmm d, yyyy",
+        '0.00 "days"', "#,##0.00 [$€-1]", 'yyyy-mm-dd;@', '"Due "d/m', "0%", "d-mmm-yy",
+        "[mm]:ss", "_(* #,##0_)", "m/d/yy h:mm",
+    ]  # fmt: skip
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["phone_number", *[f"f{i}" for i in range(len(formats))]])
+    for value in (0.25, 1.5, 45000.75, 60, 59.999):
+        sheet.append(["+14155550100", *[value] * len(formats)])
+        for column, code in enumerate(formats, start=2):
+            sheet.cell(row=sheet.max_row, column=column).number_format = code
+    out = io.BytesIO()
+    workbook.save(out)
+    content = out.getvalue()
+    assert ours(content) == openpyxl_rows(content)
