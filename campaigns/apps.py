@@ -7,7 +7,9 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from templates_app.signals import template_unsendable
+        from whatsapp.health import account_blocked
 
-        from .services.lifecycle import campaigns_follow_template
+        from .services.lifecycle import campaigns_follow_template, campaigns_pause_for_account
 
         template_unsendable.connect(campaigns_follow_template, dispatch_uid="campaigns")
+        account_blocked.connect(campaigns_pause_for_account, dispatch_uid="campaigns")

@@ -8,6 +8,8 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
+from whatsapp.variables import variables_for
+
 from .models import Campaign, OptOut, Recipient
 
 PREFIX_DIGITS = 4  # "+" and up to 3 digits: every calling code is 1–3 digits, prefix-free
@@ -76,8 +78,7 @@ def campaign_preflight(campaign: Campaign) -> dict:
     warnings = []
     if not template.is_sendable:
         warnings.append(f"The template is {template.status}: it cannot be sent.")
-    if template.quality_score in ("RED", "YELLOW"):
-        warnings.append(f"The template's quality is {template.quality_score}.")
+    warnings += _template_warnings(template, pending)
     if headroom is not None and to_send > headroom:
         warnings.append(
             f"{to_send - headroom} recipients exceed the number's messaging limit "
@@ -93,6 +94,13 @@ def campaign_preflight(campaign: Campaign) -> dict:
         )
     if account.state != account.State.ACTIVE:
         warnings.append(f"The WhatsApp account needs attention: {account.state_reason}")
+    if blocked := account.blocked_reason():
+        warnings.append(f"Meta does not let this account send: {blocked}")
+    if account.quality_flagged:
+        warnings.append(
+            "Meta flagged this number for low quality: if it does not improve, its messaging "
+            "limit is lowered."
+        )
     return {
         "recipients": campaign.total_recipients,
         "to_send": to_send,
@@ -117,3 +125,57 @@ def campaign_preflight(campaign: Campaign) -> dict:
         },
         "warnings": warnings,
     }
+
+
+def _when(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _template_warnings(template, pending) -> list[str]:
+    """What Meta's template webhooks mean for this send (templates_app.events)."""
+    warnings = []
+    since = f" since {_when(template.quality_changed_at)}" if template.quality_changed_at else ""
+    if template.quality_score == "RED":
+        warnings.append(
+            f"Meta rates this template's quality RED{since}: recipients have been blocking or "
+            "reporting it. Meta may pause it (then the campaign pauses), and sending it hurts "
+            "the number's quality."
+        )
+    elif template.quality_score == "YELLOW":
+        warnings.append(f"The template's quality is YELLOW{since}.")
+    if template.category_changed_from and template.category_changed_at:
+        extra = ""
+        if template.category == "MARKETING":
+            extra = (
+                ", and Meta's per-user limit on marketing messages applies (some recipients "
+                "may be deferred, 131049)"
+            )
+        warnings.append(
+            f"Meta recategorised this template from {template.category_changed_from} to "
+            f"{template.category} on {_when(template.category_changed_at)}: it is priced as "
+            f"{template.category}{extra}."
+        )
+    if template.pending_category:
+        when = (
+            f" from {_when(template.pending_category_from)}"
+            if template.pending_category_from
+            else ""
+        )
+        warnings.append(
+            f"Meta will recategorise this template as {template.pending_category}{when}."
+        )
+    sample = pending.values_list("values", flat=True).first()
+    if sample is not None:
+        columns = {v.column for v in variables_for(template) if v.required}
+        missing = sorted(columns - set(sample))
+        if missing:
+            edited = (
+                f" (edited on WhatsApp {_when(template.components_changed_at)})"
+                if template.components_changed_at
+                else ""
+            )
+            warnings.append(
+                f"The template{edited} needs columns the recipients' spreadsheet lacks: "
+                f"{', '.join(missing)}. Download the new sample and import the recipients again."
+            )
+    return warnings

@@ -47,6 +47,15 @@ class MessageTemplate(models.Model):
         max_length=10, choices=ParameterFormat.choices, default=ParameterFormat.POSITIONAL
     )
     quality_score = models.CharField(max_length=10, blank=True)
+    # Meta's webhooks about the template (templates_app.events): when its quality last changed;
+    # a recategorisation (from what, when) and an impending one (to what, from when); when its
+    # text was edited on WhatsApp.
+    quality_changed_at = models.DateTimeField(null=True, blank=True)
+    category_changed_from = models.CharField(max_length=20, blank=True)
+    category_changed_at = models.DateTimeField(null=True, blank=True)
+    pending_category = models.CharField(max_length=20, blank=True)
+    pending_category_from = models.DateTimeField(null=True, blank=True)
+    components_changed_at = models.DateTimeField(null=True, blank=True)
     components = models.JSONField(default=list)
     status_reason = models.TextField(blank=True)
     # Templates that disappear from Meta's listing are marked, never deleted: campaigns
@@ -75,3 +84,23 @@ class MessageTemplate(models.Model):
     @property
     def is_sendable(self) -> bool:
         return self.status == self.Status.APPROVED and self.removed_upstream_at is None
+
+
+class TemplateQualityChange(models.Model):
+    """One change of a template's quality score, as Meta reported it (its history)."""
+
+    template = models.ForeignKey(
+        MessageTemplate, on_delete=models.CASCADE, related_name="quality_changes"
+    )
+    previous = models.CharField(max_length=10, blank=True)
+    new = models.CharField(max_length=10)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "at", "new"], name="template_quality_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.previous or '—'} → {self.new} at {self.at:%Y-%m-%d %H:%M}"

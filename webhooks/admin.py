@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from config.paginator import EstimatedCountPaginator
 
-from .models import WebhookEvent
+from .models import WebhookEvent, WebhookFieldCount
 from .services import webhook_events_reprocess
 
 
@@ -88,3 +88,18 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # a view-only page: nothing here is the admin's to change
+
+
+@admin.register(WebhookFieldCount)
+class WebhookFieldCountAdmin(admin.ModelAdmin):
+    """What arrives that Broadcast acknowledges and ignores (calls, echoes, flows, alerts,
+    history…), per webhook field: read-only counts."""
+
+    list_display = ["field", "count", "last_seen_at"]
+    ordering = ["-count"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -54,3 +54,18 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"WebhookEvent {self.id} ({self.status})"
+
+
+class WebhookFieldCount(models.Model):
+    """How many changes of each webhook field arrived that Broadcast does not act on (calls,
+    message echoes, flows, account alerts, history…): acknowledged, counted, ignored."""
+
+    field = models.CharField(max_length=80, unique=True)
+    count = models.BigIntegerField(default=0)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["field"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.count}"

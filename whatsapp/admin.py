@@ -3,10 +3,12 @@
 
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from . import services
 from .crypto import mask
-from .models import WhatsAppAccount
+from .models import AccountEvent, WhatsAppAccount
 
 
 class WhatsAppAccountForm(forms.ModelForm):
@@ -56,12 +58,18 @@ class WhatsAppAccountAdmin(admin.ModelAdmin):
         "throughput",
         "messaging_limit_tier",
         "state",
+        "restriction",
         "masked_token",
     ]
-    list_filter = ["state", "throughput", "messaging_limit_tier"]
+    list_filter = ["state", "restriction", "throughput", "messaging_limit_tier"]
     search_fields = ["name", "waba_id", "phone_number_id", "display_phone_number"]
     raw_id_fields = ["workspace"]
-    readonly_fields = ["masked_token", "masked_app_secret", *services.RECORDED_FIELDS]
+    readonly_fields = [
+        "masked_token",
+        "masked_app_secret",
+        *services.RECORDED_FIELDS,
+        "event_log",
+    ]
 
     # The secrets stay form fields but are not set on the instance by the model form: they go
     # to the service in save_model. The page lists the fields in this order (the excluded
@@ -72,6 +80,18 @@ class WhatsAppAccountAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         secrets = {name: form.cleaned_data.get(name, "") for name in services.SECRET_FIELDS}
         services.account_save_by_staff(account=obj, **secrets)
+
+    @admin.display(description="Meta's events (latest 20)")
+    def event_log(self, obj):
+        """The account's event log: Meta's account_update and number events, newest first."""
+        events = AccountEvent.objects.filter(account=obj).order_by("-at", "-id")[:20]
+        if not events:
+            return "None yet."
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308  (a constant)
+            "{} · {} · {}",
+            ((f"{e.at:%Y-%m-%d %H:%M} UTC", e.field, e.summary) for e in events),
+        )
 
     @admin.display(description="Access token")
     def masked_token(self, obj):

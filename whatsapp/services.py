@@ -35,6 +35,11 @@ EDITABLE_FIELDS = (
 STATE_FIELDS = ("state", "state_reason")
 # Recorded by the system: read-only everywhere.
 RECORDED_FIELDS = (
+    # Meta's word on the account and number (webhooks: whatsapp.health).
+    "restriction",
+    "restriction_reason",
+    "restricted_until",
+    "quality_flagged",
     "last_error_code",
     "last_error_details",
     "last_error_at",

@@ -37,6 +37,7 @@ class Change:
     waba_id: str
     phone_number_id: str
     value: dict
+    entry_time: Any = None  # the entry's `time` (unix seconds) as given, for account events
 
 
 @dataclass(slots=True)
@@ -146,7 +147,9 @@ def changes(data: dict) -> Iterator[Change]:
             phone_number_id = (
                 _str(metadata.get("phone_number_id")) if isinstance(metadata, dict) else ""
             )
-            yield Change(_str(change.get("field")), waba_id, phone_number_id, value)
+            yield Change(
+                _str(change.get("field")), waba_id, phone_number_id, value, entry.get("time")
+            )
 
 
 def read_messages_value(value: dict, *, default_time: datetime) -> MessagesValue:

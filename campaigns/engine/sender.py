@@ -30,7 +30,7 @@ from ..models import Campaign
 from . import control, store
 from .breaker import Breaker, BreakerSettings, quality_key
 from .database import call_reconnecting
-from .limiter import LeaseLost, RateLimiter, TierGate, marks_key
+from .limiter import LeaseLost, RateLimiter, TierGate, interval_us, marks_key
 from .outcomes import PAUSING, beyond_horizon, effective_action, outcome_for_error
 
 logger = logging.getLogger(__name__)
@@ -395,6 +395,7 @@ class Sender:
             if time.monotonic() - counted > EVIDENCE_EVERY:
                 counted = time.monotonic()
                 await self._read_evidence()
+                await self._read_limits()
             if self.slot is not None:
                 await control.slot_refresh(self.redis, *self.slot)
             if time.monotonic() - started > self.budget:
@@ -405,6 +406,15 @@ class Sender:
                 self.stop.set()
         # Wake the dispatcher if it waits on an empty queue.
         await self.queue.put(None)
+
+    async def _read_limits(self) -> None:
+        """The number's throughput and the messaging limit as the account has them now: a
+        THROUGHPUT_UPGRADE or a new limit from Meta (whatsapp.health) applies within seconds."""
+        throughput, limit = await self._db(
+            store.account_limits, account_id=self.campaign.account_id
+        )
+        self.limiter.number_interval = interval_us(throughput)
+        self.tier.limit = limit
 
     async def _read_evidence(self) -> None:
         """What status webhooks and replies said about this campaign, for the breaker."""

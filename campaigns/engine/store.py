@@ -15,6 +15,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from whatsapp.errors import OPT_OUT_CODES
+from whatsapp.models import WhatsAppAccount
 
 from ..models import Campaign, OptOut, Recipient
 from ..tracking.counters import counters_apply
@@ -415,3 +416,10 @@ def remaining(*, campaign_id) -> dict:
         .first(),
         "sending": base.filter(status=Recipient.Status.SENDING).exists(),
     }
+
+
+def account_limits(*, account_id) -> tuple[int, int | None]:
+    """The number's throughput (msg/s) and the portfolio's daily unique-user limit (None:
+    unlimited), as the account has them now (Meta's webhooks update them: whatsapp.health)."""
+    account = WhatsAppAccount.objects.only("throughput", "messaging_limit_tier").get(pk=account_id)
+    return account.throughput, account.daily_unique_limit

@@ -152,3 +152,24 @@ def _move_for_template(template, sources: set[str], *, to: str, reason: str) -> 
             extra={"template_id": str(template.pk), "to": to, "count": moved, "reason": reason},
         )
     return moved
+
+
+def campaigns_pause_for_account(*, account, reason: str, **_signal) -> int:
+    """The receiver of `whatsapp.health.account_blocked`: Meta restricted, disabled, deleted or
+    offboarded the account, so every running campaign on it pauses with Meta's reason (within a
+    second: the senders are halted). Nothing resumes by itself."""
+    sources = {Campaign.Status.RUNNING}
+    moving = list(
+        Campaign.objects.filter(account=account, status__in=sources).values_list("pk", flat=True)
+    )
+    moved = Campaign.objects.filter(pk__in=moving, status__in=sources).update(
+        **_status_changes(Campaign.Status.PAUSED, reason, timezone.now())
+    )
+    for campaign_id in moving:
+        control.halt(campaign_id)
+    if moved:
+        logger.warning(
+            "campaigns paused: the account is blocked",
+            extra={"account_id": str(account.pk), "count": moved, "reason": reason},
+        )
+    return moved

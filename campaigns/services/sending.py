@@ -39,6 +39,8 @@ def _ready_to_send(campaign: Campaign) -> None:
         raise InvalidTransition(
             f"the WhatsApp account needs attention: {account.state_reason or 'check it'}"
         )
+    if blocked := account.blocked_reason():
+        raise InvalidTransition(f"Meta does not let this account send: {blocked}")
     if not Recipient.objects.filter(campaign=campaign, status=Recipient.Status.PENDING).exists():
         raise InvalidTransition("the campaign has no recipients to send to")
 
@@ -125,6 +127,8 @@ def campaign_resume_by_staff(*, campaign: Campaign) -> Campaign:
         raise InvalidTransition(
             f"cannot resume: the WhatsApp account needs attention ({campaign.account.state_reason})"
         )
+    if blocked := campaign.account.blocked_reason():
+        raise InvalidTransition(f"cannot resume: Meta does not let this account send: {blocked}")
     campaign = campaign_transition(
         campaign=campaign, to=Campaign.Status.RUNNING, allowed_from={Campaign.Status.PAUSED}
     )

@@ -3,14 +3,19 @@
 `parse` walks a claimed event's entries and changes (read by `whatsapp.webhook_payload`) and
 sorts them by owner, keeping only the accounts the signature speaks for; `apply` calls each
 owner's services: statuses, replies and opt-outs go to `campaigns.tracking`, template status
-updates to `templates_app`, value-level errors (docs/whatsapp.md §5.4) to `whatsapp`. No
-state is written here.
+updates to `templates_app`, value-level errors (docs/whatsapp.md §5.4) and account-health
+events (§11.4) to `whatsapp`. Fields nobody acts on are counted per field (WebhookFieldCount,
+in the admin). No other state is written here.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
 
 from campaigns.tracking import (
     ApplyResult,
@@ -19,10 +24,14 @@ from campaigns.tracking import (
     preferences_apply,
     statuses_apply,
 )
+from templates_app.events import template_event_apply
 from templates_app.services import template_update_apply
+from whatsapp import webhook_account
 from whatsapp import webhook_payload as payload
+from whatsapp.health import account_update_apply, number_update_apply
 from whatsapp.services import account_errors_record
 
+from ..models import WebhookFieldCount
 from .directory import AccountRef, reload_directory
 
 MESSAGE_FIELDS = {"messages", "user_preferences"}
@@ -37,6 +46,12 @@ class Parsed:
     preferences: list[tuple[AccountRef, list[payload.Preference]]] = field(default_factory=list)
     templates: list[tuple[list[AccountRef], payload.TemplateUpdate]] = field(default_factory=list)
     errors: list[tuple[AccountRef, list]] = field(default_factory=list)
+    # account_update, phone_number_quality_update, business_capability_update (whatsapp.health)
+    health: list[tuple[list[AccountRef], Any]] = field(default_factory=list)
+    # A template's quality, category or components changed (templates_app.events).
+    template_events: list[tuple[list[AccountRef], Any]] = field(default_factory=list)
+    # Changes of fields Broadcast does not act on (calls, echoes, flows…), counted per field.
+    ignored: Counter = field(default_factory=Counter)
     messages_count: int = 0
     skipped: int = 0
 
@@ -54,6 +69,23 @@ def parse(event, directory) -> Parsed:
         return signer is None or account.id == signer.id or account.secret == signer.secret
 
     for change in payload.changes(data):
+        if change.field in webhook_account.HEALTH_FIELDS:
+            accounts = [a for a in directory.by_waba.get(change.waba_id, ()) if allowed(a)]
+            update = _health_update(change, event.received_at)
+            if update is None or not accounts:
+                out.skipped += 1
+            else:
+                out.health.append((accounts, update))
+            continue
+        if change.field in webhook_account.TEMPLATE_EVENT_FIELDS:
+            accounts = [a for a in directory.by_waba.get(change.waba_id, ()) if allowed(a)]
+            at = webhook_account.entry_time(change.entry_time, event.received_at)
+            template_event = webhook_account.read_template_event(change.field, change.value, at)
+            if template_event is None or not accounts:
+                out.skipped += 1
+            else:
+                out.template_events.append((accounts, template_event))
+            continue
         if change.field == TEMPLATE_FIELD:
             update = payload.read_template_update(change.value)
             accounts = [a for a in directory.by_waba.get(change.waba_id, ()) if allowed(a)]
@@ -62,8 +94,12 @@ def parse(event, directory) -> Parsed:
             else:
                 out.templates.append((accounts, update))
             continue
+        if change.field not in MESSAGE_FIELDS:
+            out.ignored[change.field[:80] or "(none)"] += 1
+            out.skipped += 1
+            continue
         account = directory.by_phone.get(change.phone_number_id)
-        if change.field not in MESSAGE_FIELDS or account is None or not allowed(account):
+        if account is None or not allowed(account):
             out.skipped += 1
             continue
         value = payload.read_messages_value(change.value, default_time=event.received_at)
@@ -81,6 +117,29 @@ def parse(event, directory) -> Parsed:
     return out
 
 
+def _health_update(change, received_at):
+    at = webhook_account.entry_time(change.entry_time, received_at)
+    if change.field == webhook_account.ACCOUNT_FIELD:
+        return webhook_account.read_account_update(change.value, at)
+    return webhook_account.read_number_update(change.field, change.value, at)
+
+
+def _count_ignored(ignored: Counter) -> None:
+    now = timezone.now()
+    for name, count in sorted(ignored.items()):
+        updated = WebhookFieldCount.objects.filter(field=name).update(
+            count=F("count") + count, last_seen_at=now
+        )
+        if not updated:
+            _, created = WebhookFieldCount.objects.get_or_create(
+                field=name, defaults={"count": count, "last_seen_at": now}
+            )
+            if not created:  # another drain created it meanwhile
+                WebhookFieldCount.objects.filter(field=name).update(
+                    count=F("count") + count, last_seen_at=now
+                )
+
+
 def apply(parsed: list[Parsed], counters: CounterDeltas | None) -> tuple[ApplyResult, int]:
     applied = statuses_apply([s for p in parsed for s in p.statuses], counters=counters)
     replied = 0
@@ -93,4 +152,17 @@ def apply(parsed: list[Parsed], counters: CounterDeltas | None) -> tuple[ApplyRe
             template_update_apply(account_ids=[a.id for a in accounts], update=update)
         for account, errors in item.errors:
             account_errors_record(account_id=account.id, errors=errors, at=item.event.received_at)
+        for accounts, template_event in item.template_events:
+            template_event_apply(account_ids=[a.id for a in accounts], event=template_event)
+        for accounts, update in item.health:
+            ids = [a.id for a in accounts]
+            if isinstance(update, webhook_account.AccountUpdate):
+                account_update_apply(account_ids=ids, update=update)
+            else:
+                number_update_apply(account_ids=ids, update=update)
+    ignored: Counter = Counter()
+    for item in parsed:
+        ignored.update(item.ignored)
+    if ignored:
+        _count_ignored(ignored)
     return applied, replied
