@@ -19,6 +19,7 @@ from config.xlsx_stream import xlsx_stream
 from whatsapp.variables import variables_for
 
 from .models import Campaign, OptOut, Recipient
+from .preflight import message_cost
 from .tracking.counters import STATE_COLUMNS
 
 FORMATS = ("csv", "xlsx")
@@ -51,8 +52,12 @@ RECIPIENT_FIELDS = (
     "error_title",
     "error_details",
     "pricing_category",
+    "pricing_billable",
+    "pricing_type",
     "source_line",
 )
+# Where the export's `cost` column reads Meta's pricing from, within RECIPIENT_FIELDS.
+_PRICING = slice(RECIPIENT_FIELDS.index("pricing_category"), RECIPIENT_FIELDS.index("source_line"))
 
 
 class ExportError(Invalid):
@@ -134,13 +139,19 @@ def recipients_export(*, campaign: Campaign, statuses: list[str], fmt: str) -> D
         "phone",
         *value_columns,
         *(f for f in RECIPIENT_FIELDS if f not in ("phone", "values")),
+        "cost",  # Meta's pricing on its status, priced by PRICE_TABLE_JSON (0: free)
     ]
     recipients: QuerySet = Recipient.objects.filter(campaign=campaign)
     if statuses:
         recipients = recipients.filter(status__in=statuses)
     count = sum(getattr(campaign, STATE_COLUMNS[s]) for s in (statuses or list(STATE_COLUMNS)))
     rows = (
-        (row[0], *(_value(row[1], c) for c in value_columns), *row[2:])
+        (
+            row[0],
+            *(_value(row[1], c) for c in value_columns),
+            *row[2:],
+            message_cost(row[0], *row[_PRICING]),
+        )
         for row in recipients.order_by("id")
         .values_list(*RECIPIENT_FIELDS)
         .iterator(chunk_size=CHUNK)

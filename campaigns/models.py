@@ -189,6 +189,11 @@ class Recipient(models.Model):
     error_details = models.TextField(blank=True)
     error_retryable = models.BooleanField(null=True, blank=True)
     pricing_category = models.CharField(max_length=40, blank=True)
+    # The rest of the status webhook's `pricing`: whether Meta bills the message, and its type
+    # (regular, free_customer_service, free_entry_point…): the campaign's actual cost
+    # (selectors.campaign_actual_cost). Database defaults: the import's COPY leaves them out.
+    pricing_billable = models.BooleanField(null=True, blank=True)
+    pricing_type = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

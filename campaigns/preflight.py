@@ -1,5 +1,6 @@
 """Pre-flight: everything an operator should see on one screen before pressing send."""
 
+import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -123,6 +124,8 @@ def campaign_preflight(campaign: Campaign) -> dict:
             "unpriced_recipients": unpriced,
             "by_country": cost_lines,
         },
+        # What Meta's status webhooks priced so far, beside the estimate.
+        "actual_cost": campaign_actual_cost(campaign),
         "warnings": warnings,
     }
 
@@ -179,3 +182,77 @@ def _template_warnings(template, pending) -> list[str]:
                 f"{', '.join(missing)}. Download the new sample and import the recipients again."
             )
     return warnings
+
+
+# Prices of messages Meta does not bill: the service category, and the free types (a reply
+# within the customer-service window, a free entry point).
+FREE_CATEGORIES = {"service", "referral_conversion"}
+ACTUAL_COST_CACHE_SECONDS = 30
+
+
+def _is_billed(category: str, billable, pricing_type: str) -> bool:
+    if billable is False:
+        return False
+    return category.lower() not in FREE_CATEGORIES and not pricing_type.lower().startswith("free")
+
+
+def message_cost(phone: str, category: str, billable, pricing_type: str) -> float | None:
+    """One message's price from Meta's pricing on its status: 0 when free, None when it
+    carried no pricing or the table has no price for it (the export's `cost` column)."""
+    if not category:
+        return None
+    if not _is_billed(category, billable, pricing_type):
+        return 0.0
+    prices = settings.PRICE_TABLE.get(category.upper(), {})
+    return prices.get(calling_code(phone[:PREFIX_DIGITS]) or "", prices.get("default"))
+
+
+def campaign_actual_cost(campaign: Campaign) -> dict:
+    """What Meta's status webhooks say the campaign has cost so far: every recipient whose
+    status carried `pricing`, billed ones priced by PRICE_TABLE (category × calling code), the
+    free ones (service, free types, `billable: false`) at 0. Counted from the recipients and
+    kept for ACTUAL_COST_CACHE_SECONDS (the stats endpoint is polled)."""
+    from config.redis import get_redis
+
+    key = f"campaign-actual-cost:{campaign.pk}"
+    redis = get_redis()
+    cached = redis.get(key)
+    if cached:
+        return json.loads(cached)
+    rows = (
+        Recipient.objects.filter(campaign=campaign)
+        .exclude(pricing_category="")
+        .annotate(prefix=Substr("phone", 1, PREFIX_DIGITS))
+        .values("pricing_category", "pricing_billable", "pricing_type", "prefix")
+        .annotate(n=Count("id"))
+    )
+    total, priced, free, unpriced = 0.0, 0, 0, 0
+    by_category: dict[str, dict] = {}
+    for row in rows:
+        category, n = row["pricing_category"].lower(), row["n"]
+        line = by_category.setdefault(category, {"category": category, "messages": 0, "cost": 0.0})
+        line["messages"] += n
+        if not _is_billed(category, row["pricing_billable"], row["pricing_type"]):
+            free += n
+            continue
+        prices = settings.PRICE_TABLE.get(category.upper(), {})
+        price = prices.get(calling_code(row["prefix"]) or "", prices.get("default"))
+        if price is None:
+            unpriced += n
+            continue
+        priced += n
+        total += price * n
+        line["cost"] += price * n
+    result = {
+        "currency": settings.PRICE_CURRENCY,
+        "total": round(total, 4),
+        "billed_messages": priced,
+        "free_messages": free,
+        "unpriced_messages": unpriced,
+        "by_category": [
+            {**line, "cost": round(line["cost"], 4)}
+            for line in sorted(by_category.values(), key=lambda line: line["category"])
+        ],
+    }
+    redis.set(key, json.dumps(result), ex=ACTUAL_COST_CACHE_SECONDS)
+    return result

@@ -11,6 +11,7 @@ from accounts.selectors import get_scoped_or_404, scoped
 
 from .importing.phones import normalize
 from .models import Campaign, OptOut, Recipient, TimelineMinute
+from .preflight import campaign_actual_cost
 from .tracking.timeline import KINDS
 
 DEFERRED_SHOWN = 100
@@ -189,6 +190,8 @@ def campaign_stats(campaign: Campaign, *, since: datetime | None = None) -> dict
         "timeline": campaign_timeline(campaign, since=since),
         "failure_reasons": campaign_failure_reasons(campaign),
         "deferred": campaign_deferred(campaign),
+        # Meta's pricing on the statuses so far (counted from the recipients, cached 30 s).
+        "actual_cost": campaign_actual_cost(campaign),
     }
 
 

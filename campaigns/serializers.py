@@ -290,6 +290,25 @@ class DeferredSchema(serializers.Serializer):
     recipients = DeferredRecipientSchema(many=True, help_text="The first 100, soonest first.")
 
 
+class CostLineSchema(serializers.Serializer):
+    category = serializers.CharField()
+    messages = serializers.IntegerField()
+    cost = serializers.FloatField()
+
+
+class ActualCostSchema(serializers.Serializer):
+    currency = serializers.CharField()
+    total = serializers.FloatField(help_text="Billed messages priced by PRICE_TABLE_JSON.")
+    billed_messages = serializers.IntegerField()
+    free_messages = serializers.IntegerField(
+        help_text="Service, free types, or `billable: false` in Meta's pricing: cost 0."
+    )
+    unpriced_messages = serializers.IntegerField(
+        help_text="Billed, but the price table has no price for their category and country."
+    )
+    by_category = CostLineSchema(many=True)
+
+
 class CampaignStatsSerializer(serializers.Serializer):
     campaign = serializers.UUIDField()
     status = serializers.CharField()
@@ -298,3 +317,6 @@ class CampaignStatsSerializer(serializers.Serializer):
     timeline = TimelinePointSchema(many=True, help_text="Minutes with events, oldest first (UTC).")
     failure_reasons = FailureReasonSchema(many=True)
     deferred = DeferredSchema()
+    actual_cost = ActualCostSchema(
+        help_text="What Meta's status webhooks priced so far (recounted every 30 s)."
+    )

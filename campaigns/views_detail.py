@@ -15,7 +15,7 @@ from config.web import form_errors_as_messages, shown_as_message
 from .engine.breaker import BreakerSettings
 from .forms import EXPORT_SEGMENTS, BreakerForm, RecipientFilterForm, SendForm
 from .models import Campaign, Recipient
-from .preflight import campaign_preflight
+from .preflight import campaign_actual_cost, campaign_preflight
 from .selectors import (
     campaign_deferred,
     campaign_deferred_until,
@@ -58,6 +58,7 @@ def live_context(campaign: Campaign) -> dict:
         "deferred": deferred,
         "deferred_until": campaign_deferred_until(campaign, deferred=deferred),
         "live": campaign.status in LIVE,
+        "actual_cost": campaign_actual_cost(campaign),
     }
 
 

@@ -58,6 +58,10 @@ class StatusItem:
     category: str
     failure: Failure | None
     raw: dict
+    # pricing.billable (None when the status says nothing) and pricing.type (regular,
+    # free_customer_service, free_entry_point…).
+    billable: bool | None = None
+    pricing_type: str = ""
     # Filled in by the caller: where the status came from and what it was matched with.
     account_id: Any = None  # the WhatsAppAccount's id, set by the dispatcher
     event_id: int | None = None
@@ -231,7 +235,12 @@ def read_status(raw, default_time: datetime) -> StatusItem | None:
     if not wamid or len(wamid) > 128 or status not in KNOWN_STATUSES:
         return None
     pricing = raw.get("pricing")
-    category = _str(pricing.get("category"))[:40] if isinstance(pricing, dict) else ""
+    category, billable, pricing_type = "", None, ""
+    if isinstance(pricing, dict):
+        category = _str(pricing.get("category"))[:40]
+        if isinstance(pricing.get("billable"), bool):
+            billable = pricing["billable"]
+        pricing_type = _str(pricing.get("type"))[:40]
     failure = None
     if status == "failed":
         errors = [e for e in _list(raw.get("errors")) if isinstance(e, dict)]
@@ -251,6 +260,8 @@ def read_status(raw, default_time: datetime) -> StatusItem | None:
         recipient_id=callback.decode(raw.get("biz_opaque_callback_data")),
         category=category,
         failure=failure,
+        billable=billable,
+        pricing_type=pricing_type,
         raw=raw,
     )
 

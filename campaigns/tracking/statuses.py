@@ -71,6 +71,8 @@ TRACKED = (
     "read_at",
     *FAILURE_FIELDS,
     "pricing_category",
+    "pricing_billable",
+    "pricing_type",
 )
 LOADED = ("id", "campaign_id", "phone", *TRACKED)
 LOADED_COLUMNS = [column(Recipient, name) for name in LOADED]
@@ -144,6 +146,7 @@ def fold(row: dict, items: list[StatusItem]) -> tuple[dict, list[StatusItem]]:
             new["status"], best_rank = item.status, item_rank
         if item.category and not new["pricing_category"]:
             new["pricing_category"] = item.category
+            new["pricing_billable"], new["pricing_type"] = item.billable, item.pricing_type
     ignored = []
     if best_rank > FAILED_RANK:
         # A delivered or read message carries no failure, whichever arrived first.
@@ -349,6 +352,8 @@ _TYPES = {
     "error_retryable": "boolean",
     "next_attempt_at": "timestamptz",
     "pricing_category": "varchar",
+    "pricing_billable": "boolean",
+    "pricing_type": "varchar",
 }
 
 
