@@ -298,6 +298,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "templates_app.sync_all",
         "schedule": TEMPLATE_SYNC_INTERVAL_MINUTES * 60,
     },
+    # Throughput, quality rating and messaging limit, read from Meta (whatsapp.health).
+    "whatsapp-refresh-numbers": {"task": "whatsapp.refresh_numbers", "schedule": 3600.0},
 }
 
 # --- Sending engine -------------------------------------------------------------------------

@@ -11,6 +11,9 @@
   senders pick it up within seconds); FLAGGED / UNFLAGGED mark its quality; a limit change
   sets the messaging-limit tier, which is the portfolio's, so every number of the WABA gets it.
 - `business_capability_update`: the portfolio's messaging limit, likewise.
+- And what the Graph API says about the number (`account_refresh_from_meta`: on connecting
+  it, and hourly): throughput, quality rating, messaging limit and display number, correcting
+  the account where it disagrees, with a note on its event log.
 
 Events are ordered by the time Meta gives them: an older one arriving late changes no state
 (it is still logged), and the same event twice is logged once.
@@ -27,7 +30,10 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from .client import GraphClient
+from .errors import WhatsAppError
 from .models import AccountEvent, WhatsAppAccount
+from .services import NUMBER_FIELDS, UPDATED_LABELS, _number_summary, _updates_from_meta
 from .webhook_account import CAPABILITY_FIELD, AccountUpdate, NumberUpdate
 
 logger = logging.getLogger(__name__)
@@ -234,3 +240,58 @@ def number_update_apply(*, account_ids: list, update: NumberUpdate) -> dict:
             extra={"event": update.event, "limit": update.limit, **done},
         )
     return done
+
+
+# --- reading the truth from Meta (on connecting, and hourly) ---------------------------------
+
+
+def account_refresh_from_meta(
+    *, account: WhatsAppAccount, client: GraphClient | None = None
+) -> list[str]:
+    """Read the number's throughput, quality rating, messaging limit and display number from
+    the Graph API and correct what the account holds (an operator-entered tier that disagrees
+    with Meta's, say); each correction is noted on the account's event log. Returns the
+    corrections in words ([] when Meta agrees or did not answer: the next run tries again)."""
+    client = client or GraphClient()
+    try:
+        data = client.get_object(
+            object_id=account.phone_number_id,
+            access_token=account.access_token,
+            fields=NUMBER_FIELDS,
+        )
+    except WhatsAppError as exc:
+        logger.warning(
+            "could not read the number from the Graph API",
+            extra={"account_id": str(account.pk), "error": str(exc)[:200]},
+        )
+        return []
+    changes = _updates_from_meta(account, _number_summary(data))
+    if not changes:
+        return []
+    notes = [
+        f"{UPDATED_LABELS[name]}: {getattr(account, name) or '—'} → {value}."
+        for name, value in changes.items()
+    ]
+    now = timezone.now()
+    WhatsAppAccount.objects.filter(pk=account.pk).update(**changes, updated_at=now)
+    summary = "Corrected from Meta's Graph API: " + " ".join(notes)
+    AccountEvent.objects.bulk_create(
+        [
+            AccountEvent(
+                account=account,
+                field="graph",
+                event="CORRECTED",
+                at=now,
+                summary=summary,
+                value={"number": data if isinstance(data, dict) else {}},
+                digest=hashlib.sha256(
+                    f"{account.pk}:{now.isoformat()}:{summary}".encode()
+                ).hexdigest(),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    logger.info(
+        "account corrected from Meta", extra={"account_id": str(account.pk), "changes": notes}
+    )
+    return notes

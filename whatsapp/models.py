@@ -72,7 +72,9 @@ class WhatsAppAccount(models.Model):
     restricted_until = models.DateTimeField(null=True, blank=True)
     # When Meta's last restriction event happened: an older event arriving late changes nothing.
     restriction_changed_at = models.DateTimeField(null=True, blank=True)
-    # The number's quality as Meta last reported it: FLAGGED (low quality: its limit may drop).
+    # The number's quality as Meta last reported it: its rating (GREEN, YELLOW, RED; read from
+    # the Graph API) and FLAGGED (a webhook: low quality, its limit may drop).
+    quality_rating = models.CharField(max_length=10, blank=True)
     quality_flagged = models.BooleanField(default=False)
     # When Meta's last number event (throughput, quality) and limit event happened.
     number_changed_at = models.DateTimeField(null=True, blank=True)

@@ -4,6 +4,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
@@ -39,6 +40,7 @@ RECORDED_FIELDS = (
     "restriction",
     "restriction_reason",
     "restricted_until",
+    "quality_rating",
     "quality_flagged",
     "last_error_code",
     "last_error_details",
@@ -88,8 +90,14 @@ def _save(account: WhatsAppAccount) -> WhatsAppAccount:
 
 
 def account_create(*, user, workspace: Workspace, **fields) -> WhatsAppAccount:
+    """Connect a number; what Meta says about it (throughput, quality, limit) is read at once,
+    after the commit, instead of trusting what was typed (whatsapp.health)."""
     _require_owner(user=user, workspace=workspace)
-    return account_save_by_staff(account=WhatsAppAccount(workspace=workspace), **fields)
+    account = account_save_by_staff(account=WhatsAppAccount(workspace=workspace), **fields)
+    from .tasks import account_refresh_from_meta_task
+
+    transaction.on_commit(partial(account_refresh_from_meta_task.delay, str(account.pk)))
+    return account
 
 
 def account_update(*, user, account: WhatsAppAccount, **fields) -> WhatsAppAccount:
@@ -199,13 +207,16 @@ NUMBER_FIELDS = (
 )
 # Meta's names for the messaging limit (docs/whatsapp.md §3) → WhatsAppAccount.Tier.
 META_TIERS = {
+    "TIER_50": WhatsAppAccount.Tier.TIER_50,
     "TIER_250": WhatsAppAccount.Tier.TIER_250,
+    "TIER_1K": WhatsAppAccount.Tier.TIER_1K,
     "TIER_2K": WhatsAppAccount.Tier.TIER_2K,
     "TIER_10K": WhatsAppAccount.Tier.TIER_10K,
     "TIER_100K": WhatsAppAccount.Tier.TIER_100K,
     "TIER_UNLIMITED": WhatsAppAccount.Tier.UNLIMITED,
 }
 UPDATED_LABELS = {
+    "quality_rating": "Quality rating",
     "throughput": "Throughput (msg/s)",
     "messaging_limit_tier": "Messaging-limit tier",
     "display_phone_number": "Display number",
@@ -285,6 +296,9 @@ def _updates_from_meta(account: WhatsAppAccount, number: dict[str, str]) -> dict
     tier = META_TIERS.get(number.get("messaging_limit", "").upper())
     if tier is not None:
         changes["messaging_limit_tier"] = tier
+    rating = number.get("quality_rating", "").upper()
+    if rating in ("GREEN", "YELLOW", "RED", "UNKNOWN"):
+        changes["quality_rating"] = rating
     digits = "".join(ch for ch in number.get("display_phone_number", "") if ch.isdigit())
     if digits and not account.display_phone_number:
         changes["display_phone_number"] = digits[:32]

@@ -232,3 +232,91 @@ async def inbound(request: web.Request) -> web.Response:
     return web.json_response(
         {"message_id": wamid, "webhook_queued": sb.dispatcher is not None, "payload": envelope}
     )
+
+
+# --- account health: the number's state and account events (docs/sandbox.md) ----------------
+
+NUMBER_KEYS = {
+    "quality_rating": {"GREEN", "YELLOW", "RED", "UNKNOWN"},
+    "throughput": {"STANDARD", "HIGH"},
+    "messaging_limit": {
+        "TIER_50",
+        "TIER_250",
+        "TIER_1K",
+        "TIER_2K",
+        "TIER_10K",
+        "TIER_100K",
+        "TIER_UNLIMITED",
+    },  # noqa: E501
+}
+EVENT_FIELDS = {
+    "account_update",
+    "phone_number_quality_update",
+    "business_capability_update",
+    "message_template_quality_update",
+    "template_category_update",
+    "message_template_components_update",
+    # Fields Broadcast acknowledges and counts, for trying that out.
+    "calls",
+    "message_echoes",
+    "smb_message_echoes",
+    "flows",
+    "account_alerts",
+    "history",
+}
+
+
+async def number_state(request: web.Request) -> web.Response:
+    """`POST /__sandbox/number {"quality_rating": "RED", "throughput": "HIGH",
+    "messaging_limit": "TIER_10K"}`: what GET /{phone-number-id} reports from now on."""
+    sb = request.app[SANDBOX]
+    body = await _json_body(request)
+    if body is None:
+        return _bad("expected a JSON object")
+    for key, value in body.items():
+        allowed = NUMBER_KEYS.get(key)
+        if allowed is None:
+            return _bad(f"unknown key {str(key)[:40]!r}; one of {sorted(NUMBER_KEYS)}")
+        if str(value).upper() not in allowed:
+            return _bad(f"{key} must be one of {sorted(allowed)}")
+    for key, value in body.items():
+        value = str(value).upper()
+        if key == "throughput":
+            sb.number["throughput"] = {"level": value}
+        elif key == "messaging_limit":
+            sb.number["whatsapp_business_manager_messaging_limit"] = value
+        else:
+            sb.number[key] = value
+    return web.json_response({"number": sb.number})
+
+
+async def account_event(request: web.Request) -> web.Response:
+    """`POST /__sandbox/account_event {"field": "account_update", "value": {...}}`: post one
+    webhook of that field, as Meta would (signed, entry[].id the WABA, `time` now or
+    `"time"`), to the installation's receiver. The value is sent as given: Meta's documented
+    shapes are in docs/sandbox.md."""
+    sb = request.app[SANDBOX]
+    body = await _json_body(request)
+    if body is None:
+        return _bad("expected a JSON object")
+    field = str(body.get("field", ""))
+    if field not in EVENT_FIELDS:
+        return _bad(f"field must be one of {sorted(EVENT_FIELDS)}")
+    value = body.get("value")
+    if not isinstance(value, dict):
+        return _bad("value must be a JSON object")
+    if sb.dispatcher is None:
+        return _bad("webhooks are off (--no-webhooks): nothing to post to", status=409)
+    at = body.get("time")
+    envelope = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": str(body.get("waba_id") or sb.status_waba_id()),
+                "time": int(at) if isinstance(at, int) else int(time.time()),
+                "changes": [{"value": value, "field": field}],
+            }
+        ],
+    }
+    sb.dispatcher.post_event(envelope)
+    return web.json_response({"posted": envelope})

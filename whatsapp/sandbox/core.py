@@ -34,6 +34,8 @@ class Sandbox:
         # installation's accounts, not test state).
         self.known_wabas: dict[str, None] = {}
         self.last_phone_number_id: str | None = None
+        # What GET /{phone-number-id} reports beyond its defaults (POST /__sandbox/number).
+        self.number: dict = {}
         self.dispatcher = (
             WebhookDispatcher(config, self.rng, self.status_waba_id)
             if config.webhooks_enabled
@@ -138,6 +140,7 @@ class Sandbox:
         self.ledger.reset()
         self.catalogue.reset()
         self.last_phone_number_id = None
+        self.number = {}
         if self.dispatcher is not None:
             self.dispatcher.reset()
 

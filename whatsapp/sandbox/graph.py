@@ -149,6 +149,7 @@ async def get_object(request: web.Request) -> web.Response:
         "throughput": {"level": "STANDARD" if sb.config.mps <= 80 else "HIGH"},
         "whatsapp_business_manager_messaging_limit": "TIER_UNLIMITED",
     }
+    obj.update(sb.number)  # what POST /__sandbox/number set
     if fields:
         obj = {k: v for k, v in obj.items() if k in fields or k == "id"}
     return web.json_response(obj)
