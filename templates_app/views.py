@@ -75,6 +75,7 @@ def template_detail(request, template_id):
             "message": template_message(template),
             "campaigns": list(template_campaigns(template=template)),
             "components_json": json.dumps(template.components, indent=2, ensure_ascii=False),
+            "quality_history": list(template.quality_changes.all()[:10]),
         },
     )
 

@@ -141,3 +141,20 @@ def test_edited_text_resyncs_the_catalogue_and_drafts_that_no_longer_fit_say_so(
     template.save(update_fields=["components"])
     warnings = campaign_preflight(draft)["warnings"]
     assert any("body_param_4" in w and "edited on WhatsApp" in w for w in warnings), warnings
+
+
+def test_the_template_page_shows_the_quality_history_and_the_recategorisation(
+    receive, account, campaign, client, owner
+):
+    template = campaign.template
+    receive(
+        account,
+        quality(template, "GREEN", "YELLOW", at=NOW),
+        quality(template, "YELLOW", "RED", at=NOW + 60),
+        category(template, {"new_category": "MARKETING"}),
+    )
+    client.force_login(owner)
+    page = client.get(f"/templates/{template.pk}/").content.decode()
+    assert "green → yellow" in page
+    assert "yellow → red" in page
+    assert "from utility on" in page
