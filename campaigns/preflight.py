@@ -187,7 +187,7 @@ def _template_warnings(template, pending) -> list[str]:
 # Prices of messages Meta does not bill: the service category, and the free types (a reply
 # within the customer-service window, a free entry point).
 FREE_CATEGORIES = {"service", "referral_conversion"}
-ACTUAL_COST_CACHE_SECONDS = 30
+ACTUAL_COST_CACHE_SECONDS = 10
 
 
 def _is_billed(category: str, billable, pricing_type: str) -> bool:

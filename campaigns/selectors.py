@@ -190,7 +190,7 @@ def campaign_stats(campaign: Campaign, *, since: datetime | None = None) -> dict
         "timeline": campaign_timeline(campaign, since=since),
         "failure_reasons": campaign_failure_reasons(campaign),
         "deferred": campaign_deferred(campaign),
-        # Meta's pricing on the statuses so far (counted from the recipients, cached 30 s).
+        # Meta's pricing on the statuses so far (counted from the recipients, cached 10 s).
         "actual_cost": campaign_actual_cost(campaign),
     }
 

@@ -318,5 +318,5 @@ class CampaignStatsSerializer(serializers.Serializer):
     failure_reasons = FailureReasonSchema(many=True)
     deferred = DeferredSchema()
     actual_cost = ActualCostSchema(
-        help_text="What Meta's status webhooks priced so far (recounted every 30 s)."
+        help_text="What Meta's status webhooks priced so far (recounted every 10 s)."
     )
