@@ -178,6 +178,8 @@ class Recipient(models.Model):
     # Unique where set (recipient_wamid_unique): a partial index, so the rows an import adds
     # (all without a wamid yet) cost it nothing.
     wamid = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    # The send's message_status as Meta answered it (accepted, or held_for_quality_assessment
+    # under template pacing, HELD); a held one's first status webhook clears it.
     message_status = models.CharField(max_length=32, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -238,6 +240,13 @@ class Recipient(models.Model):
                 fields=["phone"],
                 condition=Q(sent_at__isnull=False),
                 name="recipient_phone_idx",
+            ),
+            # Held by Meta's template pacing (docs/whatsapp.md §11.3): accepted as
+            # held_for_quality_assessment and no status since; only those rows pay for it.
+            models.Index(
+                fields=["campaign"],
+                condition=Q(status="sent", message_status="held_for_quality_assessment"),
+                name="recipient_held_idx",
             ),
             # Stats, failure reasons: WHERE campaign_id = ? AND status = 'failed' GROUP BY
             # error_code, an index-only scan; only failed rows pay for it.

@@ -12,6 +12,7 @@ from accounts.selectors import get_scoped_or_404, scoped
 from .importing.phones import normalize
 from .models import Campaign, OptOut, Recipient, TimelineMinute
 from .preflight import campaign_actual_cost
+from .tracking.statuses import HELD
 from .tracking.timeline import KINDS
 
 DEFERRED_SHOWN = 100
@@ -178,6 +179,15 @@ def campaign_deferred(campaign: Campaign, *, limit: int = DEFERRED_SHOWN) -> dic
     }
 
 
+def campaign_held(campaign: Campaign) -> int:
+    """Recipients Meta holds under template pacing (docs/whatsapp.md §11.3): accepted as
+    held_for_quality_assessment, no status since. Meta delivers them once the template's
+    quality is judged good, or drops them (a failed status, 132015). A partial index."""
+    return Recipient.objects.filter(
+        campaign=campaign, status=Recipient.Status.SENT, message_status=HELD
+    ).count()
+
+
 def campaign_stats(campaign: Campaign, *, since: datetime | None = None) -> dict:
     """What the stats endpoint and the campaign page show: the funnel, the per-minute
     timeline, failure reasons and deferred recipients. Each part reads the counters, the
@@ -190,6 +200,7 @@ def campaign_stats(campaign: Campaign, *, since: datetime | None = None) -> dict
         "timeline": campaign_timeline(campaign, since=since),
         "failure_reasons": campaign_failure_reasons(campaign),
         "deferred": campaign_deferred(campaign),
+        "held": campaign_held(campaign),
         # Meta's pricing on the statuses so far (counted from the recipients, cached 10 s).
         "actual_cost": campaign_actual_cost(campaign),
     }

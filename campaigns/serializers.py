@@ -317,6 +317,10 @@ class CampaignStatsSerializer(serializers.Serializer):
     timeline = TimelinePointSchema(many=True, help_text="Minutes with events, oldest first (UTC).")
     failure_reasons = FailureReasonSchema(many=True)
     deferred = DeferredSchema()
+    held = serializers.IntegerField(
+        help_text="Recipients Meta holds under template pacing (held_for_quality_assessment) "
+        "until it delivers them or drops them (132015)."
+    )
     actual_cost = ActualCostSchema(
         help_text="What Meta's status webhooks priced so far (recounted every 10 s)."
     )

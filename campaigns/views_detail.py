@@ -22,6 +22,7 @@ from .selectors import (
     campaign_eta,
     campaign_funnel,
     campaign_get_for_user,
+    campaign_held,
     recipient_page,
 )
 from .services.campaigns import BREAKER_EDITABLE, campaign_delete, campaign_update
@@ -59,6 +60,7 @@ def live_context(campaign: Campaign) -> dict:
         "deferred_until": campaign_deferred_until(campaign, deferred=deferred),
         "live": campaign.status in LIVE,
         "actual_cost": campaign_actual_cost(campaign),
+        "held": campaign_held(campaign),
     }
 
 

@@ -73,7 +73,11 @@ TRACKED = (
     "pricing_category",
     "pricing_billable",
     "pricing_type",
+    "message_status",
 )
+# The send's message_status under Meta's template pacing (§11.3): held until Meta delivers or
+# drops it (132015). Any status webhook for the message ends the hold.
+HELD = "held_for_quality_assessment"
 LOADED = ("id", "campaign_id", "phone", *TRACKED)
 LOADED_COLUMNS = [column(Recipient, name) for name in LOADED]
 # Meta 131050: the user stopped marketing messages (docs/whatsapp.md §4, §7): keep them out.
@@ -147,6 +151,8 @@ def fold(row: dict, items: list[StatusItem]) -> tuple[dict, list[StatusItem]]:
         if item.category and not new["pricing_category"]:
             new["pricing_category"] = item.category
             new["pricing_billable"], new["pricing_type"] = item.billable, item.pricing_type
+    if new["message_status"] == HELD and items:
+        new["message_status"] = "released"
     ignored = []
     if best_rank > FAILED_RANK:
         # A delivered or read message carries no failure, whichever arrived first.
@@ -354,6 +360,7 @@ _TYPES = {
     "pricing_category": "varchar",
     "pricing_billable": "boolean",
     "pricing_type": "varchar",
+    "message_status": "varchar",
 }
 
 

@@ -136,7 +136,7 @@ def test_every_order_of_a_messages_statuses_ends_the_same(post, account, make_re
 
 TRACKED = ("status", "wamid", "sent_at", "delivered_at", "read_at", "failed_at", "error_code")
 TRACKED += ("error_title", "error_details", "error_retryable", "next_attempt_at")
-TRACKED += ("pricing_category", "pricing_billable", "pricing_type")
+TRACKED += ("pricing_category", "pricing_billable", "pricing_type", "message_status")
 
 
 @st.composite

@@ -158,3 +158,11 @@ def test_the_template_page_shows_the_quality_history_and_the_recategorisation(
     assert "green → yellow" in page
     assert "yellow → red" in page
     assert "from utility on" in page
+
+
+def test_the_campaign_page_shows_its_template_s_quality(receive, account, campaign, client, owner):
+    receive(account, quality(campaign.template, "YELLOW", "RED"))
+    client.force_login(owner)
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert 'data-field="template_quality"' in page
+    assert "q-red" in page

@@ -9,7 +9,15 @@ import pytest_asyncio
 
 from whatsapp.sandbox import make_app
 
-from .test_sandbox_support import AUTH, PHONE_NUMBER_ID, start_receiver, webhook_config
+from .test_sandbox_support import (
+    AUTH,
+    MESSAGES,
+    PHONE_NUMBER_ID,
+    delivery_window,
+    start_receiver,
+    wait_until,
+    webhook_config,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -75,3 +83,43 @@ async def test_an_account_event_is_posted_signed_in_meta_s_envelope(aiohttp_clie
 
     for bad in ({"field": "nope", "value": {}}, {"field": "account_update", "value": [1]}):
         assert (await client.post("/__sandbox/account_event", json=bad)).status == 400
+
+
+async def test_template_pacing_holds_sends_until_a_release_delivers_or_drops_them(
+    aiohttp_client, receiver
+):
+    client = await aiohttp_client(make_app(webhook_config(receiver.url, read_share=0.0)))
+    assert (
+        await client.post("/__sandbox/templates/delivery_window/pace", json={"hold": 2})
+    ).status == 200  # noqa: E501
+    wamids = []
+    for i in range(3):
+        resp = await client.post(
+            MESSAGES, json=delivery_window(to=f"+4477009001{i:02d}"), headers=AUTH
+        )  # noqa: E501
+        message = (await resp.json())["messages"][0]
+        wamids.append((message["id"], message["message_status"]))
+    assert [status for _, status in wamids] == [
+        "held_for_quality_assessment",
+        "held_for_quality_assessment",
+        "accepted",  # only the first two were held
+    ]
+    await wait_until(lambda: receiver.statuses_of(wamids[2][0]) == ["sent", "delivered"])
+    assert receiver.statuses_of(wamids[0][0]) == []  # held: no webhook yet
+
+    released = await client.post(
+        "/__sandbox/templates/delivery_window/release", json={"outcome": "drop"}
+    )  # noqa: E501
+    assert (await released.json())["released"] == 2
+    await wait_until(lambda: receiver.statuses_of(wamids[0][0]) == ["failed"])
+    failed = next(
+        s
+        for post in receiver.posts
+        for e in post["json"]["entry"]
+        for c in e["changes"]
+        for s in c["value"].get("statuses", [])
+        if s["id"] == wamids[0][0]
+    )
+    assert failed["errors"][0]["code"] == 132015
+    bad = await client.post("/__sandbox/templates/delivery_window/release", json={"outcome": "x"})
+    assert bad.status == 400

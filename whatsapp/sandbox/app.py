@@ -35,6 +35,8 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_post("/__sandbox/templates/{name}/fail", controls.template_failure)
     app.router.add_post("/__sandbox/burst", controls.burst)
     app.router.add_post("/__sandbox/number", controls.number_state)
+    app.router.add_post("/__sandbox/templates/{name}/pace", controls.template_pace)
+    app.router.add_post("/__sandbox/templates/{name}/release", controls.template_release)
     app.router.add_post("/__sandbox/account_event", controls.account_event)
     app.router.add_post(f"/{version}/{{phone_number_id}}/messages", graph.send_message)
     app.router.add_get(f"/{version}/{{waba_id}}/message_templates", graph.list_templates)

@@ -8,6 +8,7 @@ import time
 
 from aiohttp import web
 
+from . import numbers
 from .core import SANDBOX
 from .events import (
     inbound_value,
@@ -320,3 +321,38 @@ async def account_event(request: web.Request) -> web.Response:
     }
     sb.dispatcher.post_event(envelope)
     return web.json_response({"posted": envelope})
+
+
+async def template_pace(request: web.Request) -> web.Response:
+    """`POST /__sandbox/templates/{name}/pace {"hold": 50}`: Meta's template pacing (§11.3):
+    the next `hold` sends of the template are accepted as `held_for_quality_assessment`, with no
+    webhook until a release."""
+    sb = request.app[SANDBOX]
+    body = await _json_body(request)
+    hold = body.get("hold") if body is not None else None
+    if not isinstance(hold, int) or isinstance(hold, bool) or not 0 <= hold <= 1_000_000:
+        return _bad("hold must be a number of sends, 0 to 1,000,000")
+    name = request.match_info["name"]
+    if not sb.catalogue.named(name, None):
+        return _bad(f"no template {name!r} in the catalogue", status=404)
+    sb.pacing[name] = hold
+    return web.json_response({"template": name, "hold": hold, "held": len(sb.held.get(name, []))})
+
+
+async def template_release(request: web.Request) -> web.Response:
+    """`POST /__sandbox/templates/{name}/release {"outcome": "deliver" | "drop"}`: Meta's
+    verdict on the held sends: delivered as usual, or dropped (a `failed` status, 132015)."""
+    sb = request.app[SANDBOX]
+    body = await _json_body(request)
+    outcome = body.get("outcome") if body is not None else None
+    if outcome not in ("deliver", "drop"):
+        return _bad('outcome must be "deliver" or "drop"')
+    name = request.match_info["name"]
+    held = sb.held.pop(name, [])
+    sb.pacing.pop(name, None)
+    if sb.dispatcher is not None:
+        for number, wamid, digits, callback, category, behaviour in held:
+            if outcome == "drop":
+                behaviour = numbers.HELD_DROPPED
+            sb.dispatcher.message_accepted(number, wamid, digits, callback, category, behaviour)
+    return web.json_response({"template": name, "released": len(held), "outcome": outcome})

@@ -36,6 +36,10 @@ class Sandbox:
         self.last_phone_number_id: str | None = None
         # What GET /{phone-number-id} reports beyond its defaults (POST /__sandbox/number).
         self.number: dict = {}
+        # Template pacing (POST /__sandbox/templates/{name}/pace): how many more sends of each
+        # template are held, and the held ones (their webhooks wait for a release).
+        self.pacing: dict[str, int] = {}
+        self.held: dict[str, list[tuple]] = {}
         self.dispatcher = (
             WebhookDispatcher(config, self.rng, self.status_waba_id)
             if config.webhooks_enabled
@@ -141,6 +145,7 @@ class Sandbox:
         self.catalogue.reset()
         self.last_phone_number_id = None
         self.number = {}
+        self.pacing, self.held = {}, {}
         if self.dispatcher is not None:
             self.dispatcher.reset()
 

@@ -59,10 +59,15 @@ async def _send_message(sb, request: web.Request) -> web.Response:
     wamid = sb.new_wamid()
     sb.ledger.accept(number, send.digits, send.callback, now)
     sb.last_phone_number_id = number
-    if sb.dispatcher is not None:
-        sb.dispatcher.message_accepted(
-            number, wamid, send.digits, send.callback, send.spec.pricing_category, behaviour
-        )
+    accepted = (number, wamid, send.digits, send.callback, send.spec.pricing_category, behaviour)
+    status = b"accepted"
+    if sb.pacing.get(send.spec.name, 0) > 0:
+        # Held by template pacing: no webhook until a release delivers or drops it (§11.3).
+        sb.pacing[send.spec.name] -= 1
+        sb.held.setdefault(send.spec.name, []).append(accepted)
+        status = b"held_for_quality_assessment"
+    elif sb.dispatcher is not None:
+        sb.dispatcher.message_accepted(*accepted)
     return web.Response(
         body=b"".join(
             (
@@ -72,7 +77,9 @@ async def _send_message(sb, request: web.Request) -> web.Response:
                 send.digits.encode(),
                 b'"}],"messages":[{"id":"',
                 wamid.encode(),
-                b'","message_status":"accepted"}]}',
+                b'","message_status":"',
+                status,
+                b'"}]}',
             )
         ),
         content_type=JSON,

@@ -19,6 +19,7 @@ NEVER_READ = "never_read"  # sent + delivered, never read
 NEVER_DELIVERED = "never_delivered"  # sent only
 PERSISTENT_ERROR = "persistent_error"  # code 1 (HTTP 500) on every attempt
 SYNC_BAD_PARAMETER = "sync_bad_parameter"  # 131009 about a parameter, on every attempt
+HELD_DROPPED = "held_dropped"  # held by template pacing, then dropped: failed 132015
 
 
 @dataclass(frozen=True, slots=True)

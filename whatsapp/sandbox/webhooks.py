@@ -30,7 +30,11 @@ from .events import messages_envelope, statuses_value
 
 logger = logging.getLogger(__name__)
 
-ASYNC_FAILURES = {numbers.ASYNC_UNDELIVERABLE: 131026, numbers.ASYNC_MARKETING_CAP: 131049}
+ASYNC_FAILURES = {
+    numbers.ASYNC_UNDELIVERABLE: 131026,
+    numbers.ASYNC_MARKETING_CAP: 131049,
+    numbers.HELD_DROPPED: 132015,  # a paced template's held message, dropped (§11.3)
+}
 _DUMPS = json.JSONEncoder(separators=(",", ":")).encode
 
 
