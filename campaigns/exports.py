@@ -54,10 +54,13 @@ RECIPIENT_FIELDS = (
     "pricing_category",
     "pricing_billable",
     "pricing_type",
+    "pricing_model",
     "source_line",
 )
 # Where the export's `cost` column reads Meta's pricing from, within RECIPIENT_FIELDS.
-_PRICING = slice(RECIPIENT_FIELDS.index("pricing_category"), RECIPIENT_FIELDS.index("source_line"))
+_PRICING = slice(
+    RECIPIENT_FIELDS.index("pricing_category"), RECIPIENT_FIELDS.index("pricing_model")
+)
 
 
 class ExportError(Invalid):

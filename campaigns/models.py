@@ -196,6 +196,7 @@ class Recipient(models.Model):
     # (selectors.campaign_actual_cost). Database defaults: the import's COPY leaves them out.
     pricing_billable = models.BooleanField(null=True, blank=True)
     pricing_type = models.CharField(max_length=40, blank=True, default="", db_default="")
+    pricing_model = models.CharField(max_length=10, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

@@ -62,6 +62,7 @@ class StatusItem:
     # free_customer_service, free_entry_point…).
     billable: bool | None = None
     pricing_type: str = ""
+    pricing_model: str = ""  # PMP (per message), CBP (per conversation, before July 2025)
     # Filled in by the caller: where the status came from and what it was matched with.
     account_id: Any = None  # the WhatsAppAccount's id, set by the dispatcher
     event_id: int | None = None
@@ -235,12 +236,13 @@ def read_status(raw, default_time: datetime) -> StatusItem | None:
     if not wamid or len(wamid) > 128 or status not in KNOWN_STATUSES:
         return None
     pricing = raw.get("pricing")
-    category, billable, pricing_type = "", None, ""
+    category, billable, pricing_type, pricing_model = "", None, "", ""
     if isinstance(pricing, dict):
         category = _str(pricing.get("category"))[:40]
         if isinstance(pricing.get("billable"), bool):
             billable = pricing["billable"]
         pricing_type = _str(pricing.get("type"))[:40]
+        pricing_model = _str(pricing.get("pricing_model"))[:10]
     failure = None
     if status == "failed":
         errors = [e for e in _list(raw.get("errors")) if isinstance(e, dict)]
@@ -262,6 +264,7 @@ def read_status(raw, default_time: datetime) -> StatusItem | None:
         failure=failure,
         billable=billable,
         pricing_type=pricing_type,
+        pricing_model=pricing_model,
         raw=raw,
     )
 

@@ -73,6 +73,7 @@ TRACKED = (
     "pricing_category",
     "pricing_billable",
     "pricing_type",
+    "pricing_model",
     "message_status",
 )
 # The send's message_status under Meta's template pacing (§11.3): held until Meta delivers or
@@ -151,6 +152,7 @@ def fold(row: dict, items: list[StatusItem]) -> tuple[dict, list[StatusItem]]:
         if item.category and not new["pricing_category"]:
             new["pricing_category"] = item.category
             new["pricing_billable"], new["pricing_type"] = item.billable, item.pricing_type
+            new["pricing_model"] = item.pricing_model
     if new["message_status"] == HELD and items:
         new["message_status"] = "released"
     ignored = []
@@ -360,6 +362,7 @@ _TYPES = {
     "pricing_category": "varchar",
     "pricing_billable": "boolean",
     "pricing_type": "varchar",
+    "pricing_model": "varchar",
     "message_status": "varchar",
 }
 

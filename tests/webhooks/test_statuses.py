@@ -136,7 +136,8 @@ def test_every_order_of_a_messages_statuses_ends_the_same(post, account, make_re
 
 TRACKED = ("status", "wamid", "sent_at", "delivered_at", "read_at", "failed_at", "error_code")
 TRACKED += ("error_title", "error_details", "error_retryable", "next_attempt_at")
-TRACKED += ("pricing_category", "pricing_billable", "pricing_type", "message_status")
+TRACKED += ("pricing_category", "pricing_billable", "pricing_type", "pricing_model")
+TRACKED += ("message_status",)
 
 
 @st.composite

@@ -4,6 +4,7 @@ drain: quality with its history, recategorisation (now and impending), edited te
 order, idempotent; and what the campaign's pre-flight then tells the operator."""
 
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -166,3 +167,17 @@ def test_the_campaign_page_shows_its_template_s_quality(receive, account, campai
     page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
     assert 'data-field="template_quality"' in page
     assert "q-red" in page
+
+
+def test_a_running_campaign_is_told_of_its_template_s_recategorisation(
+    receive, account, campaign, client, owner
+):
+    started = campaign.created_at - timedelta(hours=1)
+    Campaign.objects.filter(pk=campaign.pk).update(started_at=started)
+    receive(account, category(campaign.template, {"new_category": "MARKETING"}))
+    client.force_login(owner)
+    page = client.get(f"/campaigns/{campaign.pk}/live/").content.decode()
+    assert "recategorised this campaign" in page
+    assert "from utility to marketing" in page
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.RUNNING
