@@ -135,17 +135,20 @@ def campaigns_follow_template(*, template, reason: str, gone: bool, **_signal) -
     return campaigns_pause_for_template(template=template, reason=reason)
 
 
-def _move_for_template(template, sources: set[str], *, to: str, reason: str) -> int:
-    """Move the template's campaigns in `sources` to `to` in one UPDATE, and halt their
-    senders."""
-    moving = list(
-        Campaign.objects.filter(template=template, status__in=sources).values_list("pk", flat=True)
-    )
+def _move(campaigns, sources: set[str], *, to: str, reason: str) -> int:
+    """Move `campaigns` that are in `sources` to `to` in one UPDATE, and halt their senders
+    (they notice within a fraction of a second)."""
+    moving = list(campaigns.filter(status__in=sources).values_list("pk", flat=True))
     moved = Campaign.objects.filter(pk__in=moving, status__in=sources).update(
         **_status_changes(to, reason, timezone.now())
     )
     for campaign_id in moving:
         control.halt(campaign_id)
+    return moved
+
+
+def _move_for_template(template, sources: set[str], *, to: str, reason: str) -> int:
+    moved = _move(Campaign.objects.filter(template=template), sources, to=to, reason=reason)
     if moved:
         logger.warning(
             "campaigns moved by template status",
@@ -158,15 +161,12 @@ def campaigns_pause_for_account(*, account, reason: str, **_signal) -> int:
     """The receiver of `whatsapp.health.account_blocked`: Meta restricted, disabled, deleted or
     offboarded the account, so every running campaign on it pauses with Meta's reason (within a
     second: the senders are halted). Nothing resumes by itself."""
-    sources = {Campaign.Status.RUNNING}
-    moving = list(
-        Campaign.objects.filter(account=account, status__in=sources).values_list("pk", flat=True)
+    moved = _move(
+        Campaign.objects.filter(account=account),
+        {Campaign.Status.RUNNING},
+        to=Campaign.Status.PAUSED,
+        reason=reason,
     )
-    moved = Campaign.objects.filter(pk__in=moving, status__in=sources).update(
-        **_status_changes(Campaign.Status.PAUSED, reason, timezone.now())
-    )
-    for campaign_id in moving:
-        control.halt(campaign_id)
     if moved:
         logger.warning(
             "campaigns paused: the account is blocked",

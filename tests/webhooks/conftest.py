@@ -8,7 +8,7 @@ import pytest
 from campaigns.models import Campaign
 from campaigns.tracking import campaign_recount, counts_from_recipients, stored_counts
 from campaigns.tracking.timeline import stored_timeline, timeline_from_recipients
-from webhooks.services import directory
+from webhooks.services import directory, webhook_events_drain
 from webhooks.tasks import webhook_events_drain_task
 
 from ..factories import CampaignFactory, RecipientFactory, WhatsAppAccountFactory
@@ -69,6 +69,18 @@ def post(client):
         if signature:
             headers["HTTP_X_HUB_SIGNATURE_256"] = signature
         return client.post(URL, data=body, content_type="application/json", **headers)
+
+    return do
+
+
+@pytest.fixture
+def receive(post):
+    """POST each payload (signed by `account`), then drain: what Meta's webhook does."""
+
+    def do(account, *payloads):
+        for payload in payloads:
+            assert post(payload, account=account).status_code == 200
+        webhook_events_drain()
 
     return do
 

@@ -60,16 +60,6 @@ def number_update(waba_id: str, value: dict, *, at: int = NOW, field="phone_numb
     }
 
 
-@pytest.fixture
-def receive(post):
-    def do(account, *payloads):
-        for payload in payloads:
-            assert post(payload, account=account).status_code == 200
-        webhook_events_drain()
-
-    return do
-
-
 def test_a_restriction_pauses_running_campaigns_and_refuses_sends_until_it_ends(
     receive, account, campaign, owner
 ):

@@ -12,7 +12,6 @@ from campaigns.models import Campaign
 from campaigns.preflight import campaign_preflight
 from templates_app import tasks as template_tasks
 from templates_app.models import TemplateQualityChange
-from webhooks.services import webhook_events_drain
 
 from ..factories import CampaignFactory, RecipientFactory
 
@@ -49,16 +48,6 @@ def category(template, value: dict, *, at: int = NOW) -> dict:
         **value,
     }
     return template_change(template.account.waba_id, "template_category_update", value, at=at)
-
-
-@pytest.fixture
-def receive(post):
-    def do(account, *payloads):
-        for payload in payloads:
-            assert post(payload, account=account).status_code == 200
-        webhook_events_drain()
-
-    return do
 
 
 def test_quality_changes_are_kept_with_their_history_in_meta_s_order(receive, account, campaign):

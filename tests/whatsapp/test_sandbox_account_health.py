@@ -5,7 +5,6 @@ import asyncio
 import time
 
 import pytest
-import pytest_asyncio
 
 from whatsapp.sandbox import make_app
 
@@ -14,17 +13,11 @@ from .test_sandbox_support import (
     MESSAGES,
     PHONE_NUMBER_ID,
     delivery_window,
-    start_receiver,
     wait_until,
     webhook_config,
 )
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest_asyncio.fixture
-async def receiver(aiohttp_server):
-    return await start_receiver(aiohttp_server)
 
 
 async def test_the_number_reports_what_the_control_set(aiohttp_client, receiver):

@@ -2,7 +2,6 @@
 changes and the webhooks they post."""
 
 import pytest
-import pytest_asyncio
 
 from whatsapp.sandbox import make_app
 
@@ -11,17 +10,11 @@ from .test_sandbox_support import (
     MESSAGES,
     PHONE_NUMBER_ID,
     delivery_window,
-    start_receiver,
     wait_until,
     webhook_config,
 )
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest_asyncio.fixture
-async def receiver(aiohttp_server):
-    return await start_receiver(aiohttp_server)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import hmac
 import time
 
 import pytest
-import pytest_asyncio
 
 from whatsapp.sandbox import make_app
 from whatsapp.sandbox.config import DEFAULT_WABA_ID
@@ -18,18 +17,12 @@ from .test_sandbox_support import (
     SECRET,
     body_params,
     delivery_window,
-    start_receiver,
     template_send,
     wait_until,
     webhook_config,
 )
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest_asyncio.fixture
-async def receiver(aiohttp_server):
-    return await start_receiver(aiohttp_server)
 
 
 @pytest.fixture
