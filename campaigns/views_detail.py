@@ -50,6 +50,7 @@ def live_context(campaign: Campaign) -> dict:
     total = campaign.total_recipients
     done = total - campaign.pending_count - campaign.sending_count
     deferred = campaign_deferred(campaign, limit=5)
+    held = campaign_held(campaign)
     return {
         "campaign": campaign,
         "cards": [(key, label, getattr(campaign, field)) for key, label, field in STATE_CARDS],
@@ -58,9 +59,10 @@ def live_context(campaign: Campaign) -> dict:
         "eta": campaign_eta(campaign, deferred=deferred),
         "deferred": deferred,
         "deferred_until": campaign_deferred_until(campaign, deferred=deferred),
-        "live": campaign.status in LIVE,
+        # Held recipients still move (Meta delivers or drops them), even once it completed.
+        "live": campaign.status in LIVE or held > 0,
         "actual_cost": campaign_actual_cost(campaign),
-        "held": campaign_held(campaign),
+        "held": held,
     }
 
 

@@ -4,7 +4,7 @@ delivered as usual, or dropped with 132015."""
 
 import pytest
 
-from campaigns.models import Recipient
+from campaigns.models import Campaign, Recipient
 from campaigns.selectors import campaign_held
 from campaigns.tracking.statuses import HELD
 from webhooks.services import webhook_events_drain
@@ -48,3 +48,18 @@ def test_held_recipients_are_counted_until_meta_delivers_or_drops_them(
     assert (dropped.status, dropped.error_code) == ("failed", 132015)
     page = client.get(f"/campaigns/{campaign.pk}/live/").content.decode()
     assert "1 recipient held by Meta's pacing." in page
+
+
+def test_a_completed_campaign_keeps_its_page_live_while_meta_holds_some(
+    campaign, make_recipient, client, owner
+):
+    make_recipient(phone="+14155550101", status="sent", wamid="wamid.X", message_status=HELD)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
+    client.force_login(owner)
+    page = client.get(f"/campaigns/{campaign.pk}/live/").content.decode()
+    assert 'hx-trigger="every 2s"' in page  # Meta will still deliver or drop them
+    Recipient.objects.filter(campaign=campaign).update(
+        status="delivered", message_status="released"
+    )
+    page = client.get(f"/campaigns/{campaign.pk}/live/").content.decode()
+    assert "hx-trigger" not in page
