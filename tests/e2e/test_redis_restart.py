@@ -1,0 +1,95 @@
+"""Redis stopped mid-campaign and started again, empty (its keys gone: limiter state, sender
+slots, send marks, the broker's queues): a Redis of the test's own, never the machine's.
+Afterwards nothing was sent twice (the sandbox counts), nobody is lost, the counters equal a
+recount, and the campaign completed."""
+
+import socket
+import subprocess
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.engine.runner import sweep
+from campaigns.models import Campaign, Recipient
+from campaigns.services.sending import campaign_send
+from campaigns.tracking.counters import counts_from_recipients, stored_counts
+
+from .processes import Worker
+from .test_crash_recovery import draft_with_recipients, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OwnRedis:
+    """A redis-server of this test's own: no persistence, so a restart comes back empty."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.proc = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def test_redis_restarted_empty_mid_campaign(sandbox, workspace_a, owner, settings):
+    n = 600
+    redis = OwnRedis(free_port())
+    url = f"redis://127.0.0.1:{redis.port}/0"
+    settings.REDIS_URL = url  # this process's sweeps and control reads go to it too
+    settings.ENGINE_LEASE_SECONDS = 10
+    campaign = draft_with_recipients(workspace_a, n, rate_limit=40, worker_count=10)
+    # The worker's beat starts the campaign (its broker is the test's own Redis).
+    campaign_send(user=owner, campaign=campaign, send_at=timezone.now() + timedelta(seconds=1))
+    worker = Worker("celery", beat=True, REDIS_URL=url, ENGINE_LEASE_SECONDS=10)
+    try:
+        wait_for(lambda: sandbox.stats()["accepted_total"] >= 100, 60, "the first sends")
+        redis.stop()
+        time.sleep(3)
+        redis.start()  # empty
+
+        def done():
+            sweep()  # as beat does (the worker's beat does too)
+            campaign.refresh_from_db()
+            return campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.PAUSED)
+
+        wait_for(done, 150, "the campaign to complete")
+    finally:
+        worker.stop()
+        redis.stop()
+    stats = sandbox.stats()
+    rows = Recipient.objects.filter(campaign=campaign)
+    by_status = {s: rows.filter(status=s).count() for s in Recipient.Status.values}
+    assert stats["duplicate_sends"] == 0, (stats, by_status)
+    assert sum(by_status.values()) == n
+    assert by_status["pending"] == by_status["sending"] == 0, by_status
+    assert campaign.status == Campaign.Status.COMPLETED, campaign.status_reason
+    assert by_status["sent"] + by_status["unknown"] + by_status["failed"] == n
+    assert stats["accepted_total"] >= by_status["sent"]
+    assert stored_counts(campaign_id=campaign.pk) == counts_from_recipients(campaign_id=campaign.pk)
