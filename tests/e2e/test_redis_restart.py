@@ -1,5 +1,6 @@
-"""Redis stopped mid-campaign and started again, empty (its keys gone: limiter state, sender
-slots, send marks, the broker's queues): a Redis of the test's own, never the machine's.
+"""Redis stopped mid-campaign and started again: with its keys kept (a graceful restart, its
+append-only file), and empty (killed without persistence: limiter state, sender slots, send
+marks and the broker's queues gone). A Redis of the test's own, never the machine's.
 Afterwards nothing was sent twice (the sandbox counts), nobody is lost, the counters equal a
 recount, and the campaign completed."""
 
@@ -29,17 +30,21 @@ def free_port() -> int:
 
 
 class OwnRedis:
-    """A redis-server of this test's own: no persistence, so a restart comes back empty."""
+    """A redis-server of this test's own. `keep`: an append-only file in `folder` (a graceful
+    stop and start keeps every key); else no persistence (a restart comes back empty)."""
 
-    def __init__(self, port: int):
-        self.port = port
+    def __init__(self, port: int, folder, *, keep: bool):
+        self.port, self.folder, self.keep = port, folder, keep
         self.proc = None
         self.start()
 
     def start(self) -> None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.keep else [
+            "--appendonly", "no"
+        ]  # fmt: skip
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
+             "--dir", str(self.folder), *persistence],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -54,13 +59,19 @@ class OwnRedis:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            if self.keep:
+                self.proc.terminate()  # a graceful shutdown: the file has every key
+            else:
+                self.proc.kill()
             self.proc.wait(timeout=10)
 
 
-def test_redis_restarted_empty_mid_campaign(sandbox, workspace_a, owner, settings):
+@pytest.mark.parametrize("keep", [True, False], ids=["keys kept", "restarted empty"])
+def test_redis_stopped_and_started_again_mid_campaign(
+    sandbox, workspace_a, owner, settings, tmp_path, keep
+):
     n = 600
-    redis = OwnRedis(free_port())
+    redis = OwnRedis(free_port(), tmp_path, keep=keep)
     url = f"redis://127.0.0.1:{redis.port}/0"
     settings.REDIS_URL = url  # this process's sweeps and control reads go to it too
     settings.ENGINE_LEASE_SECONDS = 10
@@ -72,7 +83,7 @@ def test_redis_restarted_empty_mid_campaign(sandbox, workspace_a, owner, setting
         wait_for(lambda: sandbox.stats()["accepted_total"] >= 100, 60, "the first sends")
         redis.stop()
         time.sleep(3)
-        redis.start()  # empty
+        redis.start()  # with its keys, or empty
 
         def done():
             sweep()  # as beat does (the worker's beat does too)
