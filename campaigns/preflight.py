@@ -9,6 +9,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
+from config.redis import get_redis
 from whatsapp.variables import variables_for
 
 from .models import Campaign, OptOut, Recipient
@@ -52,12 +53,10 @@ def campaign_preflight(campaign: Campaign) -> dict:
         code = calling_code(row["prefix"]) or "other"
         by_country[code] = by_country.get(code, 0) + row["n"]
     to_send = sum(by_country.values())
-    category = (campaign.template.category or "MARKETING").upper()
-    prices = settings.PRICE_TABLE.get(category, {})
-    default_price = prices.get("default")
+    category = campaign.template.category or "MARKETING"
     cost_lines, total_cost, unpriced = [], 0.0, 0
     for code, n in sorted(by_country.items(), key=lambda kv: -kv[1]):
-        price = prices.get(code, default_price)
+        price = unit_price(category, code)
         if price is None:
             unpriced += n
         else:
@@ -128,6 +127,13 @@ def campaign_preflight(campaign: Campaign) -> dict:
         "actual_cost": campaign_actual_cost(campaign),
         "warnings": warnings,
     }
+
+
+def unit_price(category: str, code: str | None) -> float | None:
+    """PRICE_TABLE's price of one message of `category` to the calling code `code` (its
+    default for a code it does not list); None when the table has none."""
+    prices = settings.PRICE_TABLE.get(category.upper(), {})
+    return prices.get(code or "", prices.get("default"))
 
 
 def _when(moment) -> str:
@@ -203,8 +209,7 @@ def message_cost(phone: str, category: str, billable, pricing_type: str) -> floa
         return None
     if not _is_billed(category, billable, pricing_type):
         return 0.0
-    prices = settings.PRICE_TABLE.get(category.upper(), {})
-    return prices.get(calling_code(phone[:PREFIX_DIGITS]) or "", prices.get("default"))
+    return unit_price(category, calling_code(phone[:PREFIX_DIGITS]))
 
 
 def campaign_actual_cost(campaign: Campaign) -> dict:
@@ -212,8 +217,6 @@ def campaign_actual_cost(campaign: Campaign) -> dict:
     status carried `pricing`, billed ones priced by PRICE_TABLE (category × calling code), the
     free ones (service, free types, `billable: false`) at 0. Counted from the recipients and
     kept for ACTUAL_COST_CACHE_SECONDS (the stats endpoint is polled)."""
-    from config.redis import get_redis
-
     key = f"campaign-actual-cost:{campaign.pk}"
     redis = get_redis()
     cached = redis.get(key)
@@ -235,8 +238,7 @@ def campaign_actual_cost(campaign: Campaign) -> dict:
         if not _is_billed(category, row["pricing_billable"], row["pricing_type"]):
             free += n
             continue
-        prices = settings.PRICE_TABLE.get(category.upper(), {})
-        price = prices.get(calling_code(row["prefix"]) or "", prices.get("default"))
+        price = unit_price(category, calling_code(row["prefix"]))
         if price is None:
             unpriced += n
             continue

@@ -16,6 +16,7 @@ from config.errors import CONFLICT, Invalid, PermissionDenied
 from .client import GraphClient
 from .errors import WhatsAppError, WhatsAppTransportError
 from .models import WhatsAppAccount
+from .webhook_account import LIMITS
 
 logger = logging.getLogger(__name__)
 
@@ -205,16 +206,6 @@ NUMBER_FIELDS = (
     "display_phone_number,verified_name,quality_rating,throughput,"
     "whatsapp_business_manager_messaging_limit"
 )
-# Meta's names for the messaging limit (docs/whatsapp.md §3) → WhatsAppAccount.Tier.
-META_TIERS = {
-    "TIER_50": WhatsAppAccount.Tier.TIER_50,
-    "TIER_250": WhatsAppAccount.Tier.TIER_250,
-    "TIER_1K": WhatsAppAccount.Tier.TIER_1K,
-    "TIER_2K": WhatsAppAccount.Tier.TIER_2K,
-    "TIER_10K": WhatsAppAccount.Tier.TIER_10K,
-    "TIER_100K": WhatsAppAccount.Tier.TIER_100K,
-    "TIER_UNLIMITED": WhatsAppAccount.Tier.UNLIMITED,
-}
 UPDATED_LABELS = {
     "quality_rating": "Quality rating",
     "throughput": "Throughput (msg/s)",
@@ -293,7 +284,8 @@ def _updates_from_meta(account: WhatsAppAccount, number: dict[str, str]) -> dict
     elif level == "STANDARD" and account.throughput == WhatsAppAccount.Throughput.HIGH:
         # STANDARD is 80 msg/s, but a coexistence number (20) reports it too: keep a 20.
         changes["throughput"] = WhatsAppAccount.Throughput.STANDARD
-    tier = META_TIERS.get(number.get("messaging_limit", "").upper())
+    # Meta's names for the limit (docs/whatsapp.md §3), as WhatsAppAccount.Tier's values.
+    tier = LIMITS.get(number.get("messaging_limit", "").upper())
     if tier is not None:
         changes["messaging_limit_tier"] = tier
     rating = number.get("quality_rating", "").upper()

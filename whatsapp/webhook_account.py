@@ -25,7 +25,8 @@ TEMPLATE_EVENT_FIELDS = {QUALITY_FIELD, CATEGORY_FIELD, COMPONENTS_FIELD}
 SCORES = {"GREEN", "YELLOW", "RED", "UNKNOWN"}
 CATEGORIES = {"MARKETING", "UTILITY", "AUTHENTICATION"}
 
-# Meta's messaging-limit names → the tier's number of unique users a day ("unlimited").
+# Meta's messaging-limit names (webhooks and the Graph API) → WhatsAppAccount.Tier's values:
+# unique users a day, or "unlimited".
 LIMITS = {
     "TIER_50": "50",
     "TIER_250": "250",
@@ -113,8 +114,10 @@ def _limit(raw) -> str:
         return ""
     if isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit()):
         number = int(raw)
-        return {50: "50", 250: "250", 1000: "1000", 2000: "2000", 10000: "10000"}.get(
-            number, "100000" if number == 100_000 else ("unlimited" if number > 100_000 else "")
+        return (
+            str(number)
+            if str(number) in LIMITS.values()
+            else ("unlimited" if number > 100_000 else "")
         )
     return LIMITS.get(_text(raw).upper(), "")
 

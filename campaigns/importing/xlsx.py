@@ -184,7 +184,7 @@ class Sheet:
         other through _generic."""
         strings, dates = self.workbook.strings, self.workbook.date_styles
         columns, last = self._columns, self.last_line
-        slow = self._cell_value
+        typed = self._typed
         line, cells = 0, None
         for row, row_attrs, col, style, kind, v, other in _pattern(p).findall(text):
             if row or row_attrs or cells is None:
@@ -202,20 +202,27 @@ class Sheet:
                 last, cells = line, []
                 if row or row_attrs:
                     continue
+            # The commonest shapes inline (a shared string, inline text, a plain number); any
+            # other value through _typed, any other cell through _cell_value.
             if other:
                 col, style, kind, inner = _generic(other)
-                value = slow(kind, style, inner, p)
+                value = self._cell_value(kind, style, inner, p)
             elif kind == "s":
                 try:
                     value = strings[int(v)]
                 except (ValueError, IndexError):
-                    raise Unreadable(f"a cell refers to a missing shared string {v!r}") from None
+                    value = typed(kind, style, v)  # refuses the file, saying why
             elif kind == "inlineStr":
                 value = (_unescape(v) if "&" in v else v).strip()
-            elif (not kind or kind == "n") and not (style and int(style) in dates):
-                value = v if v.isdigit() and v[0] != "0" else _number(v) if v else ""
+            elif (
+                (not kind or kind == "n")
+                and v.isdigit()
+                and v[0] != "0"
+                and not (style and int(style) in dates)
+            ):
+                value = v
             else:
-                value = slow(kind, style, f"<{p}v>{v}</{p}v>", p)
+                value = typed(kind, style, v)
             if col:
                 index = columns.get(col)
                 if index is None:
@@ -236,36 +243,32 @@ class Sheet:
         self.last_line = last
 
     def _cell_value(self, kind: str, style: str, inner: str, p: str) -> str:
-        """The text of one cell, from its type (`t`), style (`s`) and content."""
+        """The text of a cell in any shape, from its type (`t`), style (`s`) and content."""
         if not inner:
             return ""
         if kind == "inlineStr":
             return _rich_text(inner).strip()
-        v_open = f"<{p}v>"
-        if inner.startswith(v_open) and inner.endswith(f"</{p}v>") and inner.count("<") == 2:
-            value = inner[len(v_open) : -len(v_open) - 1]
-        else:  # a formula and its cached value, or something unusual
-            match = re.search(rf"<{p}v>(.*?)</{p}v>", inner, re.S)
-            if match is None:
-                return ""  # a formula never calculated: no value, as openpyxl reads it
-            value = match.group(1)
+        # A formula and its cached value, or something unusual: the value is in <v>.
+        match = re.search(rf"<{p}v>(.*?)</{p}v>", inner, re.S)
+        if match is None:
+            return ""  # a formula never calculated: no value, as openpyxl reads it
+        return self._typed(kind, style, match.group(1))
+
+    def _typed(self, kind: str, style: str, value: str) -> str:
+        """A cell's value (the text of its <v>) as text, by its type and style."""
         if not value:
             return ""
         if kind == "s":
             try:
                 return self.workbook.strings[int(value)]
             except (ValueError, IndexError):
-                raise Unreadable(
-                    f"a cell refers to shared string {value!r}, which does not exist"
-                ) from None
+                raise Unreadable(f"a cell refers to a missing shared string {value!r}") from None
         if kind in ("", "n"):
             if style and int(style) in self.workbook.date_styles:
                 return self._date(value, int(style))
             if value.isdigit():
                 return value if value[0] != "0" else str(int(value))
             return _number(value)
-        if kind == "str" or kind == "e":
-            return _unescape(value).strip()
         if kind == "b":
             return "TRUE" if value.strip() not in ("0", "false") else "FALSE"
         if kind == "d":
@@ -273,7 +276,7 @@ class Sheet:
                 return cell_text(_iso8601(value))
             except ValueError:
                 return value
-        return _unescape(value).strip()
+        return _unescape(value).strip()  # str (a formula's text), e (an error code), other
 
     def _date(self, value: str, style: int) -> str:
         try:
