@@ -71,6 +71,23 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class MarketingPolicy(models.TextChoices):
+        # Meta's `product_policy` on the Marketing Messages API (docs/whatsapp.md §11.2).
+        CLOUD_API_FALLBACK = "CLOUD_API_FALLBACK", "Fall back to the Cloud API"
+        STRICT = "STRICT", "Marketing Messages API only"
+
+    # Used only when the account has the Marketing Messages API on and the template is
+    # MARKETING (campaigns/engine/paths.py); every other send goes to /messages.
+    marketing_policy = models.CharField(
+        max_length=20,
+        choices=MarketingPolicy.choices,
+        default=MarketingPolicy.CLOUD_API_FALLBACK,
+        db_default=MarketingPolicy.CLOUD_API_FALLBACK,
+    )
+    message_activity_sharing = models.BooleanField(default=True, db_default=True)
+    # A limited-time offer's expiry for every recipient whose row gives none.
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+
     # Counters by recipient state, changed in the same transaction as the recipients, so
     # reading the live figures is one row. `recount` rebuilds them from the recipients.
     total_recipients = models.PositiveIntegerField(default=0)
@@ -83,6 +100,8 @@ class Campaign(models.Model):
     skipped_count = models.PositiveIntegerField(default=0)
     unknown_count = models.PositiveIntegerField(default=0)
     replied_count = models.PositiveIntegerField(default=0)
+    # Recipients with at least one click recorded (redirect or Meta's click events).
+    clicked_count = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -186,6 +205,10 @@ class Recipient(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
+    # The first click of this recipient (docs/clicks.md); set once.
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    # Which Graph endpoint took the send: "messages" or "marketing_messages"; "" until sent.
+    send_path = models.CharField(max_length=20, blank=True, default="", db_default="")
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=255, blank=True)
     error_details = models.TextField(blank=True)
@@ -437,3 +460,18 @@ class PendingStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wamid} {self.status}"
+
+
+from .models_clicks import Click  # noqa: E402  (its own module: this one is long enough)
+
+__all__ = [
+    "Campaign",
+    "Click",
+    "ImportRejection",
+    "ImportReport",
+    "OptIn",
+    "OptOut",
+    "PendingStatus",
+    "Recipient",
+    "TimelineMinute",
+]

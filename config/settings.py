@@ -338,6 +338,12 @@ WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v25.0")
 WHATSAPP_CONNECT_TIMEOUT = env.float("WHATSAPP_CONNECT_TIMEOUT", default=5.0)
 WHATSAPP_READ_TIMEOUT = env.float("WHATSAPP_READ_TIMEOUT", default=20.0)
 
+# Where recipients reach this installation (scheme and host, no path), e.g.
+# https://broadcast.example.com. A URL button whose template URL is `<PUBLIC_URL>/r/{{1}}` is a
+# tracked link: each recipient gets an opaque token, `GET /r/<token>` counts the click and
+# redirects to that row's `button_<i>_destination_url` (docs/clicks.md). Empty: no tracking.
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+
 # --- Webhooks -------------------------------------------------------------------------------
 # Meta posts up to 3 MB (docs/whatsapp.md §5.3); anything bigger is refused with 413.
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024, minimum=1024)

@@ -79,6 +79,9 @@ class WhatsAppAccount(models.Model):
     # When Meta's last number event (throughput, quality) and limit event happened.
     number_changed_at = models.DateTimeField(null=True, blank=True)
     limit_changed_at = models.DateTimeField(null=True, blank=True)
+    # Send MARKETING templates through Meta's Marketing Messages API
+    # (POST /{phone-number-id}/marketing_messages, docs/whatsapp.md §11.2); off by default.
+    marketing_messages_api = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
