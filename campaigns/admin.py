@@ -150,6 +150,8 @@ class CampaignAdmin(admin.ModelAdmin):
                     "worker_count",
                     "rate_limit",
                     "breaker",
+                    "marketing_policy",
+                    "message_activity_sharing",
                     "rerun_of",
                     "created_by",
                 ]
@@ -172,7 +174,15 @@ class CampaignAdmin(admin.ModelAdmin):
     # The state changes only through the actions above (the lifecycle's rules); what a
     # campaign sends is fixed once it has left draft.
     LIFECYCLE_FIELDS = ["status", "status_reason", "send_at"]
-    FIXED_AFTER_DRAFT = ["account", "template", "worker_count", "rate_limit", "rerun_of"]
+    FIXED_AFTER_DRAFT = [
+        "account",
+        "template",
+        "worker_count",
+        "rate_limit",
+        "marketing_policy",
+        "message_activity_sharing",
+        "rerun_of",
+    ]
 
     figure_total = _figure("total")
     figure_pending = _figure("pending")

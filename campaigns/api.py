@@ -110,6 +110,9 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             worker_count=data.get("worker_count"),
             rate_limit=data.get("rate_limit"),
             breaker=data.get("breaker"),
+            marketing_policy=data.get("marketing_policy"),
+            message_activity_sharing=data.get("message_activity_sharing"),
+            offer_expires_at=data.get("offer_expires_at"),
         )
         campaign.refresh_from_db()
         body = CampaignSerializer(campaign).data

@@ -45,6 +45,7 @@ RECIPIENT_FIELDS = (
     "read_at",
     "failed_at",
     "replied_at",
+    "clicked_at",
     "next_attempt_at",
     "wamid",
     "message_status",
@@ -143,6 +144,7 @@ def recipients_export(*, campaign: Campaign, statuses: list[str], fmt: str) -> D
         *value_columns,
         *(f for f in RECIPIENT_FIELDS if f not in ("phone", "values")),
         "cost",  # Meta's pricing on its status, priced by PRICE_TABLE_JSON (0: free)
+        "send_path",  # the endpoint its send took: messages, marketing_messages, "" (not sent)
     ]
     recipients: QuerySet = Recipient.objects.filter(campaign=campaign)
     if statuses:
@@ -152,11 +154,12 @@ def recipients_export(*, campaign: Campaign, statuses: list[str], fmt: str) -> D
         (
             row[0],
             *(_value(row[1], c) for c in value_columns),
-            *row[2:],
+            *row[2:-1],
             message_cost(row[0], *row[_PRICING]),
+            row[-1],
         )
         for row in recipients.order_by("id")
-        .values_list(*RECIPIENT_FIELDS)
+        .values_list(*RECIPIENT_FIELDS, "send_path")
         .iterator(chunk_size=CHUNK)
     )
     name = f"campaign-{str(campaign.pk)[:8]}" + (f"-{'-'.join(statuses)}" if statuses else "")

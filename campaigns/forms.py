@@ -7,10 +7,28 @@ from django.utils import timezone
 from .engine.breaker import BreakerSettings
 from .models import Campaign, Recipient
 
+MARKETING_ONLY_HELP = (
+    "Used only when the account has the Marketing Messages API on and the template is "
+    "MARKETING; every other send goes through /messages."
+)
+
 
 class NewCampaignForm(forms.Form):
     name = forms.CharField(max_length=200)
     template = forms.ChoiceField()
+    marketing_policy = forms.ChoiceField(
+        choices=Campaign.MarketingPolicy.choices,
+        initial=Campaign.MarketingPolicy.CLOUD_API_FALLBACK,
+        label="Marketing Messages API policy",
+        help_text="Fall back: Meta delivers through the Cloud API when the Marketing Messages "
+        "API cannot. Only the MM API: the message fails instead. " + MARKETING_ONLY_HELP,
+    )
+    message_activity_sharing = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Share message activity with Meta",
+        help_text="Meta's message_activity_sharing. " + MARKETING_ONLY_HELP,
+    )
 
     def __init__(self, *args, templates, **kwargs):
         super().__init__(*args, **kwargs)

@@ -92,6 +92,12 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def click_rate(campaign: Campaign) -> float | None:
+    """Recipients who clicked over those delivered (delivered or read): null before any
+    delivery. A click can be recorded before its delivery status arrives (docs/clicks.md)."""
+    return _rate(campaign.clicked_count, campaign.delivered_count + campaign.read_count)
+
+
 def campaign_funnel(campaign: Campaign) -> dict:
     """Counts from the campaign's counters (funnel figures: a read message was also
     delivered and sent), and the rates between its steps (null while a step has none)."""
@@ -110,11 +116,13 @@ def campaign_funnel(campaign: Campaign) -> dict:
         "skipped": campaign.skipped_count,
         "unknown": campaign.unknown_count,
         "replied": campaign.replied_count,
+        "clicked": campaign.clicked_count,
     }
     rates = {
         "delivered": _rate(delivered, sent),
         "read": _rate(read, delivered),
         "replied": _rate(campaign.replied_count, delivered),
+        "clicked": click_rate(campaign),
         "failed": _rate(failed, sent + failed),
     }
     return {"counts": counts, "rates": rates}

@@ -6,9 +6,10 @@ from datetime import datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .engine import paths
 from .engine.breaker import BreakerSettings
 from .models import Campaign, ImportReport, Recipient
-from .selectors import campaign_deferred_until
+from .selectors import campaign_deferred_until, click_rate
 
 
 class BreakerSchema(serializers.Serializer):
@@ -35,9 +36,12 @@ class CampaignSerializer(serializers.ModelSerializer):
     skipped = serializers.IntegerField(source="skipped_count", read_only=True)
     unknown = serializers.IntegerField(source="unknown_count", read_only=True)
     replied = serializers.IntegerField(source="replied_count", read_only=True)
+    clicked = serializers.IntegerField(source="clicked_count", read_only=True)
+    click_rate = serializers.SerializerMethodField()
     sending = serializers.IntegerField(source="sending_count", read_only=True)
     breaker = serializers.SerializerMethodField()
     deferred_until = serializers.SerializerMethodField()
+    send_path = serializers.SerializerMethodField()
 
     class Meta:
         model = Campaign
@@ -59,14 +63,20 @@ class CampaignSerializer(serializers.ModelSerializer):
             "skipped",
             "unknown",
             "replied",
+            "clicked",
+            "click_rate",
             "created_at",
             "started_at",
             "completed_at",
             "send_at",
+            "offer_expires_at",
             "worker_count",
             "rate_limit",
             "breaker",
             "deferred_until",
+            "marketing_policy",
+            "message_activity_sharing",
+            "send_path",
         ]
         read_only_fields = fields
 
@@ -78,6 +88,11 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     def get_delivered(self, obj) -> int:
         return obj.delivered_count + obj.read_count
+
+    def get_click_rate(self, obj) -> float | None:
+        """clicked / delivered (delivered or read), 0..1 to 4 places; null before any
+        delivery (docs/clicks.md)."""
+        return click_rate(obj)
 
     @extend_schema_field(BreakerSchema)
     def get_breaker(self, obj) -> dict:
@@ -91,6 +106,11 @@ class CampaignSerializer(serializers.ModelSerializer):
         (Meta's limits, the messaging tier) resumes then; null otherwise."""
         return campaign_deferred_until(obj)
 
+    def get_send_path(self, obj) -> str:
+        """The endpoint the campaign's sends take, from its account and template as they are
+        now: "marketing_messages" or "messages". Each recipient records the one it took."""
+        return paths.send_path(obj)
+
 
 def worker_count_field(**kwargs) -> serializers.IntegerField:
     low, high = Campaign.WORKER_COUNT_RANGE
@@ -100,6 +120,42 @@ def worker_count_field(**kwargs) -> serializers.IntegerField:
 def rate_limit_field(**kwargs) -> serializers.IntegerField:
     low, high = Campaign.RATE_LIMIT_RANGE
     return serializers.IntegerField(min_value=low, max_value=high, **kwargs)
+
+
+MARKETING_ONLY = (
+    " Used only when the account has the Marketing Messages API on and the template is "
+    "MARKETING (docs/whatsapp.md §11.2)."
+)
+
+
+def marketing_policy_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=Campaign.MarketingPolicy.choices,
+        required=False,
+        help_text="Meta's product_policy: CLOUD_API_FALLBACK delivers through the Cloud API "
+        "when the Marketing Messages API cannot; STRICT does not (the message fails)."
+        + MARKETING_ONLY,
+    )
+
+
+def activity_sharing_field() -> serializers.BooleanField:
+    # default=None: left out is "keep", also in a form-encoded body (where DRF would read
+    # a missing boolean as false).
+    return serializers.BooleanField(
+        default=None,
+        allow_null=True,
+        help_text="Meta's message_activity_sharing." + MARKETING_ONLY,
+    )
+
+
+def offer_expires_field() -> serializers.DateTimeField:
+    return serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="A limited-time offer's end for every recipient whose row gives no "
+        "offer_expiration_time (an aware time in the future; null clears it while no "
+        "recipient is imported). Rows whose offer has ended by their send time are skipped.",
+    )
 
 
 class CampaignCreateSerializer(serializers.Serializer):
@@ -113,6 +169,9 @@ class CampaignCreateSerializer(serializers.Serializer):
     breaker = serializers.JSONField(
         required=False, help_text='Breaker overrides, e.g. {"consecutive": 20, "share": 0.3}.'
     )
+    marketing_policy = marketing_policy_field()
+    message_activity_sharing = activity_sharing_field()
+    offer_expires_at = offer_expires_field()
 
 
 class CampaignUpdateSerializer(serializers.Serializer):
@@ -123,6 +182,9 @@ class CampaignUpdateSerializer(serializers.Serializer):
     breaker = serializers.JSONField(
         required=False, help_text="Breaker overrides to merge; a null removes one."
     )
+    marketing_policy = marketing_policy_field()
+    message_activity_sharing = activity_sharing_field()
+    offer_expires_at = offer_expires_field()
 
 
 class RecipientSerializer(serializers.ModelSerializer):
@@ -147,6 +209,7 @@ class RecipientSerializer(serializers.ModelSerializer):
             "replied_at",
             "next_attempt_at",
             "pricing_category",
+            "send_path",
             "error",
         ]
 
@@ -245,12 +308,17 @@ class FunnelCountsSchema(serializers.Serializer):
     skipped = serializers.IntegerField()
     unknown = serializers.IntegerField()
     replied = serializers.IntegerField()
+    clicked = serializers.IntegerField(
+        help_text="Recipients who clicked a link (Broadcast's tracked link or Meta's click "
+        "events), each once."
+    )
 
 
 class FunnelRatesSchema(serializers.Serializer):
     delivered = serializers.FloatField(allow_null=True, help_text="delivered / sent")
     read = serializers.FloatField(allow_null=True, help_text="read / delivered")
     replied = serializers.FloatField(allow_null=True, help_text="replied / delivered")
+    clicked = serializers.FloatField(allow_null=True, help_text="clicked / delivered")
     failed = serializers.FloatField(allow_null=True, help_text="failed / (sent + failed)")
 
 

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST
 from accounts.switcher import current_workspace
 from config.web import shown_as_message
 from templates_app.selectors import template_list_for_user
-from whatsapp.variables import render_preview, spreadsheet_columns, variables_for
+from whatsapp.preview import render_preview
+from whatsapp.variables import spreadsheet_columns, variables_for
 
 from .forms import NewCampaignForm
 from .importing.pipeline import SHOWN_MESSAGES, SHOWN_PROBLEMS, import_progress
@@ -78,6 +79,8 @@ def campaign_new(request):
                 user=request.user,
                 name=form.cleaned_data["name"],
                 template=form.templates[form.cleaned_data["template"]],
+                marketing_policy=form.cleaned_data["marketing_policy"],
+                message_activity_sharing=form.cleaned_data["message_activity_sharing"],
             )
             messages.success(request, "Draft created. Now add its recipients.")
             return redirect("campaign_detail", campaign_id=campaign.pk)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from config.web import form_errors_as_messages, shown_as_message
 
+from .engine import paths
 from .engine.breaker import BreakerSettings
 from .forms import EXPORT_SEGMENTS, BreakerForm, RecipientFilterForm, SendForm
 from .models import Campaign, Recipient
@@ -93,6 +94,7 @@ def campaign_detail(request, campaign_id):
             "breaker_editable": campaign.status in BREAKER_EDITABLE,
             "export_segments": [(key, label) for key, (label, _) in EXPORT_SEGMENTS.items()],
             "deletable": campaign.status != Campaign.Status.RUNNING,
+            "send_path": paths.send_path(campaign),
         },
     )
 
@@ -152,6 +154,7 @@ def _row(r: Recipient) -> dict:
         "values": " · ".join(str(v)[:40] for v in values.values()),
         "values_title": "\n".join(f"{k}: {v}" for k, v in values.items()),
         "sent": _time(r.sent_at),
+        "send_path": r.send_path,
         "delivered": _time(r.delivered_at),
         "read": _time(r.read_at),
         "error_code": r.error_code or "",

@@ -16,6 +16,7 @@ from accounts.api import MeView, TokenObtainPairView, TokenRefreshView
 from accounts.switcher import workspace_switch
 from accounts.views import AdminLoginView, LoginView
 from campaigns import views as campaign_views
+from campaigns import views_clicks as click_views
 from campaigns import views_detail as campaign_detail
 from campaigns import views_optouts as optout_views
 from campaigns.api import CampaignViewSet
@@ -136,6 +137,8 @@ urlpatterns = [
     path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp_webhook"),
+    # A tracked link's redirect (docs/clicks.md): public, the token is the whole credential.
+    path("r/<str:token>", click_views.click_redirect, name="click_redirect"),
     path("api/v1/", include(api_v1)),
 ]
 

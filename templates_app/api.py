@@ -18,8 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api_schema import UPSTREAM
+from whatsapp.preview import render_preview
 from whatsapp.selectors import account_get_for_user
-from whatsapp.variables import render_preview, spreadsheet_columns, variables_for
+from whatsapp.variables import spreadsheet_columns, variables_for
 
 from .api_examples import (
     SAMPLE_EXAMPLES,

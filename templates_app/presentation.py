@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from whatsapp.shapes import unsupported_features
 from whatsapp.variables import (
     MEDIA_FORMATS,
     Variable,
@@ -18,7 +19,6 @@ from whatsapp.variables import (
     spreadsheet_columns,
     text_column,
     text_segments,
-    unsupported_features,
     variables_for,
 )
 

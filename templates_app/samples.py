@@ -9,13 +9,8 @@ import csv
 import io
 import re
 
-from whatsapp.variables import (
-    PHONE_COLUMNS,
-    Variable,
-    render_preview,
-    spreadsheet_columns,
-    variables_for,
-)
+from whatsapp.preview import render_preview
+from whatsapp.variables import PHONE_COLUMNS, Variable, spreadsheet_columns, variables_for
 
 from .models import MessageTemplate
 
@@ -33,7 +28,10 @@ _PLACES = {
     "header": "Header",
     "body": "Body",
     "button": "Button",
+    "offer": "Limited-time offer",
 }
+# Optional values the example leaves blank (a made-up one would be sent as is).
+_OPTIONAL_BLANK = frozenset({"flow_token", "flow_data"})
 _KIND_HELP = {
     "text": "Text that replaces the placeholder.",
     "image": "Public https:// link to a JPEG or PNG image.",
@@ -42,6 +40,26 @@ _KIND_HELP = {
     "url": "The end of the button's link (no spaces): it is appended to the template's URL.",
     "copy_code": "The code the recipient copies (at most 15 characters).",
     "payload": "Optional: what comes back to you when the recipient taps this quick reply.",
+    "latitude": "The location's latitude, a number from -90 to 90.",
+    "longitude": "The location's longitude, a number from -180 to 180.",
+    "location_name": "Optional: the location's name, shown under the map.",
+    "location_address": "Optional: the location's address, shown under its name.",
+    "product_id": "The product's retailer id (SKU) in your catalog.",
+    "catalog_id": "The id of the catalog the product is in (digits, from Commerce Manager).",
+    "sections": (
+        "The products to show, by section: 'Title: SKU1, SKU2; Other title: SKU3' "
+        "(at most 10 sections and 30 products)."
+    ),
+    "flow_token": "Optional: the token your flow endpoint receives ('unused' without it).",
+    "flow_data": 'Optional: a JSON object for the flow\'s first screen, e.g. {"name": "Ana"}.',
+    "expiration": (
+        "When the offer ends: 2026-12-31T23:59:00Z, 2026-12-31 23:59 (the installation's time "
+        "zone) or Unix time. A row whose offer has ended by its send time is skipped."
+    ),
+    "destination": (
+        "Where the tracked link takes the recipient (https://…). Broadcast counts the click, "
+        "then redirects."
+    ),
 }
 
 
@@ -68,11 +86,15 @@ def sample_example(variables: list[Variable]) -> tuple[str, dict[str, str]]:
 
 
 def _fallback_example(v: Variable) -> str:
+    if v.kind in _OPTIONAL_BLANK:
+        return ""
+    if v.kind == "product_id":
+        return "SKU-1001"
     if v.kind in ("image", "video", "document"):
         ext = {"image": "jpg", "video": "mp4", "document": "pdf"}[v.kind]
         return f"https://example.com/media/sample.{ext}"
     if v.kind == "payload":
-        return ""
+        return "more-like-this" if v.required else ""
     if v.kind == "copy_code":
         return "SAVE10"
     return f"value {v.position}" if v.position else (v.name or "value")
@@ -149,6 +171,8 @@ def sample_xlsx(template: MessageTemplate) -> bytes:
         place = _PLACES[v.component]
         if v.button_index is not None:
             place = f"Button {v.button_index + 1}"
+        if v.card is not None:
+            place = f"Card {v.card} {place.lower()}"
         elif v.position:
             place = f"{place} {{{{{v.position}}}}}"
         elif v.name:

@@ -12,7 +12,7 @@ from whatsapp.client import GraphClient
 from whatsapp.errors import Action, WhatsAppError
 from whatsapp.models import WhatsAppAccount
 from whatsapp.services import account_mark_needs_attention
-from whatsapp.variables import unsupported_features
+from whatsapp.shapes import unsupported_features
 from whatsapp.webhook_payload import TemplateUpdate
 
 from .models import MessageTemplate
@@ -80,9 +80,8 @@ def template_require_sendable(template: MessageTemplate) -> None:
         # Sent without these components, every recipient would be refused (132000): refuse
         # once, here, naming what is missing, rather than a million times at Meta.
         raise TemplateNotSendable(
-            f"Template {template.name!r} ({template.language}) has a "
-            f"{' and a '.join(missing)}, which Broadcast cannot fill yet; "
-            "choose another template."
+            f"Template {template.name!r} ({template.language}) uses what Broadcast cannot "
+            f"send yet: {', '.join(missing)}; choose another template."
         )
 
 

@@ -9,7 +9,16 @@ from .api_world import build_world
 
 pytestmark = pytest.mark.django_db
 
-SKIPPED = {"login", "logout", "admin_login", "whatsapp_webhook", "workspace_switch"}
+# Public on purpose: the login pages, the webhook receiver, and a tracked link's redirect
+# (tests/campaigns/test_clicks.py: the token is its only credential).
+SKIPPED = {
+    "login",
+    "logout",
+    "admin_login",
+    "whatsapp_webhook",
+    "workspace_switch",
+    "click_redirect",
+}
 # name: (method the page answers, what the owner and the member get)
 PAGES = {
     "campaign_list": ("get", 200),

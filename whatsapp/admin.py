@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 
 from . import services
 from .crypto import mask
+from .forms import MARKETING_MESSAGES_HELP
 from .models import AccountEvent, WhatsAppAccount
 
 
@@ -36,6 +37,7 @@ class WhatsAppAccountForm(forms.ModelForm):
     class Meta:
         model = WhatsAppAccount
         fields = ["workspace", *services.EDITABLE_FIELDS, *services.STATE_FIELDS]
+        help_texts = {"marketing_messages_api": MARKETING_MESSAGES_HELP}
 
     def clean(self):
         cleaned = super().clean()

@@ -16,12 +16,14 @@ import aiohttp
 from django.conf import settings
 
 from .client import (
+    MESSAGES,
     SendResult,
     auth_headers,
     encode_payload,
     graph_base,
     log_failure,
     parse_send_response,
+    send_url,
 )
 from .errors import WhatsAppError, WhatsAppTransportError
 
@@ -77,14 +79,17 @@ class AsyncGraphSender:
         await self.close()
 
     async def send_template(
-        self, *, phone_number_id: str, access_token: str, payload: dict
+        self, *, phone_number_id: str, access_token: str, payload: dict, path: str = MESSAGES
     ) -> SendResult:
+        """POST the payload to /{phone_number_id}/messages, or with `path="marketing_messages"`
+        to the Marketing Messages API (the payload then carries its extra fields)."""
         session = self._session
         if session is None:
             raise RuntimeError("AsyncGraphSender is not open; use `async with` or open()")
+        url = send_url(self.base, phone_number_id, path)
         try:
             async with session.post(
-                f"{self.base}/{phone_number_id}/messages",
+                url,
                 data=encode_payload(payload),
                 headers=auth_headers(access_token),
                 allow_redirects=False,

@@ -50,6 +50,20 @@ def graph_base(base_url: str | None = None, version: str | None = None) -> str:
     return f"{base}/{(version or settings.WHATSAPP_GRAPH_VERSION).strip('/')}"
 
 
+# The two send endpoints of a phone number (docs/whatsapp.md §11.2): the Cloud API's, and the
+# Marketing Messages API's, which takes the same body plus `product_policy` and
+# `message_activity_sharing` and sends MARKETING templates only.
+MESSAGES = "messages"
+MARKETING_MESSAGES = "marketing_messages"
+SEND_PATHS = frozenset({MESSAGES, MARKETING_MESSAGES})
+
+
+def send_url(base: str, phone_number_id: str, path: str = MESSAGES) -> str:
+    if path not in SEND_PATHS:
+        raise ValueError(f"unknown send path {path!r}; one of {sorted(SEND_PATHS)}")
+    return f"{base}/{phone_number_id}/{path}"
+
+
 def encode_payload(payload: dict) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -170,9 +184,9 @@ class GraphClient:
         self._session = session
 
     def send_template(
-        self, *, phone_number_id: str, access_token: str, payload: dict
+        self, *, phone_number_id: str, access_token: str, payload: dict, path: str = MESSAGES
     ) -> SendResult:
-        url = f"{self.base}/{phone_number_id}/messages"
+        url = send_url(self.base, phone_number_id, path)
         context = {"phone_number_id": phone_number_id}
         status, body = self._request(
             "POST", url, access_token, data=encode_payload(payload), context=context

@@ -295,6 +295,42 @@ RULES: dict[int, ErrorRule] = {
             then=Action.RECIPIENT,
             scope=Scope.REQUEST,
         ),
+        # The Marketing Messages API's own codes (docs/whatsapp.md §4, §11.2; Broadcast sends
+        # through it only for MARKETING templates on accounts that turn it on). 1752041 is
+        # listed by Meta without a meaning: it stays UNKNOWN_RULE (a pause).
+        # 131055 "Method not allowed": the answer 360dialog shows for a utility or
+        # authentication template on /marketing_messages. The template's category may have
+        # changed since the catalogue was read (a category update), so it is read again.
+        _fix(
+            131055,
+            "Meta refused this template on the Marketing Messages API (only marketing "
+            "templates may use it); the catalogue is read again. Check the template's "
+            "category, or turn the account's Marketing Messages API off, then resume.",
+            resync_catalogue=True,
+        ),
+        # 134100: UNCONFIRMED meaning (Meta's error page lists the code for the MM API only;
+        # "terms not accepted / onboarding required" is the BSPs' reading). Only this API's
+        # sends fail, so the account is not flagged: its /messages sends still work.
+        _stop(
+            134100,
+            "The business has not completed onboarding to the Marketing Messages API (its "
+            "terms are not accepted). Accept them in WhatsApp Manager, or turn the account's "
+            "Marketing Messages API off, then resume.",
+            scope=Scope.ACCOUNT,
+        ),
+        # 134101: the template is still syncing to the MM API; Meta says to wait about 10
+        # minutes. Back into the queue for then, not a failure.
+        ErrorRule(
+            134101,
+            Action.DEFER,
+            True,
+            "The template is still being set up for the Marketing Messages API; Meta asks "
+            "to wait about 10 minutes.",
+            defer_seconds=600,
+            scope=Scope.META,
+        ),
+        # 134102: HTTP 500 on Meta's error page: the MM API is temporarily unavailable.
+        _retry(134102, "The Marketing Messages API is temporarily unavailable.", delay=5),
     ]
 }
 

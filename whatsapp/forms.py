@@ -16,6 +16,12 @@ SECRET_HELP = {
     "verify_token": "Any phrase you choose; you paste it into Meta's webhook settings. "
     "Blank: one is made up for you.",
 }
+# Shown by this form and the admin's.
+MARKETING_MESSAGES_HELP = (
+    "Send MARKETING templates through Meta's Marketing Messages API (/marketing_messages; "
+    "its terms must be accepted in WhatsApp Manager); utility and authentication templates "
+    "keep using /messages."
+)
 
 
 class AccountForm(forms.ModelForm):
@@ -42,14 +48,20 @@ class AccountForm(forms.ModelForm):
             "verify_token",
             "throughput",
             "messaging_limit_tier",
+            "marketing_messages_api",
         ]
-        labels = {"waba_id": "WABA id", "messaging_limit_tier": "Messaging-limit tier"}
+        labels = {
+            "waba_id": "WABA id",
+            "messaging_limit_tier": "Messaging-limit tier",
+            "marketing_messages_api": "Marketing Messages API",
+        }
         help_texts = {
             "waba_id": "WhatsApp Manager → Account tools → Business account id.",
             "phone_number_id": "WhatsApp Manager → Phone numbers → the number's id (not the "
             "number itself).",
             "throughput": "Meta's level for this number; “Test connection” reads it.",
             "messaging_limit_tier": "Unique users per 24 h; “Test connection” reads it.",
+            "marketing_messages_api": MARKETING_MESSAGES_HELP,
         }
 
     def __init__(self, *args, **kwargs):

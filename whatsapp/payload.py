@@ -11,12 +11,22 @@ reject, naming the spreadsheet column, so one bad row never reaches Meta.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlsplit
 
-from whatsapp.variables import Variable, is_named, template_variables
+from .offers import expiration_ms
+from .payload_parts import (
+    RICH_KINDS,
+    action_button,
+    check_rich,
+    offer_component,
+    parse_sections,
+)
+from .variables import OFFER_COLUMN, Variable, is_named, template_variables
 
 # docs/whatsapp.md §1.6: up to 512 characters.
 CALLBACK_DATA_MAX = 512
@@ -26,7 +36,11 @@ CALLBACK_DATA_MAX = 512
 # field reports, docs/whatsapp.md §1.2). Refusing at import beats failing at Meta.
 _BAD_TEXT = re.compile(r"[\n\r\t]| {5,}")
 _WHITESPACE = re.compile(r"\s")
-_TEXT_KINDS = frozenset({"text", "copy_code", "payload"})
+# Kinds whose only checks are the text rules (rows.RowChecker's quick path relies on it).
+_TEXT_KINDS = frozenset(
+    {"text", "copy_code", "payload", "location_name", "location_address", "product_id",
+     "flow_token"}
+)  # fmt: skip
 
 
 class PayloadError(ValueError):
@@ -61,7 +75,9 @@ def check_value(variable: Variable, value: str | None) -> str | None:
     elif kind == "url":
         if _WHITESPACE.search(value):
             return f"{column} contains whitespace, which a URL cannot carry"
-    elif not _is_http_url(value):  # image / video / document
+    elif kind in RICH_KINDS:
+        return check_rich(kind, column, value.strip())
+    elif not _is_http_url(value):  # image / video / document / a tracked link's destination
         return f"{column} must be an http:// or https:// URL"
     return None
 
@@ -76,28 +92,95 @@ def validate_values(variables: Iterable[Variable], values: dict[str, str]) -> li
     return problems
 
 
-class PayloadBuilder:
-    """Builds the send body for one template; create once per template, reuse per message."""
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """The variables of the message itself or of one carousel card, by component."""
 
-    __slots__ = ("variables", "_name", "_language", "_header", "_body", "_buttons", "_named")
+    header: tuple[Variable, ...]
+    body: tuple[Variable, ...]
+    buttons: tuple[tuple[int, tuple[Variable, ...]], ...]  # by button index
+
+    @classmethod
+    def of(cls, variables: Iterable[Variable]) -> _Part:
+        variables = list(variables)
+        by_button: dict[int, list[Variable]] = {}
+        for v in variables:
+            if v.component == "button" and v.button_index is not None:
+                by_button.setdefault(v.button_index, []).append(v)
+        return cls(
+            header=tuple(v for v in variables if v.component == "header"),
+            body=tuple(v for v in variables if v.component == "body"),
+            buttons=tuple((i, tuple(vs)) for i, vs in sorted(by_button.items())),
+        )
+
+
+class PayloadBuilder:
+    """Builds the send body for one template; create once per template, reuse per message.
+
+    `offer_expires_ms`: the campaign's expiry for a limited-time offer, used where a row
+    gives none. `click_token(recipient_id, button_index)`: the suffix of a tracked link
+    (docs/clicks.md); `build` then needs the recipient's id."""
+
+    __slots__ = (
+        "variables",
+        "_name",
+        "_language",
+        "_named",
+        "_top",
+        "_cards",
+        "_offer",
+        "_offer_default",
+        "_click_token",
+    )
 
     def __init__(
-        self, *, template_name: str, language: str, components: list[dict], parameter_format: str
+        self,
+        *,
+        template_name: str,
+        language: str,
+        components: list[dict],
+        parameter_format: str,
+        offer_expires_ms: int | None = None,
+        click_token: Callable[[int, int], str] | None = None,
     ):
-        self.variables = tuple(
-            template_variables(components=components, parameter_format=parameter_format)
-        )
+        variables = template_variables(components=components, parameter_format=parameter_format)
+        if offer_expires_ms is not None:
+            variables = [
+                replace(v, required=False) if v.column == OFFER_COLUMN else v for v in variables
+            ]
+        self.variables = tuple(variables)
         self._named = is_named(parameter_format)
         self._name = template_name
         self._language = language
-        self._header = tuple(v for v in self.variables if v.component == "header")
-        self._body = tuple(v for v in self.variables if v.component == "body")
-        self._buttons = tuple(v for v in self.variables if v.component == "button")
+        self._top = _Part.of(v for v in variables if v.card is None and v.component != "offer")
+        cards = _card_count(components)
+        self._cards = tuple(
+            (n, _Part.of(v for v in variables if v.card == n)) for n in range(1, cards + 1)
+        )
+        self._offer = any(v.column == OFFER_COLUMN for v in variables)
+        self._offer_default = offer_expires_ms
+        self._click_token = click_token
+
+    @property
+    def offer_column(self) -> str | None:
+        """The column of a limited-time offer's expiry, when the template has one."""
+        return OFFER_COLUMN if self._offer else None
+
+    def offer_ms(self, values: dict[str, str]) -> int | None:
+        """When this row's offer expires (Unix ms): its own value, else the campaign's."""
+        own = expiration_ms(values.get(OFFER_COLUMN) or "")
+        return own if own is not None else self._offer_default
 
     def validate(self, values: dict[str, str]) -> list[tuple[str, str]]:
         return validate_values(self.variables, values)
 
-    def build(self, to: str, values: dict[str, str], callback_data: str | None = None) -> dict:
+    def build(
+        self,
+        to: str,
+        values: dict[str, str],
+        callback_data: str | None = None,
+        recipient_id: int | None = None,
+    ) -> dict:
         """The full request body; raises PayloadError naming the first bad column."""
         for variable in self.variables:
             message = check_value(variable, values.get(variable.column))
@@ -106,19 +189,24 @@ class PayloadBuilder:
         if not to:
             raise PayloadError("phone_number", "phone_number is missing")
 
-        components = []
-        if self._header:
+        components = self._components(self._top, values, recipient_id)
+        if self._offer:
+            ms = self.offer_ms(values)
+            if ms is None:
+                raise PayloadError(OFFER_COLUMN, f"{OFFER_COLUMN} is missing")
+            # Meta's example sends the offer after the body, before the buttons.
+            at = next((i for i, c in enumerate(components) if c["type"] == "button"), None)
+            components.insert(len(components) if at is None else at, offer_component(ms))
+        if self._cards:
             components.append(
-                {"type": "header", "parameters": [self._parameter(v, values) for v in self._header]}
+                {
+                    "type": "carousel",
+                    "cards": [
+                        {"card_index": n - 1, "components": self._components(part, values, None)}
+                        for n, part in self._cards
+                    ],
+                }
             )
-        if self._body:
-            components.append(
-                {"type": "body", "parameters": [self._parameter(v, values) for v in self._body]}
-            )
-        for variable in self._buttons:
-            button = self._button(variable, values.get(variable.column))
-            if button is not None:
-                components.append(button)
 
         # Fresh dicts per message: callers may mutate what they get back.
         template = {"name": self._name, "language": {"code": self._language}}
@@ -141,36 +229,104 @@ class PayloadBuilder:
             message["biz_opaque_callback_data"] = callback_data
         return message
 
-    def _parameter(self, variable: Variable, values: dict[str, str]) -> dict:
+    def _components(self, part: _Part, values: dict[str, str], recipient_id) -> list[dict]:
+        components: list[dict] = []
+        if part.header:
+            components.append({"type": "header", "parameters": self._header(part.header, values)})
+        if part.body:
+            components.append(
+                {"type": "body", "parameters": [self._text(v, values) for v in part.body]}
+            )
+        for index, variables in part.buttons:
+            button = self._button(index, variables, values, recipient_id)
+            if button is not None:
+                components.append(button)
+        return components
+
+    def _text(self, variable: Variable, values: dict[str, str]) -> dict:
         value = str(values[variable.column])
-        kind = variable.kind
+        if self._named:
+            return {"type": "text", "parameter_name": variable.name, "text": value}
+        return {"type": "text", "text": value}
+
+    def _header(self, variables: tuple[Variable, ...], values: dict[str, str]) -> list[dict]:
+        kind = variables[0].kind
         if kind == "text":
-            if self._named:
-                return {"type": "text", "parameter_name": variable.name, "text": value}
-            return {"type": "text", "text": value}
+            return [self._text(v, values) for v in variables]
+        by_kind = {v.kind: str(values.get(v.column) or "").strip() for v in variables}
+        if kind in ("latitude", "longitude", "location_name", "location_address"):
+            location = {"latitude": by_kind["latitude"], "longitude": by_kind["longitude"]}
+            for key in ("name", "address"):
+                if by_kind.get(f"location_{key}"):
+                    location[key] = by_kind[f"location_{key}"]
+            return [{"type": "location", "location": location}]
+        if kind in ("product_id", "catalog_id"):
+            product = {
+                "product_retailer_id": by_kind["product_id"],
+                "catalog_id": by_kind["catalog_id"],
+            }
+            return [{"type": "product", "product": product}]
+        value = str(values[variables[0].column])
         media = {"link": value}
         if kind == "document":
             filename = _filename(value)
             if filename:
                 media["filename"] = filename
-        return {"type": kind, kind: media}
+        return [{"type": kind, kind: media}]
 
-    @staticmethod
-    def _button(variable: Variable, value: str | None) -> dict | None:
-        index = str(variable.button_index)
-        kind = variable.kind
-        if kind == "url":
-            parameter = {"type": "text", "text": str(value)}
-            sub_type = "url"
-        elif kind == "copy_code":
-            parameter = {"type": "coupon_code", "coupon_code": str(value)}
-            sub_type = "copy_code"
-        else:  # quick-reply payload: optional, Meta echoes the button text without one
-            if value is None or not str(value).strip():
+    def _button(
+        self, index: int, variables: tuple[Variable, ...], values: dict[str, str], recipient_id
+    ) -> dict | None:
+        got = {v.kind: str(values.get(v.column) or "") for v in variables}
+        kinds = set(got)
+        if "url" in kinds:
+            return _sub(index, "url", {"type": "text", "text": got["url"]})
+        if "destination" in kinds:
+            if self._click_token is None or recipient_id is None:
+                raise PayloadError(
+                    variables[0].column, "a tracked link needs the recipient to make its token"
+                )
+            token = self._click_token(recipient_id, index)
+            return _sub(index, "url", {"type": "text", "text": token})
+        if "copy_code" in kinds:
+            return _sub(
+                index, "copy_code", {"type": "coupon_code", "coupon_code": got["copy_code"]}
+            )
+        if "payload" in kinds:
+            # Optional: Meta echoes the button text without one.
+            if not got["payload"].strip():
                 return None
-            parameter = {"type": "payload", "payload": str(value)}
-            sub_type = "quick_reply"
-        return {"type": "button", "sub_type": sub_type, "index": index, "parameters": [parameter]}
+            return _sub(index, "quick_reply", {"type": "payload", "payload": got["payload"]})
+        if "sections" in kinds:
+            sections, _ = parse_sections(got["sections"])
+            action = {
+                "thumbnail_product_retailer_id": got["product_id"].strip(),
+                "sections": sections,
+            }
+            return action_button(index, "mpm", action)
+        if "product_id" in kinds:  # a catalog button's optional thumbnail
+            sku = got["product_id"].strip()
+            return action_button(
+                index, "CATALOG", {"thumbnail_product_retailer_id": sku} if sku else None
+            )
+        # A flow button: both values optional; Meta opens the flow without them.
+        action = {}
+        if got.get("flow_token", "").strip():
+            action["flow_token"] = got["flow_token"].strip()
+        if got.get("flow_data", "").strip():
+            action["flow_action_data"] = json.loads(got["flow_data"])
+        return action_button(index, "flow", action) if action else None
+
+
+def _sub(index: int, sub_type: str, parameter: dict) -> dict:
+    return {"type": "button", "sub_type": sub_type, "index": str(index), "parameters": [parameter]}
+
+
+def _card_count(components: list[dict]) -> int:
+    for component in components or []:
+        if str(component.get("type", "")).upper() == "CAROUSEL":
+            return len(component.get("cards") or [])
+    return 0
 
 
 def _is_http_url(value: str) -> bool:

@@ -31,6 +31,7 @@ EDITABLE_FIELDS = (
     *SECRET_FIELDS,
     "throughput",
     "messaging_limit_tier",
+    "marketing_messages_api",
 )
 # The connection's health, set when Meta refuses it; staff may set it in the admin, the API
 # only shows it.

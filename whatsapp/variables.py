@@ -1,16 +1,17 @@
 """A template's variables: the one place that turns Meta's template components into the
 ordered list of values a recipient needs (and so the spreadsheet columns).
 
-The sample spreadsheet, the importer, the preview and the payload builder
-(`whatsapp.payload`) all read this list, so a column name or a limit is decided here once.
-Components are in the shape `GET /<WABA_ID>/message_templates` returns (docs/whatsapp.md §2.2):
-reading them is Cloud API knowledge, so it lives in `whatsapp`, below the catalogue app.
+The sample spreadsheet, the importer, the preview (`whatsapp.preview`) and the payload
+builder (`whatsapp.payload`) all read this list, so a column name or a limit is decided here
+once. Components are in the shape `GET /<WABA_ID>/message_templates` returns
+(docs/whatsapp.md §2.2, §11.1; docs/templates.md lists every shape and its columns): reading
+them is Cloud API knowledge, so it lives in `whatsapp`, below the catalogue app.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 PHONE_COLUMNS = ("country_code", "phone_number")
@@ -30,8 +31,18 @@ COPY_CODE_MAX = 15
 PAYLOAD_MAX = 128
 # Authentication (OTP) codes: 15 chars, like copy codes (UNCONFIRMED in docs/whatsapp.md).
 OTP_CODE_MAX = 15
+# Product retailer ids (SKUs): Meta's catalogs cap retailer_id at 100 characters.
+PRODUCT_ID_MAX = 100
+CATALOG_ID_MAX = 32
+# Location name and address, flow token and flow data: Meta documents no limit; these bounds
+# keep a cell sane.
+LOCATION_TEXT_MAX = 1000
+FLOW_TOKEN_MAX = 1000
+FLOW_DATA_MAX = 10_000
 
 MEDIA_FORMATS = {"IMAGE": "image", "VIDEO": "video", "DOCUMENT": "document"}
+
+OFFER_COLUMN = "offer_expiration_time"
 
 _POSITIONAL = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 _NAMED = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -40,14 +51,18 @@ _NAMED = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 @dataclass(frozen=True, slots=True)
 class Variable:
     column: str
-    component: str  # "header" | "body" | "button"
-    kind: str  # "text" | "image" | "video" | "document" | "url" | "copy_code" | "payload"
+    component: str  # "header" | "body" | "button" | "offer"
+    # text | image | video | document | url | copy_code | payload | latitude | longitude |
+    # location_name | location_address | product_id | catalog_id | sections | flow_token |
+    # flow_data | expiration | destination (a tracked link's target, docs/clicks.md)
+    kind: str
     position: int | None = None  # the n of {{n}} for positional text
     name: str | None = None  # the parameter name for named templates
-    button_index: int | None = None  # 0-based position in the BUTTONS array
+    button_index: int | None = None  # 0-based position in its BUTTONS array
     required: bool = True
     example: str = ""
     max_length: int | None = None
+    card: int | None = None  # the carousel card (from 1) the variable belongs to
 
 
 def is_named(parameter_format: str | None) -> bool:
@@ -62,9 +77,17 @@ def placeholders(text: str, *, named: bool) -> list[str]:
     return [str(n) for n in sorted({int(n) for n in _POSITIONAL.findall(text or "")})]
 
 
-def template_variables(*, components: list[dict], parameter_format: str) -> list[Variable]:
-    """The ordered variables of a template: header, body, then buttons by index."""
+def template_variables(
+    *, components: list[dict], parameter_format: str, tracked_prefix: str | None = None
+) -> list[Variable]:
+    """The ordered variables of a template: header, body, the offer's expiry, buttons by
+    index, then each carousel card's header, body and buttons.
+
+    `tracked_prefix` is this installation's `<PUBLIC_URL>/r/`: a URL button pointing there
+    takes a destination URL instead of a suffix (None: read settings.PUBLIC_URL)."""
     named = is_named(parameter_format)
+    if tracked_prefix is None:
+        tracked_prefix = tracked_link_prefix()
     found: list[Variable] = []
     for component in components or []:
         ctype = str(component.get("type", "")).upper()
@@ -73,11 +96,22 @@ def template_variables(*, components: list[dict], parameter_format: str) -> list
             found.extend(_header_variables(component, example, named))
         elif ctype == "BODY":
             found.extend(_text_variables("body", component, example, named))
+        elif ctype == "LIMITED_TIME_OFFER":
+            if offer_has_expiration(component):
+                found.append(
+                    Variable(
+                        column=OFFER_COLUMN,
+                        component="offer",
+                        kind="expiration",
+                        example="2030-12-31T23:59:00Z",
+                    )
+                )
         elif ctype == "BUTTONS":
             for index, button in enumerate(component.get("buttons") or []):
-                variable = _button_variable(index, button)
-                if variable is not None:
-                    found.append(variable)
+                found.extend(_button_variables(index, button, tracked_prefix))
+        elif ctype == "CAROUSEL":
+            for n, card in enumerate(component.get("cards") or [], start=1):
+                found.extend(_card_variables(n, card, named))
     return found
 
 
@@ -96,6 +130,19 @@ def variables_for(template: TemplateLike) -> list[Variable]:
 
 def spreadsheet_columns(variables: list[Variable]) -> list[str]:
     return [*PHONE_COLUMNS, *(v.column for v in variables)]
+
+
+def offer_has_expiration(component: dict) -> bool:
+    offer = component.get("limited_time_offer") or {}
+    return bool(offer.get("has_expiration")) if isinstance(offer, dict) else False
+
+
+def tracked_link_prefix() -> str | None:
+    """`<PUBLIC_URL>/r/`, the start of a tracked link (docs/clicks.md); None when unset."""
+    from django.conf import settings
+
+    base = str(getattr(settings, "PUBLIC_URL", "") or "").rstrip("/")
+    return f"{base}/r/" if base else None
 
 
 def body_text_parts(*, components: list[dict], parameter_format: str) -> tuple[int, dict[str, int]]:
@@ -119,73 +166,39 @@ def body_text_parts(*, components: list[dict], parameter_format: str) -> tuple[i
     return 0, {}
 
 
-def unsupported_features(components: list[dict]) -> list[str]:
-    """What this product cannot fill at send time; a template with any is not sendable
-    from a spreadsheet (Meta would answer 132000 for every recipient)."""
-    problems = []
-    for component in components or []:
-        ctype = str(component.get("type", "")).upper()
-        if ctype == "HEADER":
-            fmt = str(component.get("format", "TEXT")).upper()
-            if fmt not in MEDIA_FORMATS and fmt != "TEXT":
-                problems.append(f"{fmt.lower()} header")
-        elif ctype in {"CAROUSEL", "LIMITED_TIME_OFFER"}:
-            problems.append(ctype.lower().replace("_", " "))
-        elif ctype == "BUTTONS":
-            for button in component.get("buttons") or []:
-                btype = str(button.get("type", "")).upper()
-                if btype in {"CATALOG", "MPM", "FLOW"}:
-                    problems.append(f"{btype.lower()} button")
-    return problems
+def text_column(component: str, key: str, *, named: bool) -> str:
+    return f"{component}_{key}" if named else f"{component}_param_{key}"
 
 
-def render_preview(
-    *, components: list[dict], parameter_format: str, values: dict[str, str]
-) -> dict:
-    """What the recipient sees, with values substituted; a missing value stays visible as
-    its placeholder so the operator notices it."""
-    named = is_named(parameter_format)
-    preview: dict = {"header": None, "body": "", "footer": None, "buttons": []}
-    for component in components or []:
-        ctype = str(component.get("type", "")).upper()
-        if ctype == "HEADER":
-            fmt = str(component.get("format", "TEXT")).upper()
-            if fmt == "TEXT":
-                preview["header"] = _substitute(component.get("text", ""), "header", named, values)
-            else:
-                preview["header"] = f"[{fmt.lower()}]"
-        elif ctype == "BODY":
-            preview["body"] = _substitute(component.get("text", ""), "body", named, values)
-        elif ctype == "FOOTER":
-            preview["footer"] = component.get("text", "")
-        elif ctype == "BUTTONS":
-            preview["buttons"] = [_button_label(b) for b in component.get("buttons") or []]
-    return preview
-
-
-def text_segments(text: str, *, named: bool) -> list[tuple[str, str | None]]:
-    """`text` cut into its literal pieces and its placeholders, in reading order:
-    ("Hi ", None), ("{{1}}", "1"), … (a placeholder's key as `placeholders` gives it), so
-    that a page can show each placeholder apart from the text around it."""
-    pattern = _NAMED if named else _POSITIONAL
-    pieces: list[tuple[str, str | None]] = []
-    last = 0
-    for match in pattern.finditer(text or ""):
-        if match.start() > last:
-            pieces.append((text[last : match.start()], None))
-        key = match.group(1) if named else str(int(match.group(1)))
-        pieces.append((match.group(0), key))
-        last = match.end()
-    if last < len(text or ""):
-        pieces.append((text[last:], None))
-    return pieces
+def card_prefix(card: int) -> str:
+    return f"card_{card}_"
 
 
 # --- internals ------------------------------------------------------------------------------
 
 
-def text_column(component: str, key: str, *, named: bool) -> str:
-    return f"{component}_{key}" if named else f"{component}_param_{key}"
+def _card_variables(n: int, card: dict, named: bool) -> list[Variable]:
+    """A carousel card's variables, named `card_<n>_…` (n from 1, as the operator counts)."""
+    found: list[Variable] = []
+    for component in card.get("components") or []:
+        ctype = str(component.get("type", "")).upper()
+        example = component.get("example") or {}
+        if ctype == "HEADER":
+            found.extend(_header_variables(component, example, named))
+        elif ctype == "BODY":
+            found.extend(_text_variables("body", component, example, named))
+        elif ctype == "BUTTONS":
+            for index, button in enumerate(component.get("buttons") or []):
+                found.extend(_button_variables(index, button, None))
+    prefix = card_prefix(n)
+    # Every card carries the same components (Meta's carousel rule), so a card's quick reply
+    # always sends its payload: required here, unlike a message's own quick replies.
+    return [
+        replace(v, column=prefix + v.column, card=n, required=True)
+        if v.kind == "payload"
+        else replace(v, column=prefix + v.column, card=n)
+        for v in found
+    ]
 
 
 def _header_variables(component: dict, example: dict, named: bool) -> list[Variable]:
@@ -200,8 +213,46 @@ def _header_variables(component: dict, example: dict, named: bool) -> list[Varia
                 example=str(handles[0]) if handles else "",
             )
         ]
+    if fmt == "LOCATION":
+        return [
+            Variable("header_latitude", "header", "latitude", example="37.483307"),
+            Variable("header_longitude", "header", "longitude", example="-122.148981"),
+            Variable(
+                "header_location_name",
+                "header",
+                "location_name",
+                required=False,
+                example="Broadcast Store",
+                max_length=LOCATION_TEXT_MAX,
+            ),
+            Variable(
+                "header_location_address",
+                "header",
+                "location_address",
+                required=False,
+                example="1 Hacker Way, Menlo Park, CA 94025",
+                max_length=LOCATION_TEXT_MAX,
+            ),
+        ]
+    if fmt == "PRODUCT":
+        return [
+            Variable(
+                "header_product_retailer_id",
+                "header",
+                "product_id",
+                example="SKU-1001",
+                max_length=PRODUCT_ID_MAX,
+            ),
+            Variable(
+                "header_catalog_id",
+                "header",
+                "catalog_id",
+                example="194836987003835",
+                max_length=CATALOG_ID_MAX,
+            ),
+        ]
     if fmt != "TEXT":
-        return []  # LOCATION and friends: see unsupported_features()
+        return []  # unknown formats: see unsupported_features()
     return _text_variables("header", component, example, named)
 
 
@@ -239,51 +290,64 @@ def _text_examples(kind: str, example: dict, named: bool) -> dict[str, str]:
     return {str(i): str(value) for i, value in enumerate(raw, start=1)}
 
 
-def _button_variable(index: int, button: dict) -> Variable | None:
+def _button_variables(index: int, button: dict, tracked_prefix: str | None) -> list[Variable]:
     btype = str(button.get("type", "")).upper()
     example = button.get("example")
+    column = f"button_{index}_"
+
+    def var(suffix: str, kind: str, **kw) -> Variable:
+        return Variable(column + suffix, "button", kind, button_index=index, **kw)
+
     if btype == "URL":
         url = str(button.get("url", ""))
         if "{{" not in url:
-            return None  # a static URL takes no parameter
-        return Variable(
-            column=f"button_{index}_url_param",
-            component="button",
-            kind="url",
-            button_index=index,
-            example=_url_suffix_example(url, _first(example)),
-            max_length=URL_SUFFIX_MAX,
-        )
+            return []  # a static URL takes no parameter
+        if tracked_prefix and url.replace(" ", "") == tracked_prefix + "{{1}}":
+            # A tracked link: the recipient's suffix is an opaque token (docs/clicks.md) and
+            # the row gives where the click lands.
+            return [
+                var(
+                    "destination_url",
+                    "destination",
+                    example="https://shop.example.com/offer",
+                    max_length=URL_SUFFIX_MAX,
+                )
+            ]
+        return [
+            var(
+                "url_param",
+                "url",
+                example=_url_suffix_example(url, _first(example)),
+                max_length=URL_SUFFIX_MAX,
+            )
+        ]
     if btype == "OTP":
         # Authentication templates send the code as a URL-button parameter (Meta's
         # authentication-template send example); same column as a URL button.
-        return Variable(
-            column=f"button_{index}_url_param",
-            component="button",
-            kind="url",
-            button_index=index,
-            max_length=OTP_CODE_MAX,
-        )
+        return [var("url_param", "url", max_length=OTP_CODE_MAX)]
     if btype == "COPY_CODE":
-        return Variable(
-            column=f"button_{index}_copy_code",
-            component="button",
-            kind="copy_code",
-            button_index=index,
-            example=_first(example),
-            max_length=COPY_CODE_MAX,
-        )
+        return [var("copy_code", "copy_code", example=_first(example), max_length=COPY_CODE_MAX)]
     if btype == "QUICK_REPLY":
         # Optional: Meta sends the button text back when no payload was given.
-        return Variable(
-            column=f"button_{index}_payload",
-            component="button",
-            kind="payload",
-            button_index=index,
-            required=False,
-            max_length=PAYLOAD_MAX,
-        )
-    return None  # PHONE_NUMBER and the rest take nothing at send time
+        return [var("payload", "payload", required=False, max_length=PAYLOAD_MAX)]
+    if btype == "CATALOG":
+        # Optional: without it Meta shows the catalog's first item (docs/whatsapp.md §11.1).
+        return [
+            var("thumbnail_product_id", "product_id", required=False, max_length=PRODUCT_ID_MAX)
+        ]
+    if btype == "MPM":
+        return [
+            var(
+                "thumbnail_product_id", "product_id", example="SKU-1001", max_length=PRODUCT_ID_MAX
+            ),
+            var("sections", "sections", example="Best sellers: SKU-1001, SKU-1002; New: SKU-2001"),
+        ]
+    if btype == "FLOW":
+        return [
+            var("flow_token", "flow_token", required=False, max_length=FLOW_TOKEN_MAX),
+            var("flow_action_data", "flow_data", required=False, max_length=FLOW_DATA_MAX),
+        ]
+    return []  # PHONE_NUMBER, SPM, VOICE_CALL take nothing at send time
 
 
 def _first(example) -> str:
@@ -304,18 +368,32 @@ def _url_suffix_example(url: str, full_example: str) -> str:
     return suffix
 
 
-def _substitute(text: str, kind: str, named: bool, values: dict[str, str]) -> str:
+def text_segments(text: str, *, named: bool) -> list[tuple[str, str | None]]:
+    """`text` cut into its literal pieces and its placeholders, in reading order:
+    ("Hi ", None), ("{{1}}", "1"), … (a placeholder's key as `placeholders` gives it), so
+    that a page can show each placeholder apart from the text around it."""
+    pattern = _NAMED if named else _POSITIONAL
+    pieces: list[tuple[str, str | None]] = []
+    last = 0
+    for match in pattern.finditer(text or ""):
+        if match.start() > last:
+            pieces.append((text[last : match.start()], None))
+        key = match.group(1) if named else str(int(match.group(1)))
+        pieces.append((match.group(0), key))
+        last = match.end()
+    if last < len(text or ""):
+        pieces.append((text[last:], None))
+    return pieces
+
+
+def substitute(text: str, kind: str, named: bool, values: dict[str, str]) -> str:
+    """`text` with each placeholder replaced by its column's value in `values` (a missing
+    value stays visible as its placeholder)."""
     pattern = _NAMED if named else _POSITIONAL
 
-    def replace(match: re.Match) -> str:
-        value = values.get(text_column(kind, match.group(1), named=named))
+    def value_of(match: re.Match) -> str:
+        key = match.group(1) if named else str(int(match.group(1)))
+        value = values.get(text_column(kind, key, named=named))
         return match.group(0) if value in (None, "") else str(value)
 
-    return pattern.sub(replace, text or "")
-
-
-def _button_label(button: dict) -> str:
-    if button.get("text"):
-        return str(button["text"])
-    btype = str(button.get("type", "")).upper()
-    return "Copy offer code" if btype == "COPY_CODE" else btype.replace("_", " ").title()
+    return pattern.sub(value_of, text or "")

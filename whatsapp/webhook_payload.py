@@ -89,6 +89,20 @@ class Preference:
 
 
 @dataclass(slots=True)
+class UserActionItem:
+    """One `user_actions[]` item: a click event of the Marketing Messages API
+    (docs/whatsapp.md §11.2). No phone, no wamid: only Meta's click id and tracking token."""
+
+    action_type: str  # an open set: marketing_messages_link_click, landing_page_view, …
+    timestamp: datetime
+    click_id: str
+    tracking_token: str
+    click_component: str  # "cta" or "body" for a link click
+    product_id: str
+    raw: dict
+
+
+@dataclass(slots=True)
 class TemplateUpdate:
     meta_id: str
     name: str
@@ -105,6 +119,7 @@ class MessagesValue:
     messages: list[InboundMessage] = field(default_factory=list)
     preferences: list[Preference] = field(default_factory=list)
     errors: list[WhatsAppError] = field(default_factory=list)
+    user_actions: list[UserActionItem] = field(default_factory=list)
     skipped: int = 0
 
 
@@ -158,7 +173,8 @@ def changes(data: dict) -> Iterator[Change]:
 
 
 def read_messages_value(value: dict, *, default_time: datetime) -> MessagesValue:
-    """Statuses, inbound messages, user preferences and value-level errors of one change."""
+    """Statuses, inbound messages, user preferences, click events (`user_actions`) and
+    value-level errors of one change."""
     out = MessagesValue()
     for raw in _list(value.get("statuses")):
         item = read_status(raw, default_time)
@@ -183,6 +199,12 @@ def read_messages_value(value: dict, *, default_time: datetime) -> MessagesValue
             out.errors.append(_error(raw))
         else:
             out.skipped += 1
+    for raw in _list(value.get("user_actions")):
+        action = read_user_action(raw, default_time)
+        if action is None:
+            out.skipped += 1
+        else:
+            out.user_actions.append(action)
     return out
 
 
@@ -265,6 +287,35 @@ def read_status(raw, default_time: datetime) -> StatusItem | None:
         billable=billable,
         pricing_type=pricing_type,
         pricing_model=pricing_model,
+        raw=raw,
+    )
+
+
+def read_user_action(raw, default_time: datetime) -> UserActionItem | None:
+    """One `user_actions[]` item, or None without an action type. Its details sit under
+    `<action_type>_data` (`marketing_messages_link_click_data`, `landing_page_view_data`),
+    under some other `…_data` object, or on the item itself: all three are read."""
+    if not isinstance(raw, dict):
+        return None
+    action_type = _str(raw.get("action_type"))[:64]
+    if not action_type:
+        return None
+    data = raw.get(f"{action_type}_data")
+    if not isinstance(data, dict):
+        data = next(
+            (v for k, v in raw.items() if str(k).endswith("_data") and isinstance(v, dict)), {}
+        )
+
+    def read(key: str, limit: int) -> str:
+        return (_str(data.get(key)) or _str(raw.get(key)))[:limit]
+
+    return UserActionItem(
+        action_type=action_type,
+        timestamp=parse_time(raw.get("timestamp"), default_time),
+        click_id=read("click_id", 128),
+        tracking_token=read("tracking_token", 512),
+        click_component=read("click_component", 32),
+        product_id=read("product_id", 128),
         raw=raw,
     )
 

@@ -24,10 +24,11 @@ from templates_app.services import TemplateNotSendable, template_require_sendabl
 from whatsapp import callback
 from whatsapp.async_client import AsyncGraphSender
 from whatsapp.errors import WhatsAppError
-from whatsapp.payload import PayloadBuilder
+from whatsapp.payload import PayloadBuilder, PayloadError
 
 from ..models import Campaign
-from . import control, store
+from ..tracking.clicks import click_token
+from . import control, paths, store
 from .breaker import Breaker, BreakerSettings, quality_key
 from .database import call_reconnecting
 from .limiter import LeaseLost, RateLimiter, TierGate, interval_us, marks_key
@@ -93,7 +94,17 @@ class Sender:
             language=template.language,
             components=template.components,
             parameter_format=template.parameter_format,
+            offer_expires_ms=(
+                int(campaign.offer_expires_at.timestamp() * 1000)
+                if campaign.offer_expires_at is not None
+                else None
+            ),
+            click_token=click_token,
         )
+        # A limited-time offer over by its send time is skipped at the claim, never sent.
+        self.offer_expiry = self.builder.offer_ms if self.builder.offer_column else None
+        # /messages or the Marketing Messages API, with its extra fields: once per sender.
+        self.path, self.extras = paths.send_path(campaign), paths.path_extras(campaign)
 
     async def _db(self, fn, *args, **kwargs):
         loop = asyncio.get_running_loop()
@@ -173,6 +184,7 @@ class Sender:
                 campaign_id=self.campaign.pk,
                 worker=self.worker,
                 size=self.batch_size,
+                offer_expiry=self.offer_expiry,
             )
             if not rows:
                 if self.queue.empty() and self.in_flight == 0:
@@ -321,14 +333,27 @@ class Sender:
     async def _send(self, row: store.Claimed):
         account = self.campaign.account
         try:
-            payload = self.builder.build(row.phone, row.values, callback.encode(row.id))
+            payload = self.builder.build(
+                row.phone, row.values, callback.encode(row.id), recipient_id=row.id
+            )
+            payload.update(self.extras)
             result = await self.graph.send_template(
                 phone_number_id=account.phone_number_id,
                 access_token=account.access_token,
                 payload=payload,
+                path=self.path,
             )
+        except PayloadError as error:
+            # Checked at import, so only a campaign setting changed since (e.g. its offer
+            # expiry cleared) gets here: this row cannot be sent; it never left.
+            self.results.append(store.Outcome(
+                row.id, "failed", error_title="Invalid values", error_details=error.message,
+                error_retryable=False,
+            ))  # fmt: skip
+            return
         except WhatsAppError as error:
             outcome = outcome_for_error(row, error)
+            outcome.send_path = self.path  # recorded where the request reached Meta
             if error.rule.slows_rate:
                 await self.limiter.slow_down()
             action = effective_action(row, error)
@@ -347,7 +372,11 @@ class Sender:
             logger.exception("send crashed", extra={"recipient_id": row.id})
             self.results.append(
                 store.Outcome(
-                    row.id, "unknown", error_title="Outcome unknown", error_details=str(exc)
+                    row.id,
+                    "unknown",
+                    error_title="Outcome unknown",
+                    error_details=str(exc),
+                    send_path=self.path,
                 )
             )
             return
@@ -357,7 +386,11 @@ class Sender:
             self._capacity += 1
         self.results.append(
             store.Outcome(
-                row.id, "sent", wamid=result.wamid, message_status=result.message_status or ""
+                row.id,
+                "sent",
+                wamid=result.wamid,
+                message_status=result.message_status or "",
+                send_path=self.path,
             )
         )
 

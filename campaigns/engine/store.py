@@ -5,6 +5,8 @@ the campaign counters in the same transaction as the recipients.
 """
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +23,9 @@ from ..models import Campaign, OptOut, Recipient
 from ..tracking.counters import counters_apply
 from ..tracking.timeline import Deltas, add_events, timeline_apply
 from .batch_update import TABLE, update_each, update_each_returning
+
+# When a row's limited-time offer ends, in Unix ms (PayloadBuilder.offer_ms); None: never.
+OfferExpiry = Callable[[dict], int | None]
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +52,24 @@ class Outcome:
     error_retryable: bool | None = None
     next_attempt_at: object = None
     released: bool = False  # never left: the claim is undone without counting an attempt
+    send_path: str = ""  # the endpoint the request went to (engine/paths.py); "" keeps the row's
+
+
+# An outcome's endpoint, inside the batch's own UPDATE; one without one keeps the row's.
+PATH = "send_path = COALESCE(NULLIF(v.path, ''), send_path)"
 
 
 def _uuid(value):
     return value if connection.vendor == "postgresql" else value.hex
 
 
-def claim_batch(*, campaign_id, worker: str, size: int) -> list[Claimed]:
+def claim_batch(
+    *, campaign_id, worker: str, size: int, offer_expiry: OfferExpiry | None = None
+) -> list[Claimed]:
     """Mark up to `size` due pending recipients as sending for `worker`, in id order.
+
+    `offer_expiry(values)`: when a row's limited-time offer ends (Unix ms; None: no end);
+    rows past it are skipped (`offer_expired`) in the same transaction, never sent.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimers never wait for or take the same
     rows. SQLite: its single writer serialises claimers (IMMEDIATE transactions).
@@ -80,6 +95,10 @@ def claim_batch(*, campaign_id, worker: str, size: int) -> list[Claimed]:
                 deltas={Recipient.Status.PENDING: -len(rows), Recipient.Status.SENDING: len(rows)},
             )
             rows = _skip_opted_out(c, campaign_id=campaign_id, rows=rows)
+            if offer_expiry is not None and rows:
+                rows = _skip_expired_offers(
+                    c, campaign_id=campaign_id, rows=rows, expiry=offer_expiry
+                )
     decode = Recipient._meta.get_field("values").from_db_value
     claimed = [
         # JSONField reads `expression` only to spot a key transform: None is the plain column.
@@ -121,6 +140,31 @@ def _skip_opted_out(c, *, campaign_id, rows: list[tuple]) -> list[tuple]:
     return [r for r in rows if r[0] not in skipped]
 
 
+def _skip_expired_offers(c, *, campaign_id, rows: list[tuple], expiry: OfferExpiry) -> list[tuple]:
+    decode = Recipient._meta.get_field("values").from_db_value
+    now_ms = time.time() * 1000
+    expired = []
+    for r in rows:
+        ends = expiry(decode(r[2], None, connection) or {})  # type: ignore[arg-type]
+        if ends is not None and ends <= now_ms:
+            expired.append(r[0])
+    if not expired:
+        return rows
+    c.execute(
+        f"""UPDATE {TABLE} SET status = 'skipped', skip_reason = 'offer_expired',
+                claimed_at = NULL, claimed_by = '', attempts = attempts - 1
+            WHERE id IN ({", ".join(["%s"] * len(expired))}) AND status = 'sending'
+            RETURNING id""",
+        expired,
+    )
+    skipped = {r[0] for r in c.fetchall()}
+    counters_apply(
+        campaign_id=campaign_id,
+        deltas={Recipient.Status.SENDING: -len(skipped), Recipient.Status.SKIPPED: len(skipped)},
+    )
+    return [r for r in rows if r[0] not in skipped]
+
+
 def record_outcomes(
     *, campaign_id, outcomes: list[Outcome], worker: str | None = None
 ) -> list[str]:
@@ -153,12 +197,13 @@ def record_outcomes(
     unknown = [o for o in outcomes if o.status == Recipient.Status.UNKNOWN]
     with transaction.atomic(), connection.cursor() as c:
         if sent:
-            rows = [(o.id, o.wamid, o.message_status, now, *who) for o in sent]
+            rows = [(o.id, o.wamid, o.message_status, now, o.send_path, *who) for o in sent]
             columns = (
                 ("id", "bigint"),
                 ("wid", "text"),
                 ("mstatus", "text"),
                 ("ts", "timestamptz"),
+                ("path", "text"),
                 *who_column,
             )
             for from_state in (Recipient.Status.SENDING, Recipient.Status.UNKNOWN):
@@ -174,7 +219,7 @@ def record_outcomes(
                 # Rows a webhook already advanced still need their wamid.
                 update_each(
                     c,
-                    set_sql="wamid = v.wid, message_status = v.mstatus, claimed_at = NULL",
+                    set_sql=f"wamid = v.wid, message_status = v.mstatus, claimed_at = NULL, {PATH}",
                     where_sql="wamid IS NULL",
                     columns=columns,
                     rows=rows,
@@ -184,7 +229,8 @@ def record_outcomes(
                 c,
                 set_sql="""status = 'failed', failed_at = v.ts, error_code = v.code,
                     error_title = v.title, error_details = v.details, error_retryable = v.retry,
-                    next_attempt_at = v.later, claimed_at = NULL""",
+                    next_attempt_at = v.later, claimed_at = NULL, """
+                + PATH,
                 where_sql="status = 'sending'" + mine,
                 columns=(
                     ("id", "bigint"),
@@ -194,6 +240,7 @@ def record_outcomes(
                     ("details", "text"),
                     ("retry", "boolean"),
                     ("later", "timestamptz"),
+                    ("path", "text"),
                     *who_column,
                 ),
                 rows=[
@@ -205,6 +252,7 @@ def record_outcomes(
                         o.error_details,
                         o.error_retryable,
                         o.next_attempt_at,
+                        o.send_path,
                         *who,
                     )
                     for o in failed
@@ -255,10 +303,19 @@ def record_outcomes(
             n = update_each(
                 c,
                 set_sql="""status = 'unknown', error_title = v.title, error_details = v.details,
-                    claimed_at = NULL""",
+                    claimed_at = NULL, """
+                + PATH,
                 where_sql="status = 'sending'" + mine,
-                columns=(("id", "bigint"), ("title", "text"), ("details", "text"), *who_column),
-                rows=[(o.id, o.error_title[:255], o.error_details, *who) for o in unknown],
+                columns=(
+                    ("id", "bigint"),
+                    ("title", "text"),
+                    ("details", "text"),
+                    ("path", "text"),
+                    *who_column,
+                ),
+                rows=[
+                    (o.id, o.error_title[:255], o.error_details, o.send_path, *who) for o in unknown
+                ],
             )
             move(Recipient.Status.SENDING, Recipient.Status.UNKNOWN, n)
         counters_apply(campaign_id=campaign_id, deltas=deltas)
@@ -269,8 +326,8 @@ def record_outcomes(
 def _mark_sent(c, *, from_state: str, columns, rows: list[tuple], claim: str) -> tuple[int, int]:
     """Rows still in `from_state` become sent; returns how many, and how many of them had
     no send time before (a retried recipient keeps its first one): the timeline's sends."""
-    set_sql = """status = 'sent', wamid = v.wid, message_status = v.mstatus,
-        sent_at = COALESCE(sent_at, v.ts), claimed_at = NULL"""
+    set_sql = f"""status = 'sent', wamid = v.wid, message_status = v.mstatus,
+        sent_at = COALESCE(sent_at, v.ts), claimed_at = NULL, {PATH}"""
     where_sql = f"status = '{from_state}'" + claim
     if connection.vendor == "postgresql":
         # The new sent_at is this batch's time exactly when the row had none.

@@ -11,6 +11,7 @@ import csv
 import json
 import logging
 import time
+from dataclasses import replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +19,8 @@ from django.utils import timezone
 from config.errors import Conflict
 from config.redis import get_redis
 from templates_app.samples import sample_example
-from whatsapp.variables import body_text_parts, render_preview, variables_for
+from whatsapp.preview import render_preview
+from whatsapp.variables import OFFER_COLUMN, Variable, body_text_parts, variables_for
 
 from ..exports import safe_cell
 from ..models import Campaign, ImportReport, OptOut, Recipient
@@ -195,6 +197,15 @@ def _is_example(values: dict, example: dict) -> bool:
     return all(values.get(column, "") == value for column, value in example.items())
 
 
+def campaign_variables(campaign: Campaign) -> list[Variable]:
+    """The template's variables as this campaign's rows must give them: a limited-time
+    offer's expiry is optional when the campaign sets one for everybody."""
+    variables = variables_for(campaign.template)
+    if campaign.offer_expires_at is None:
+        return variables
+    return [replace(v, required=False) if v.column == OFFER_COLUMN else v for v in variables]
+
+
 def _run(
     campaign: Campaign, source: RowSource, report: ImportReport, *, dry_run, persist, problems_to
 ):
@@ -205,7 +216,7 @@ def _run(
             f"cannot add recipients to a {campaign.status} campaign (only draft or scheduled)"
         )
     template = campaign.template
-    variables = variables_for(template)
+    variables = campaign_variables(campaign)
     checker = RowChecker.for_columns(
         variables,
         source.columns,

@@ -1,8 +1,10 @@
 """Validation of one recipient row against the campaign's template."""
 
 import sys
+import time
 from dataclasses import dataclass, field
 
+from whatsapp.offers import expiration_ms, format_expiry
 from whatsapp.payload import _BAD_TEXT, _TEXT_KINDS, check_value
 from whatsapp.variables import BODY_TEXT_MAX, Variable
 
@@ -17,6 +19,16 @@ UNKNOWN_COLUMNS_SHOWN = 20
 COLUMN_NAME_SHOWN = 60
 # What whatsapp.payload._BAD_TEXT forbids in a text value, restated as substring tests.
 _BAD_TEXT_RULE = r"[\n\r\t]| {5,}"
+
+
+def _expired(column: str, value: str) -> str | None:
+    """A limited-time offer already over when imported could only be skipped at send time:
+    refused here instead, with its date."""
+    ms = expiration_ms(value)
+    if ms is not None and ms <= time.time() * 1000:
+        expires, _ = format_expiry(ms, ms)
+        return f"{column}: the offer expired on {expires}"
+    return None
 
 
 def printable(text: str) -> str:
@@ -177,6 +189,8 @@ class RowChecker:
         for variable, at, times in self._slots:
             value = cells[at] if at >= 0 else ""
             message = check_value(variable, value)
+            if message is None and variable.kind == "expiration" and value.strip():
+                message = _expired(variable.column, value)
             if message is not None:
                 problems.append(Problem(line, variable.column, message, value[:MAX_CELL_SHOWN]))
             elif value:

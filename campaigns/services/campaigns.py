@@ -1,6 +1,7 @@
 """Creating, editing and deleting campaigns (sending lives in the engine's services)."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Membership
 from config.errors import Invalid, PermissionDenied
@@ -15,6 +16,7 @@ from ..models import Campaign, ImportReport
 from .lifecycle import InvalidTransition
 
 EDITABLE = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
+MARKETING_FIELDS = ("marketing_policy", "message_activity_sharing")
 # The breaker's thresholds can also change while paused: the operator tunes them, then resumes.
 BREAKER_EDITABLE = EDITABLE | {Campaign.Status.PAUSED}
 
@@ -35,6 +37,14 @@ def _check_member(user, workspace_id) -> None:
         raise PermissionDenied("not a member of this workspace")
 
 
+def _check_marketing_policy(policy) -> None:
+    if policy is not None and policy not in Campaign.MarketingPolicy.values:
+        raise CampaignError(
+            f"marketing_policy must be one of {', '.join(Campaign.MarketingPolicy.values)}.",
+            field="marketing_policy",
+        )
+
+
 def _check_template(template: MessageTemplate, account: WhatsAppAccount | None):
     try:
         template_require_sendable(template)
@@ -45,6 +55,19 @@ def _check_template(template: MessageTemplate, account: WhatsAppAccount | None):
             "The template belongs to another WhatsApp account than the one chosen.",
             field="account",
         )
+
+
+def _offer_expiry(when):
+    if timezone.is_naive(when):
+        raise CampaignError(
+            "offer_expires_at needs a time zone (e.g. 2026-12-31T23:59:00+01:00).",
+            field="offer_expires_at",
+        )
+    if when <= timezone.now():
+        raise CampaignError(
+            f"offer_expires_at {when.isoformat()} is in the past.", field="offer_expires_at"
+        )
+    return when
 
 
 @transaction.atomic
@@ -58,6 +81,9 @@ def campaign_create(
     worker_count: int | None = None,
     rate_limit: int | None = None,
     breaker: dict | None = None,
+    marketing_policy: str | None = None,
+    message_activity_sharing: bool | None = None,
+    offer_expires_at=None,
 ) -> tuple[Campaign, ImportReport | None]:
     """A draft campaign for `template`, optionally with recipients from a JSON list.
 
@@ -66,6 +92,7 @@ def campaign_create(
     """
     _check_member(user, template.workspace_id)
     _check_template(template, account)
+    _check_marketing_policy(marketing_policy)
     campaign = Campaign(
         workspace_id=template.workspace_id,
         account_id=template.account_id,
@@ -79,6 +106,13 @@ def campaign_create(
         campaign.rate_limit = rate_limit
     if breaker is not None:
         campaign.breaker = {k: v for k, v in _clean_breaker(breaker).items() if v is not None}
+    # Used only on the Marketing Messages API path (campaigns/engine/paths.py).
+    if marketing_policy is not None:
+        campaign.marketing_policy = marketing_policy
+    if message_activity_sharing is not None:
+        campaign.message_activity_sharing = message_activity_sharing
+    if offer_expires_at is not None:
+        campaign.offer_expires_at = _offer_expiry(offer_expires_at)
     campaign.save()
     report = None
     if recipients is not None:
@@ -90,13 +124,16 @@ def campaign_create(
 @transaction.atomic
 def campaign_update(*, user, campaign: Campaign, **fields) -> Campaign:
     """Edit a draft or scheduled campaign: name, template (only while it has no recipients),
-    worker_count, rate_limit; and the breaker's thresholds, also while paused."""
+    worker_count, rate_limit, marketing_policy, message_activity_sharing; and the breaker's
+    thresholds, also while paused."""
     _check_member(user, campaign.workspace_id)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     breaker = fields.pop("breaker", None)
-    editing = [k for k, v in fields.items() if v is not None]
+    offer_given, offer = "offer_expires_at" in fields, fields.pop("offer_expires_at", None)
+    editing = [k for k, v in fields.items() if v is not None] + (["offer"] if offer_given else [])
     if campaign.status not in EDITABLE and (editing or campaign.status not in BREAKER_EDITABLE):
         raise InvalidTransition(f"cannot edit a {campaign.status} campaign")
+    _check_marketing_policy(fields.get("marketing_policy"))
     if breaker is not None:
         # Merged into the campaign's own overrides; a null removes one (back to the default).
         merged = {**campaign.breaker, **_clean_breaker(breaker)}
@@ -113,7 +150,15 @@ def campaign_update(*, user, campaign: Campaign, **fields) -> Campaign:
             )
         _check_template(template, None)
         campaign.template, campaign.account_id = template, template.account_id
-    for key in ("name", "worker_count", "rate_limit"):
+    if offer_given:
+        if offer is None and campaign.offer_expires_at is not None and campaign.total_recipients:
+            raise CampaignError(
+                "The offer's end cannot be cleared once recipients are imported: rows without "
+                "their own offer_expiration_time rely on it. Change it instead.",
+                field="offer_expires_at",
+            )
+        campaign.offer_expires_at = None if offer is None else _offer_expiry(offer)
+    for key in ("name", "worker_count", "rate_limit", *MARKETING_FIELDS):
         if key in fields and fields[key] is not None:
             setattr(campaign, key, fields[key].strip() if key == "name" else fields[key])
     campaign.save()

@@ -18,6 +18,12 @@ SEGMENTS = {
     "failed_retryable": Q(status=Recipient.Status.FAILED, error_retryable=True),
     "unknown": Q(status=Recipient.Status.UNKNOWN),
     "delivered_not_read": Q(status=Recipient.Status.DELIVERED),
+    # Clicked a link of the message (docs/clicks.md), whatever its status.
+    "clicked": Q(clicked_at__isnull=False),
+    # Delivered or read, and never clicked.
+    "not_clicked": Q(
+        status__in=[Recipient.Status.DELIVERED, Recipient.Status.READ], clicked_at__isnull=True
+    ),
 }
 
 
@@ -38,6 +44,8 @@ def campaign_rerun(
         name=(name or f"{campaign.name} (rerun)")[:200],
         worker_count=campaign.worker_count,
         rate_limit=campaign.rate_limit,
+        marketing_policy=campaign.marketing_policy,
+        message_activity_sharing=campaign.message_activity_sharing,
         rerun_of=campaign,
         created_by=user,
     )

@@ -6,6 +6,7 @@ Meta's webhooks are read by `whatsapp.webhook_payload` and stored and dispatched
 - `statuses`: the status precedence (sent < failed < delivered < read), applied in batches,
   and the statuses kept until their send is recorded (`PendingStatus`);
 - `inbound`: replies, STOP / START keywords and `user_preferences` opt-outs and opt-ins;
+- `clicks`: tracked links (`/r/<token>`) and Meta's click events (docs/clicks.md);
 - `counters`: the campaign counters, adjusted in the same transaction as each state change,
   and `campaign_recount`, which rebuilds them from the recipients.
 

@@ -22,8 +22,11 @@ STATE_COLUMNS: dict[str, str] = {
 }
 
 
-def counters_apply(*, campaign_id, deltas: dict[str, int], total: int = 0, replied: int = 0):
-    """Add `deltas` ({state: +n / -n}) to the campaign's counters in one UPDATE.
+def counters_apply(
+    *, campaign_id, deltas: dict[str, int], total: int = 0, replied: int = 0, clicked: int = 0
+):
+    """Add `deltas` ({state: +n / -n}) to the campaign's counters in one UPDATE; `replied`
+    and `clicked` count recipients whose `replied_at` / `clicked_at` were just set.
 
     Call it inside the transaction that changed the recipients.
     """
@@ -36,6 +39,8 @@ def counters_apply(*, campaign_id, deltas: dict[str, int], total: int = 0, repli
         changes["total_recipients"] = F("total_recipients") + total
     if replied:
         changes["replied_count"] = F("replied_count") + replied
+    if clicked:
+        changes["clicked_count"] = F("clicked_count") + clicked
     if changes:
         Campaign.objects.filter(pk=campaign_id).update(**changes)
 
@@ -63,11 +68,14 @@ def counts_from_recipients(*, campaign_id) -> dict:
     counts["replied_count"] = Recipient.objects.filter(
         campaign_id=campaign_id, replied_at__isnull=False
     ).count()
+    counts["clicked_count"] = Recipient.objects.filter(
+        campaign_id=campaign_id, clicked_at__isnull=False
+    ).count()
     return counts
 
 
 def stored_counts(*, campaign_id) -> dict:
-    fields = [*STATE_COLUMNS.values(), "total_recipients", "replied_count"]
+    fields = [*STATE_COLUMNS.values(), "total_recipients", "replied_count", "clicked_count"]
     return Campaign.objects.filter(pk=campaign_id).values(*fields).get()
 
 

@@ -113,15 +113,20 @@ class CounterDeltas:
     def __init__(self):
         self.by_campaign: dict[object, Counter] = defaultdict(Counter)
         self.timeline: Counter = Counter()
+        # Recipients whose first click was recorded (campaigns.tracking.clicks).
+        self.clicked: Counter = Counter()
 
     def add(self, campaign_id, transitions) -> None:
         self.by_campaign[campaign_id].update(transition_deltas(transitions))
 
     def apply(self) -> None:
-        for campaign_id in sorted(self.by_campaign, key=str):
-            deltas = {state: n for state, n in self.by_campaign[campaign_id].items() if n}
-            counters_apply(campaign_id=campaign_id, deltas=deltas)
+        for campaign_id in sorted(self.by_campaign.keys() | self.clicked.keys(), key=str):
+            moved: Counter = self.by_campaign.get(campaign_id, Counter())
+            deltas = {state: n for state, n in moved.items() if n}
+            clicked = self.clicked.get(campaign_id, 0)
+            counters_apply(campaign_id=campaign_id, deltas=deltas, clicked=clicked)
         self.by_campaign.clear()
+        self.clicked.clear()
         timeline_apply(self.timeline)
 
 

@@ -98,7 +98,7 @@ def test_a_template_with_a_component_broadcast_cannot_fill_is_refused_naming_it(
     owner_api, workspace_a
 ):
     components = [
-        {"type": "HEADER", "format": "LOCATION"},
+        {"type": "HEADER", "format": "HOLOGRAM"},
         {"type": "BODY", "text": "Your parcel is at the pickup point."},
     ]
     template = make_template(workspace_a, components=components, name="pickup_point")
@@ -106,7 +106,9 @@ def test_a_template_with_a_component_broadcast_cannot_fill_is_refused_naming_it(
         "/api/v1/campaigns/", {"name": "x", "template_id": str(template.id)}, format="json"
     )
     assert response.status_code == 400
-    assert "location header" in str(response.json()["template_id"])
+    assert "uses what Broadcast cannot send yet: HOLOGRAM header" in str(
+        response.json()["template_id"]
+    )
     assert Campaign.objects.count() == 0
 
 

@@ -224,11 +224,13 @@ def test_stats_give_the_funnel_timeline_failures_and_deferred(owner_api, campaig
         "skipped": 0,
         "unknown": 0,
         "replied": 1,
+        "clicked": 0,
     }
     assert body["funnel"]["rates"] == {
         "delivered": round(2 / 3, 4),
         "read": 0.5,
         "replied": 0.5,
+        "clicked": 0.0,
         "failed": 0.5,
     }
     assert body["timeline"] == [
@@ -286,7 +288,9 @@ def test_stats_of_an_empty_draft_have_no_rates(owner_api, workspace_a):
 
     body = owner_api.get(f"/api/v1/campaigns/{draft.pk}/stats/").json()
 
-    assert body["funnel"]["rates"] == dict.fromkeys(("delivered", "read", "replied", "failed"))
+    assert body["funnel"]["rates"] == dict.fromkeys(
+        ("delivered", "read", "replied", "clicked", "failed")
+    )
     assert body["timeline"] == []
     assert body["failure_reasons"] == []
     assert body["deferred"] == {

@@ -70,7 +70,7 @@ def test_named_media_and_copy_code_shapes_render(client, owner, workspace_a):
 def test_unsupported_template_says_so_plainly(client, owner, workspace_a):
     MessageTemplateFactory(account__workspace=workspace_a, name="picks", components=CAROUSEL)
     html = page(client, owner, "/templates/").content.decode()
-    assert "Cannot be sent by Broadcast yet: carousel." in html
+    assert "Cannot be sent by Broadcast yet: carousel of 0 cards (Meta allows 2 to 10)." in html
     assert "not sendable" in html
 
 

@@ -2,13 +2,13 @@
 
 import pytest
 
+from whatsapp.preview import render_preview
+from whatsapp.shapes import unsupported_features
 from whatsapp.variables import (
     PHONE_COLUMNS,
     Variable,
-    render_preview,
     spreadsheet_columns,
     template_variables,
-    unsupported_features,
     variables_for,
 )
 
@@ -279,19 +279,36 @@ def test_otp_button_takes_the_code_as_a_url_parameter():
     ]
 
 
-def test_unsupported_features_are_named():
-    components = [
+def test_what_meta_adds_later_is_named_and_what_broadcast_knows_is_not():
+    known = [
         {"type": "HEADER", "format": "LOCATION"},
         {"type": "BODY", "text": "Hi"},
-        {"type": "LIMITED_TIME_OFFER", "limited_time_offer": {}},
-        {"type": "BUTTONS", "buttons": [{"type": "FLOW", "text": "Go"}]},
+        {"type": "LIMITED_TIME_OFFER", "limited_time_offer": {"has_expiration": False}},
+        {"type": "CALL_PERMISSION_REQUEST"},
+        {"type": "BUTTONS", "buttons": [{"type": "FLOW", "text": "Go"}, {"type": "MPM"}]},
     ]
-    assert unsupported_features(components) == [
-        "location header",
-        "limited time offer",
-        "flow button",
+    assert unsupported_features(known) == []
+    unknown = [
+        {"type": "HEADER", "format": "HOLOGRAM"},
+        {"type": "ORDER_DETAILS"},
+        {"type": "BUTTONS", "buttons": [{"type": "FLOW"}, {"type": "TELEPORT"}]},
+        {
+            "type": "CAROUSEL",
+            "cards": [
+                {"components": [{"type": "HEADER", "format": "DOCUMENT"}]},
+                {"components": [{"type": "BUTTONS", "buttons": [{"type": "COPY_CODE"}]}]},
+            ],
+        },
+        {"type": "CAROUSEL", "cards": [{"components": []}]},
     ]
-    assert template_variables(components=components, parameter_format="POSITIONAL") == []
+    assert unsupported_features(unknown) == [
+        "HOLOGRAM header",
+        "ORDER_DETAILS component",
+        "TELEPORT button",
+        "carousel card DOCUMENT header",
+        "carousel card COPY_CODE button",
+        "carousel of 1 cards (Meta allows 2 to 10)",
+    ]
     assert unsupported_features(CART_REMINDER) == []
 
 
@@ -316,9 +333,15 @@ def test_preview_fills_header_body_and_lists_buttons():
     )
     assert preview == {
         "header": "Still thinking, Priya?",
+        "media": None,
+        "location": None,
+        "product": None,
         "body": "Your basket with 2 items is saved. Finish checkout before Sunday.",
         "footer": "Reply STOP to opt out",
         "buttons": ["Open basket", "Stop promotions"],
+        "offer": None,
+        "cards": [],
+        "call_permission": False,
     }
 
 

@@ -64,7 +64,15 @@ async def test_templates_are_in_metas_shape(client):
         assert tpl["parameter_format"] in {"POSITIONAL", "NAMED"}
         assert tpl["quality_score"]["score"] in {"GREEN", "YELLOW", "RED", "UNKNOWN"}
         for comp in tpl["components"]:
-            assert comp["type"] in {"HEADER", "BODY", "FOOTER", "BUTTONS"}
+            assert comp["type"] in {
+                "HEADER",
+                "BODY",
+                "FOOTER",
+                "BUTTONS",
+                "CAROUSEL",
+                "LIMITED_TIME_OFFER",
+                "CALL_PERMISSION_REQUEST",
+            }
             if comp["type"] == "BODY" and "{{" in comp["text"]:
                 example = comp["example"]
                 if tpl["parameter_format"] == "NAMED":

@@ -2,10 +2,10 @@
 
 `parse` walks a claimed event's entries and changes (read by `whatsapp.webhook_payload`) and
 sorts them by owner, keeping only the accounts the signature speaks for; `apply` calls each
-owner's services: statuses, replies and opt-outs go to `campaigns.tracking`, template status
-updates to `templates_app`, value-level errors (docs/whatsapp.md §5.4) and account-health
-events (§11.4) to `whatsapp`. Fields nobody acts on are counted per field (WebhookFieldCount,
-in the admin). No other state is written here.
+owner's services: statuses, replies, opt-outs and click events (`user_actions`) go to
+`campaigns.tracking`, template status updates to `templates_app`, value-level errors
+(docs/whatsapp.md §5.4) and account-health events (§11.4) to `whatsapp`. Fields nobody acts
+on are counted per field (WebhookFieldCount, in the admin). No other state is written here.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from campaigns.tracking import (
     preferences_apply,
     statuses_apply,
 )
+from campaigns.tracking.clicks import meta_clicks_apply
 from templates_app.events import template_event_apply
 from templates_app.services import template_update_apply
 from whatsapp import webhook_account
@@ -46,6 +47,8 @@ class Parsed:
     preferences: list[tuple[AccountRef, list[payload.Preference]]] = field(default_factory=list)
     templates: list[tuple[list[AccountRef], payload.TemplateUpdate]] = field(default_factory=list)
     errors: list[tuple[AccountRef, list]] = field(default_factory=list)
+    # Click events of the Marketing Messages API (campaigns.tracking.clicks).
+    clicks: list[tuple[AccountRef, list[payload.UserActionItem]]] = field(default_factory=list)
     # account_update, phone_number_quality_update, business_capability_update (whatsapp.health)
     health: list[tuple[list[AccountRef], Any]] = field(default_factory=list)
     # A template's quality, category or components changed (templates_app.events).
@@ -113,6 +116,8 @@ def parse(event, directory) -> Parsed:
             out.preferences.append((account, value.preferences))
         if value.errors:
             out.errors.append((account, value.errors))
+        if value.user_actions:
+            out.clicks.append((account, value.user_actions))
         out.skipped += value.skipped
     return out
 
@@ -150,6 +155,8 @@ def apply(parsed: list[Parsed], counters: CounterDeltas | None) -> tuple[ApplyRe
             preferences_apply(account=account, preferences=preferences)
         for accounts, update in item.templates:
             template_update_apply(account_ids=[a.id for a in accounts], update=update)
+        for account, actions in item.clicks:
+            meta_clicks_apply(account_id=account.id, items=actions, counters=counters)
         for account, errors in item.errors:
             account_errors_record(account_id=account.id, errors=errors, at=item.event.received_at)
         for accounts, template_event in item.template_events:

@@ -7,7 +7,7 @@ they share is core.Sandbox.
 
 from aiohttp import web
 
-from . import controls, graph
+from . import clicks, controls, graph
 from .config import SandboxConfig
 from .core import SANDBOX, Sandbox
 
@@ -38,11 +38,16 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_post("/__sandbox/templates/{name}/pace", controls.template_pace)
     app.router.add_post("/__sandbox/templates/{name}/release", controls.template_release)
     app.router.add_post("/__sandbox/account_event", controls.account_event)
+    app.router.add_post("/__sandbox/click", clicks.click)
     app.router.add_post(f"/{version}/{{phone_number_id}}/messages", graph.send_message)
+    app.router.add_post(
+        f"/{version}/{{phone_number_id}}/marketing_messages", graph.send_marketing_message
+    )
     app.router.add_get(f"/{version}/{{waba_id}}/message_templates", graph.list_templates)
     app.router.add_get(f"/{version}/{{object_id:[0-9A-Za-z_]+}}", graph.get_object)
     # Meta also answers without a version segment (it then uses the newest).
     app.router.add_post("/{phone_number_id}/messages", graph.send_message)
+    app.router.add_post("/{phone_number_id}/marketing_messages", graph.send_marketing_message)
     app.router.add_get("/{waba_id}/message_templates", graph.list_templates)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)

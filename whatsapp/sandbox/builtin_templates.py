@@ -5,6 +5,8 @@ authentication template, and PENDING, PAUSED and REJECTED ones. Ids are stable 1
 strings. catalogue.py compiles them into send-validation specs.
 """
 
+from .builtin_shapes import SHAPES
+
 
 def _body(text: str, examples: list[str] | dict[str, str]) -> dict:
     if isinstance(examples, dict):
@@ -306,4 +308,5 @@ TEMPLATES: list[dict] = [
         "parameter_format": "POSITIONAL",
         "components": [_body("Claim your free coins now, {{1}}!", ["Max"])],
     },
+    *SHAPES,
 ]

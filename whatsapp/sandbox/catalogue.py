@@ -24,8 +24,18 @@ QUALITY_DATE = 1764500000  # a fixed date keeps responses deterministic
 
 @dataclass(slots=True)
 class ButtonSpec:
-    type: str  # URL, QUICK_REPLY, COPY_CODE, OTP, PHONE_NUMBER…
-    needs_param: bool  # a URL with {{1}}, COPY_CODE, OTP
+    type: str  # URL, QUICK_REPLY, COPY_CODE, OTP, PHONE_NUMBER, CATALOG, MPM, FLOW, SPM…
+    needs_param: bool  # a URL with {{1}}, COPY_CODE, OTP, MPM
+
+
+@dataclass(slots=True)
+class CardSpec:
+    """One carousel card: its header (IMAGE, VIDEO or PRODUCT), body and buttons."""
+
+    header_format: str | None
+    body_params: tuple[str, ...]
+    buttons: dict[int, ButtonSpec]
+    required_buttons: tuple[int, ...]
 
 
 @dataclass(slots=True)
@@ -45,6 +55,8 @@ class TemplateSpec:
     status: str
     initial_status: str
     meta: dict  # the template as GET message_templates returns it (status aside)
+    offer_expiration: bool = False  # a LIMITED_TIME_OFFER with has_expiration
+    cards: tuple[CardSpec, ...] = ()
 
     @property
     def named(self) -> bool:
@@ -62,9 +74,40 @@ def _placeholders(text: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def _buttons(comp: dict) -> dict[int, ButtonSpec]:
+    buttons = {}
+    for index, button in enumerate(comp["buttons"]):
+        btype = button["type"]
+        needs = btype in ("COPY_CODE", "OTP", "MPM") or (
+            btype == "URL" and bool(PLACEHOLDER.search(button.get("url", "")))
+        )
+        buttons[index] = ButtonSpec(type=btype, needs_param=needs)
+    return buttons
+
+
+def _card(card: dict) -> CardSpec:
+    header_format, body_params = None, ()
+    buttons: dict[int, ButtonSpec] = {}
+    for comp in card["components"]:
+        if comp["type"] == "HEADER":
+            header_format = comp["format"]
+        elif comp["type"] == "BODY":
+            body_params = _placeholders(comp.get("text", ""))
+        elif comp["type"] == "BUTTONS":
+            buttons = _buttons(comp)
+    return CardSpec(
+        header_format=header_format,
+        body_params=body_params,
+        buttons=buttons,
+        required_buttons=tuple(i for i, b in buttons.items() if b.needs_param),
+    )
+
+
 def compile_template(tpl: dict) -> TemplateSpec:
     header_format, header_params, body_params = None, (), ()
     buttons: dict[int, ButtonSpec] = {}
+    offer_expiration = False
+    cards: tuple[CardSpec, ...] = ()
     for comp in tpl["components"]:
         kind = comp["type"]
         if kind == "HEADER":
@@ -74,12 +117,11 @@ def compile_template(tpl: dict) -> TemplateSpec:
         elif kind == "BODY":
             body_params = _placeholders(comp.get("text", ""))
         elif kind == "BUTTONS":
-            for index, button in enumerate(comp["buttons"]):
-                btype = button["type"]
-                needs = btype in ("COPY_CODE", "OTP") or (
-                    btype == "URL" and bool(PLACEHOLDER.search(button.get("url", "")))
-                )
-                buttons[index] = ButtonSpec(type=btype, needs_param=needs)
+            buttons = _buttons(comp)
+        elif kind == "LIMITED_TIME_OFFER":
+            offer_expiration = bool(comp.get("limited_time_offer", {}).get("has_expiration"))
+        elif kind == "CAROUSEL":
+            cards = tuple(_card(card) for card in comp["cards"])
     return TemplateSpec(
         id=tpl["id"],
         name=tpl["name"],
@@ -94,6 +136,8 @@ def compile_template(tpl: dict) -> TemplateSpec:
         status=tpl["status"],
         initial_status=tpl["status"],
         meta=tpl,
+        offer_expiration=offer_expiration,
+        cards=cards,
     )
 
 

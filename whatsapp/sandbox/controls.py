@@ -250,6 +250,7 @@ NUMBER_KEYS = {
         "TIER_UNLIMITED",
     },  # noqa: E501
 }
+MM_ONBOARDED = "marketing_messages_onboarded"
 EVENT_FIELDS = {
     "account_update",
     "phone_number_quality_update",
@@ -269,15 +270,21 @@ EVENT_FIELDS = {
 
 async def number_state(request: web.Request) -> web.Response:
     """`POST /__sandbox/number {"quality_rating": "RED", "throughput": "HIGH",
-    "messaging_limit": "TIER_10K"}`: what GET /{phone-number-id} reports from now on."""
+    "messaging_limit": "TIER_10K"}`: what GET /{phone-number-id} reports from now on.
+    `"marketing_messages_onboarded": false` makes /marketing_messages answer 134100 (terms
+    not accepted) until it is set true again or the sandbox is reset."""
     sb = request.app[SANDBOX]
     body = await _json_body(request)
     if body is None:
         return _bad("expected a JSON object")
+    onboarded = body.pop(MM_ONBOARDED, None)
+    if onboarded is not None and not isinstance(onboarded, bool):
+        return _bad(f"{MM_ONBOARDED} must be true or false")
     for key, value in body.items():
         allowed = NUMBER_KEYS.get(key)
         if allowed is None:
-            return _bad(f"unknown key {str(key)[:40]!r}; one of {sorted(NUMBER_KEYS)}")
+            keys = sorted([*NUMBER_KEYS, MM_ONBOARDED])
+            return _bad(f"unknown key {str(key)[:40]!r}; one of {keys}")
         if str(value).upper() not in allowed:
             return _bad(f"{key} must be one of {sorted(allowed)}")
     for key, value in body.items():
@@ -288,7 +295,9 @@ async def number_state(request: web.Request) -> web.Response:
             sb.number["whatsapp_business_manager_messaging_limit"] = value
         else:
             sb.number[key] = value
-    return web.json_response({"number": sb.number})
+    if onboarded is not None:
+        sb.marketing_onboarded = onboarded
+    return web.json_response({"number": sb.number, MM_ONBOARDED: sb.marketing_onboarded})
 
 
 async def account_event(request: web.Request) -> web.Response:

@@ -36,6 +36,9 @@ class Sandbox:
         self.last_phone_number_id: str | None = None
         # What GET /{phone-number-id} reports beyond its defaults (POST /__sandbox/number).
         self.number: dict = {}
+        # Whether the number may send through the Marketing Messages API (its business accepted
+        # the terms): POST /__sandbox/number {"marketing_messages_onboarded": false} turns it off.
+        self.marketing_onboarded = True
         # Template pacing (POST /__sandbox/templates/{name}/pace): how many more sends of each
         # template are held, and the held ones (their webhooks wait for a release).
         self.pacing: dict[str, int] = {}
@@ -145,6 +148,7 @@ class Sandbox:
         self.catalogue.reset()
         self.last_phone_number_id = None
         self.number = {}
+        self.marketing_onboarded = True
         self.pacing, self.held = {}, {}
         if self.dispatcher is not None:
             self.dispatcher.reset()

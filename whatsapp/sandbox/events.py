@@ -169,3 +169,30 @@ def template_status_envelope(
             }
         ],
     }
+
+
+LINK_CLICK = "marketing_messages_link_click"
+
+
+def user_actions_value(
+    *,
+    action_type: str,
+    timestamp: int,
+    click_id: str,
+    tracking_token: str,
+    click_component: str | None = None,
+    product_id: str | None = None,
+) -> dict:
+    """A click event of the Marketing Messages API (docs/whatsapp.md §11.2): the details
+    under `<action_type>_data`; a link click also names the component (and a product)."""
+    data: dict = {}
+    if action_type == LINK_CLICK:
+        data["click_component"] = click_component or "cta"
+        if product_id:
+            data["product_id"] = product_id
+    data |= {"click_id": click_id, "tracking_token": tracking_token}
+    return {
+        "user_actions": [
+            {"action_type": action_type, "timestamp": str(timestamp), f"{action_type}_data": data}
+        ]
+    }

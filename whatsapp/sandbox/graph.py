@@ -1,4 +1,5 @@
-"""Meta's Graph API endpoints as the sandbox serves them: send, list templates, get one object.
+"""Meta's Graph API endpoints as the sandbox serves them: send (through /messages or the
+Marketing Messages API), list templates, get one object.
 
 `send_message` is the hot path: no logging, no awaits between the throughput check and the
 acceptance, and a response body assembled from bytes rather than re-dumped.
@@ -9,7 +10,7 @@ import time
 
 from aiohttp import web
 
-from . import numbers
+from . import marketing, numbers
 from .core import JSON, SANDBOX
 from .graph_errors import GraphError
 from .validation import validate_send
@@ -19,8 +20,17 @@ MAX_PAGE_LIMIT = 1000
 
 
 async def send_message(request: web.Request) -> web.Response:
+    return await _answer(request, marketing_api=False)
+
+
+async def send_marketing_message(request: web.Request) -> web.Response:
+    """`POST /{phone_number_id}/marketing_messages`: the same body plus the MM API's fields."""
+    return await _answer(request, marketing_api=True)
+
+
+async def _answer(request: web.Request, *, marketing_api: bool) -> web.Response:
     sb = request.app[SANDBOX]
-    response = await _send_message(sb, request)
+    response = await _send_message(sb, request, marketing_api)
     # Meta's time to answer comes after the send is counted: throughput is measured as the
     # requests arrive, so a random (or late-waking) latency never moves or bunches them.
     if sb.config.latency[1]:
@@ -28,10 +38,12 @@ async def send_message(request: web.Request) -> web.Response:
     return response
 
 
-async def _send_message(sb, request: web.Request) -> web.Response:
+async def _send_message(sb, request: web.Request, marketing_api: bool) -> web.Response:
     number = request.match_info["phone_number_id"]
     try:
         sb.check_auth(request)
+        if marketing_api:
+            marketing.check_onboarded(sb.marketing_onboarded)
         raw = await request.read()
         try:
             body = json.loads(raw)
@@ -48,6 +60,7 @@ async def _send_message(sb, request: web.Request) -> web.Response:
                 "for this phone number).",
             )
         send = validate_send(body, sb.catalogue)
+        extras = marketing.validate_marketing(body, send.spec) if marketing_api else None
         sb.forced_failure(send.spec.name)
         behaviour = numbers.behaviour_for(send.digits, sb.config.failing_numbers)
         if behaviour != numbers.OK:
@@ -58,6 +71,8 @@ async def _send_message(sb, request: web.Request) -> web.Response:
         return sb.error_response(exc)
     wamid = sb.new_wamid()
     sb.ledger.accept(number, send.digits, send.callback, now)
+    if extras is not None:
+        sb.ledger.accept_marketing(send.digits, *extras)
     sb.last_phone_number_id = number
     accepted = (number, wamid, send.digits, send.callback, send.spec.pricing_category, behaviour)
     status = b"accepted"

@@ -30,6 +30,12 @@ ERRORS: dict[int, tuple[str, int]] = {
         "This message was not delivered to maintain healthy ecosystem engagement.",
         400,
     ),
+    # The Marketing Messages API's (docs/sandbox.md): 131055 for a non-marketing template
+    # (360dialog's page), 134100 for a number not onboarded (meaning UNCONFIRMED), 134102 for
+    # an outage (HTTP 500 on Meta's error page).
+    131055: ("Method not allowed", 400),
+    134100: ("Marketing Messages API onboarding required", 400),
+    134102: ("Marketing Messages API temporarily unavailable", 500),
     131050: (
         "Unable to deliver the message. This recipient has chosen to stop receiving "
         "marketing messages on WhatsApp from your business",

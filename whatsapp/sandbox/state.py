@@ -40,6 +40,10 @@ class Ledger:
         # every send of it (a broken mapping), and a burst: [code, sends left].
         self.template_failures: dict[str, tuple[int, str]] = {}
         self.burst: list[int] = []
+        # Sends accepted through /marketing_messages (the rest came through /messages), and per
+        # recipient how many with the last product_policy and message_activity_sharing seen.
+        self.marketing_accepted = 0
+        self.marketing_by_recipient: dict[str, dict] = {}
         self.started = time.time()
 
     # --- hot path -------------------------------------------------------------------------
@@ -78,6 +82,13 @@ class Ledger:
         else:
             self._seen_callbacks.add(key)
 
+    def accept_marketing(self, wa_id: str, policy: str | None, sharing: bool | None) -> None:
+        """After `accept`, for a send that came through the Marketing Messages API."""
+        self.marketing_accepted += 1
+        seen = self.marketing_by_recipient.setdefault(wa_id, {"accepted": 0})
+        seen["accepted"] += 1
+        seen["product_policy"], seen["message_activity_sharing"] = policy, sharing
+
     def reject(self, code: int) -> None:
         self.rejected_by_code[code] += 1
 
@@ -106,12 +117,19 @@ class Ledger:
             "rejected_total": sum(self.rejected_by_code.values()),
             "rejected_by_code": {str(k): v for k, v in sorted(self.rejected_by_code.items())},
             "stopped_marketing": sorted(self.stopped_marketing),
+            "accepted_by_path": {
+                "messages": self.accepted_total - self.marketing_accepted,
+                "marketing_messages": self.marketing_accepted,
+            },
         }
         if recipient_digits is not None:
             out["recipient"] = {
                 "wa_id": recipient_digits,
                 "accepted": self.per_recipient.get(recipient_digits, 0),
             }
+            marketing = self.marketing_by_recipient.get(recipient_digits)
+            if marketing is not None:  # {"accepted", "product_policy", "message_activity_sharing"}
+                out["recipient"]["marketing_messages"] = marketing
         if detail:
             items = list(self.per_recipient.items())
             out["per_recipient"] = dict(items[:DETAIL_MAX])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .catalogue import MEDIA_FORMATS, Catalogue, TemplateSpec
 from .graph_errors import GraphError
+from .validation_shapes import check_action, check_offer, check_product
 
 # Length limits (docs/whatsapp.md §1.2, §1.6; pywa's docstrings for the ones Meta's pages omit).
 MAX_BODY_PARAM = 1024
@@ -29,7 +30,16 @@ _NON_TEMPLATE_TYPES = frozenset(
      "interactive", "reaction"}
 )  # fmt: skip
 _TEXT_PARAM_TYPES = frozenset({"text", "currency", "date_time"})
-_SUB_TYPES = {"URL": "url", "OTP": "url", "QUICK_REPLY": "quick_reply", "COPY_CODE": "copy_code"}
+_SUB_TYPES = {
+    "URL": "url",
+    "OTP": "url",
+    "QUICK_REPLY": "quick_reply",
+    "COPY_CODE": "copy_code",
+    "CATALOG": "catalog",
+    "MPM": "mpm",
+    "FLOW": "flow",
+}
+_ACTION_SUB_TYPES = frozenset({"catalog", "mpm", "flow"})
 
 
 @dataclass(slots=True)
@@ -106,37 +116,86 @@ def _check_components(components, spec: TemplateSpec) -> None:
         components = ()
     elif not isinstance(components, list):
         raise GraphError(100, "Param template['components'] must be an array.")
-    header = body = None
-    buttons: dict[int, dict] = {}
+    parts = _split(components, ("body", "header", "button", "limited_time_offer", "carousel"))
+    _check_header(parts.get("header"), spec)
+    _check_text_params("body", parts.get("body"), spec.body_params, spec, MAX_BODY_PARAM)
+    check_offer(parts.get("limited_time_offer"), spec.offer_expiration)
+    _check_buttons(parts["buttons"], spec.buttons, spec.required_buttons, spec)
+    _check_carousel(parts.get("carousel"), spec)
+
+
+def _split(components, allowed: tuple[str, ...]) -> dict:
+    parts: dict = {"buttons": {}}
     for comp in components:
         if not isinstance(comp, dict):
             raise GraphError(100, "Each template component must be an object.")
         ctype = str(comp.get("type", "")).lower()
-        if ctype == "body":
-            body = comp
-        elif ctype == "header":
-            header = comp
-        elif ctype == "button":
+        if ctype not in allowed:
+            raise GraphError(100, f"Unsupported template component type: {ctype!r}")
+        if ctype == "button":
             index = comp.get("index")
             if isinstance(index, str) and index.isdigit():
                 index = int(index)
             if not isinstance(index, int) or isinstance(index, bool):
                 raise GraphError(100, "Param index of a button component must be an integer.")
-            if index in buttons:
+            if index in parts["buttons"]:
                 raise GraphError(100, f"buttons: Button at index {index} is given twice.")
-            buttons[index] = comp
+            parts["buttons"][index] = comp
+        elif ctype in parts:
+            raise GraphError(100, f"{ctype}: the component is given twice.")
         else:
-            raise GraphError(100, f"Unsupported template component type: {ctype!r}")
-    _check_header(header, spec)
-    _check_text_params("body", body, spec.body_params, spec, MAX_BODY_PARAM)
-    for index, comp in buttons.items():
-        _check_button(index, comp, spec)
-    for index in spec.required_buttons:
-        if index not in buttons:
-            kind = _SUB_TYPES[spec.buttons[index].type].capitalize()
+            parts[ctype] = comp
+    return parts
+
+
+def _check_buttons(given: dict, buttons: dict, required: tuple[int, ...], spec) -> None:
+    for index, comp in given.items():
+        _check_button(index, comp, buttons, spec)
+    for index in required:
+        if index not in given:
+            kind = _SUB_TYPES[buttons[index].type].capitalize()
             raise GraphError(
                 131008, f"buttons: Button at index {index} of type {kind} requires a parameter"
             )
+
+
+def _check_carousel(comp: dict | None, spec: TemplateSpec) -> None:
+    if comp is None:
+        if spec.cards:
+            # What Meta answers when cards are missing (Kapso's notes, docs/whatsapp.md §11.1).
+            raise GraphError(132012, "header component parameter should not be empty")
+        return
+    if not spec.cards:
+        raise GraphError(100, "carousel: the template has no carousel")
+    cards = comp.get("cards")
+    if not isinstance(cards, list) or len(cards) != len(spec.cards):
+        raise GraphError(132012, "header component parameter should not be empty")
+    seen = set()
+    for card in cards:
+        index = card.get("card_index") if isinstance(card, dict) else None
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise GraphError(100, "carousel: each card needs an integer card_index")
+        if not 0 <= index < len(spec.cards) or index in seen:
+            raise GraphError(131009, f"carousel: card_index {index} is not valid")
+        seen.add(index)
+        inner = card.get("components")
+        if not isinstance(inner, list):
+            raise GraphError(100, f"carousel: card {index} needs components")
+        _check_card(index, _split(inner, ("body", "header", "button")), spec.cards[index], spec)
+
+
+def _check_card(index: int, parts: dict, card, spec: TemplateSpec) -> None:
+    where = f"carousel card {index} header"
+    params = _params(where, parts.get("header"))
+    if len(params) != 1:
+        raise GraphError(132012, f"{where}: Format mismatch, expected {card.header_format}")
+    if card.header_format == "PRODUCT":
+        check_product(where, params[0])
+    else:
+        _check_media(where, card.header_format, params[0])
+    body_where = f"carousel card {index} body"
+    _check_text_params(body_where, parts.get("body"), card.body_params, spec, MAX_BODY_PARAM)
+    _check_buttons(parts["buttons"], card.buttons, card.required_buttons, spec)
 
 
 def _params(where: str, comp: dict | None) -> list:
@@ -228,27 +287,34 @@ def _check_header(comp: dict | None, spec: TemplateSpec) -> None:
     p = params[0]
     ptype = str(p.get("type", "")).lower()
     if fmt in MEDIA_FORMATS:
-        if ptype != fmt.lower():
-            raise GraphError(
-                132012, f"header: Format mismatch, expected {fmt}, received {ptype.upper()}"
-            )
-        media = p.get(ptype)
-        if not isinstance(media, dict) or not (media.get("id") or media.get("link")):
-            raise GraphError(131008, f"header: {ptype} needs an id or a link")
-        link = media.get("link")
-        if link and (not isinstance(link, str) or not link.startswith(("https://", "http://"))):
-            raise GraphError(131009, f"header: {ptype} link is not a valid http(s) URL")
-        filename = media.get("filename")
-        if filename is not None and (not isinstance(filename, str) or len(filename) > MAX_FILENAME):
-            raise GraphError(100, f"header: filename must be at most {MAX_FILENAME} characters")
+        _check_media("header", fmt, p)
+    elif fmt == "PRODUCT":
+        check_product("header", p)
     elif fmt == "LOCATION":
         loc = p.get("location") if ptype == "location" else None
         if not isinstance(loc, dict) or "latitude" not in loc or "longitude" not in loc:
             raise GraphError(131008, "header: location needs latitude and longitude")
 
 
-def _check_button(index: int, comp: dict, spec: TemplateSpec) -> None:
-    button = spec.buttons.get(index)
+def _check_media(where: str, fmt, p: dict) -> None:
+    ptype = str(p.get("type", "")).lower()
+    if ptype != str(fmt).lower():
+        raise GraphError(
+            132012, f"{where}: Format mismatch, expected {fmt}, received {ptype.upper()}"
+        )
+    media = p.get(ptype)
+    if not isinstance(media, dict) or not (media.get("id") or media.get("link")):
+        raise GraphError(131008, f"{where}: {ptype} needs an id or a link")
+    link = media.get("link")
+    if link and (not isinstance(link, str) or not link.startswith(("https://", "http://"))):
+        raise GraphError(131009, f"{where}: {ptype} link is not a valid http(s) URL")
+    filename = media.get("filename")
+    if filename is not None and (not isinstance(filename, str) or len(filename) > MAX_FILENAME):
+        raise GraphError(100, f"{where}: filename must be at most {MAX_FILENAME} characters")
+
+
+def _check_button(index: int, comp: dict, buttons: dict, spec: TemplateSpec) -> None:
+    button = buttons.get(index)
     if button is None:
         raise GraphError(131009, f"buttons: Button at index {index} does not exist in template")
     sub_type = str(comp.get("sub_type", "")).lower()
@@ -264,6 +330,9 @@ def _check_button(index: int, comp: dict, spec: TemplateSpec) -> None:
             f"buttons: Button at index {index} is of type {expected}, received {sub_type!r}",
         )
     params = _params("buttons", comp)
+    if sub_type in _ACTION_SUB_TYPES:
+        check_action(index, sub_type, params, button.needs_param)
+        return
     if sub_type == "url":
         if not button.needs_param:
             if params:

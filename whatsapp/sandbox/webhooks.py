@@ -27,6 +27,7 @@ import aiohttp
 from . import numbers
 from .config import SandboxConfig
 from .events import messages_envelope, statuses_value
+from .sent import SentMessages
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class WebhookDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.generation = 0
         self.in_flight = 0
+        # The messages handed over, for click events (POST /__sandbox/click).
+        self.sent = SentMessages()
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -126,6 +129,7 @@ class WebhookDispatcher:
     def reset(self) -> None:
         self.generation += 1
         self._heap.clear()
+        self.sent.reset()
         while not self._ready.empty():
             self._ready.get_nowait()
         self._reset_counters()
@@ -142,6 +146,7 @@ class WebhookDispatcher:
         behaviour: str,
     ) -> None:
         cfg, rng = self.config, self.rng
+        self.sent.remember(phone_number_id, wamid, wa_id, callback)
         uniform = rng.uniform
         wall = time.time()
         failure = ASYNC_FAILURES.get(behaviour)
