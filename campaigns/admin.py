@@ -12,7 +12,7 @@ from config.web import reported_to_admin
 
 from . import admin_recipients  # noqa: F401 (registers the recipients' admin)
 from .engine.breaker import BreakerSettings
-from .models import Campaign, ImportRejection, ImportReport, OptOut, PendingStatus
+from .models import Campaign, Click, ImportRejection, ImportReport, OptOut, PendingStatus
 from .selectors import campaign_funnel
 from .services.sending import (
     campaign_pause_by_staff,
@@ -264,6 +264,18 @@ class PendingStatusAdmin(admin.ModelAdmin):
     search_fields = ["wamid"]
     raw_id_fields = ["account"]
     readonly_fields = ["wamid", "status", "timestamp", "payload", "event_id", "received_at"]
+    show_full_result_count = False
+
+
+@admin.register(Click)
+class ClickAdmin(admin.ModelAdmin):
+    """Clicks as recorded (docs/clicks.md); campaign empty: a Meta click not attributed."""
+
+    list_display = ["occurred_at", "source", "action_type", "account", "campaign", "recipient_id"]
+    list_filter = ["source", "action_type", ("campaign", admin.EmptyFieldListFilter)]
+    search_fields = ["click_id", "tracking_token"]
+    raw_id_fields = ["account", "campaign"]
+    readonly_fields = [f.name for f in Click._meta.fields]
     show_full_result_count = False
 
 

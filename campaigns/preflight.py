@@ -10,7 +10,7 @@ from django.utils import timezone
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 from config.redis import get_redis
-from whatsapp.variables import variables_for
+from whatsapp.variables import OFFER_COLUMN, variables_for
 
 from .models import Campaign, OptOut, Recipient
 
@@ -78,7 +78,7 @@ def campaign_preflight(campaign: Campaign) -> dict:
     warnings = []
     if not template.is_sendable:
         warnings.append(f"The template is {template.status}: it cannot be sent.")
-    warnings += _template_warnings(template, pending)
+    warnings += _template_warnings(template, pending, campaign)
     if headroom is not None and to_send > headroom:
         warnings.append(
             f"{to_send - headroom} recipients exceed the number's messaging limit "
@@ -140,7 +140,7 @@ def _when(moment) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def _template_warnings(template, pending) -> list[str]:
+def _template_warnings(template, pending, campaign) -> list[str]:
     """What Meta's template webhooks mean for this send (templates_app.events)."""
     warnings = []
     since = f" since {_when(template.quality_changed_at)}" if template.quality_changed_at else ""
@@ -176,6 +176,8 @@ def _template_warnings(template, pending) -> list[str]:
     sample = pending.values_list("values", flat=True).first()
     if sample is not None:
         columns = {v.column for v in variables_for(template) if v.required}
+        if campaign.offer_expires_at is not None:
+            columns.discard(OFFER_COLUMN)  # the campaign gives it to rows without one
         missing = sorted(columns - set(sample))
         if missing:
             edited = (
@@ -187,6 +189,11 @@ def _template_warnings(template, pending) -> list[str]:
                 f"The template{edited} needs columns the recipients' spreadsheet lacks: "
                 f"{', '.join(missing)}. Download the new sample and import the recipients again."
             )
+    if campaign.offer_expires_at is not None and campaign.offer_expires_at <= timezone.now():
+        warnings.append(
+            f"The campaign's limited-time offer ended {_when(campaign.offer_expires_at)}: "
+            "recipients without their own offer_expiration_time will be skipped (offer_expired)."
+        )
     return warnings
 
 

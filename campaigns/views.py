@@ -115,11 +115,10 @@ def _template_preview(template) -> dict:
         components=template.components, parameter_format=template.parameter_format, values={}
     )
     return {
+        **shown,
         "template": template,
         "header": _marked(shown["header"]),
         "body": _marked(shown["body"]),
-        "footer": shown["footer"],
-        "buttons": shown["buttons"],
         "columns": spreadsheet_columns(variables_for(template)),
     }
 

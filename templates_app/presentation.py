@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from whatsapp.preview import render_preview
 from whatsapp.shapes import unsupported_features
 from whatsapp.variables import (
     MEDIA_FORMATS,
@@ -56,6 +57,9 @@ class Message:
     variables: list[Variable]
     columns: list[str]
     unsupported: list[str]
+    # The message filled with its examples (whatsapp.preview): location, product, offer,
+    # call request and carousel cards, drawn by templates/messages/_rich.html.
+    rendered: dict = field(default_factory=dict)
 
     @property
     def has_header(self) -> bool:
@@ -68,11 +72,14 @@ class Message:
 
 
 def variable_place(v: Variable) -> str:
+    card = f"Card {v.card} " if v.card is not None else ""
     if v.button_index is not None:
-        return f"Button {v.button_index + 1}"
+        return f"{card}{'b' if card else 'B'}utton {v.button_index + 1}"
+    if v.component == "offer":
+        return "Limited-time offer"
     key = v.position if v.position else v.name
-    place = v.component.capitalize()
-    return f"{place} {{{{{key}}}}}" if key else place
+    place = v.component if card else v.component.capitalize()
+    return f"{card}{place} {{{{{key}}}}}" if key else f"{card}{place}"
 
 
 _KIND_LABELS = {
@@ -83,6 +90,17 @@ _KIND_LABELS = {
     "url": "Link suffix",
     "copy_code": "Code",
     "payload": "Reply payload",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "location_name": "Location name",
+    "location_address": "Location address",
+    "product_id": "Product id (SKU)",
+    "catalog_id": "Catalog id",
+    "sections": "Product sections",
+    "flow_token": "Flow token",
+    "flow_data": "Flow data (JSON)",
+    "expiration": "Offer end (date and time)",
+    "destination": "Tracked link destination",
 }
 _BUTTON_LABELS = {"copy_code": "Copy offer code", "otp": "Copy code"}
 
@@ -123,6 +141,11 @@ def template_message(template: MessageTemplate) -> Message:
         variables=variables,
         columns=spreadsheet_columns(variables),
         unsupported=unsupported_features(template.components),
+        rendered=render_preview(
+            components=template.components,
+            parameter_format=template.parameter_format,
+            values=examples,
+        ),
     )
 
 
@@ -142,7 +165,8 @@ def _button(index: int, button: dict, examples: dict[str, str]) -> Button:
     label = str(button.get("text") or _BUTTON_LABELS.get(kind) or kind.replace("_", " ").title())
     target: list[Piece] = []
     if kind == "url":
-        column = f"button_{index}_url_param"
+        tracked = f"button_{index}_destination_url"
+        column = tracked if tracked in examples else f"button_{index}_url_param"
         for literal, key in text_segments(str(button.get("url", "")), named=False):
             piece = Piece(literal, column=column, example=examples.get(column, ""))
             target.append(piece if key is not None else Piece(literal))

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from campaigns.models import Campaign, ImportRejection, ImportReport
+from campaigns.models import Campaign, Click, ImportRejection, ImportReport
 from webhooks.models import WebhookEvent
 from whatsapp.models import WhatsAppAccount
 
@@ -28,6 +28,7 @@ DOMAIN_MODELS = {
     "campaigns.optout",
     "campaigns.importreport",
     "campaigns.importrejection",
+    "campaigns.click",
     "webhooks.webhookevent",
 }
 
@@ -48,6 +49,15 @@ def one_of_each():
     ImportRejection.objects.create(report=report, line=3, column="phone_number", reason="bad")
     WebhookEvent.objects.create(
         account=recipient.campaign.account, body=b'{"object": "x"}', body_sha256="0" * 64
+    )
+    Click.objects.create(
+        account=recipient.campaign.account,
+        campaign=recipient.campaign,
+        recipient_id=recipient.pk,
+        source=Click.Source.REDIRECT,
+        action_type="redirect",
+        button_index=0,
+        occurred_at=recipient.campaign.created_at,
     )
     return recipient
 

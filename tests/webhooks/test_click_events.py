@@ -60,7 +60,8 @@ def test_a_link_click_with_our_callback_data_counts_the_recipient(
 
 def test_a_redelivered_click_is_stored_and_counted_once(receive, account, campaign, make_recipient):
     r = make_recipient(status="read", wamid="wamid.A")
-    payload = clicks(account, user_action(token=callback.encode(r.pk)))
+    item = user_action(token=callback.encode(r.pk))
+    payload = clicks(account, item, item)  # twice in one payload, too
 
     receive(account, payload, payload)
     receive(account, payload)
