@@ -30,6 +30,23 @@ class NewCampaignForm(forms.Form):
         help_text="Meta's message_activity_sharing. " + MARKETING_ONLY_HELP,
     )
 
+    offer_expires_at = forms.DateTimeField(
+        required=False,
+        label="Offer ends",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="For templates with a limited-time offer: when the offer ends for every "
+        "recipient whose row gives no offer_expiration_time. Rows whose offer has ended by "
+        "their send time are skipped, never sent.",
+        error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
+    )
+
+    def clean_offer_expires_at(self):
+        ends = self.cleaned_data["offer_expires_at"]
+        if ends is not None and ends <= timezone.now():
+            raise forms.ValidationError("That time has passed: the offer would already be over.")
+        return ends
+
     def __init__(self, *args, templates, **kwargs):
         super().__init__(*args, **kwargs)
         self.templates = {str(t.pk): t for t in templates}

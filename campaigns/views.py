@@ -81,6 +81,7 @@ def campaign_new(request):
                 template=form.templates[form.cleaned_data["template"]],
                 marketing_policy=form.cleaned_data["marketing_policy"],
                 message_activity_sharing=form.cleaned_data["message_activity_sharing"],
+                offer_expires_at=form.cleaned_data["offer_expires_at"],
             )
             messages.success(request, "Draft created. Now add its recipients.")
             return redirect("campaign_detail", campaign_id=campaign.pk)

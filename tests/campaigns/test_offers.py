@@ -205,3 +205,34 @@ def test_the_preview_shows_the_offer_and_its_countdown():
         now_ms=now,
     )
     assert over["offer"]["countdown"] == "Offer expired"
+
+
+@pytest.mark.django_db
+def test_the_new_campaign_page_sets_the_offers_end(client, owner, workspace_a):
+    template = make_template(workspace_a, OFFER)
+    client.force_login(owner)
+    page = client.get("/campaigns/new/").content.decode()
+    assert f'data-template="{template.pk}" data-offer="1"' in page
+    assert 'id="id_offer_expires_at"' in page
+
+    past = client.post(
+        "/campaigns/new/",
+        {"name": "Flash", "template": str(template.pk), "offer_expires_at": "2020-01-01T09:00"},
+    )
+    assert past.status_code == 200
+    assert "That time has passed" in past.content.decode()
+    assert not Campaign.objects.exists()
+
+    created = client.post(
+        "/campaigns/new/",
+        {
+            "name": "Flash",
+            "template": str(template.pk),
+            "marketing_policy": "CLOUD_API_FALLBACK",
+            "offer_expires_at": "2030-06-30T18:00",
+        },
+    )
+    assert created.status_code == 302
+    campaign = Campaign.objects.get(name="Flash")
+    assert campaign.offer_expires_at is not None
+    assert campaign.offer_expires_at.year == 2030

@@ -33,7 +33,8 @@ def test_the_template_page_shows_carousel_cards_side_by_side(client, owner, work
     html = template_page(client, owner, workspace_a, "summer_carousel")
     assert 'data-part="carousel"' in html
     assert cards(html) == ["1", "2"]
-    assert "Rare lemons for $10" in html and "Fresh mangoes for $12" in html
+    assert "Rare lemons for $10" in html
+    assert "Fresh mangoes for $12" in html
     assert html.count('<span class="wa-card-button">Buy now</span>') == 2
     assert "<code>card_2_button_1_url_param</code>" in html  # the variables table
     assert "Card 2 button 2" in html
@@ -59,9 +60,11 @@ def test_the_template_page_shows_the_offer_and_its_countdown(client, owner, work
 
 def test_the_template_page_shows_location_and_call_request(client, owner, workspace_a):
     html = template_page(client, owner, workspace_a, "pickup_point")
-    assert 'data-part="location"' in html and "1 Hacker Way" in html
+    assert 'data-part="location"' in html
+    assert "1 Hacker Way" in html
     html = template_page(client, owner, workspace_a, "may_we_call")
-    assert 'data-part="call-permission"' in html and "Allow calls?" in html
+    assert 'data-part="call-permission"' in html
+    assert "Allow calls?" in html
     assert "Cannot be sent" not in html
 
 
@@ -98,5 +101,6 @@ def test_the_import_preview_renders_each_rows_carousel(client, owner, workspace_
 
     assert "Summer is here, Ana! Pick your favourite." in html
     assert cards(html) == ["1", "2"]
-    assert "Rare lemons for €3" in html and "Fresh mangoes for €4" in html
+    assert "Rare lemons for €3" in html
+    assert "Fresh mangoes for €4" in html
     assert "https://cdn.example.com/b.jpg" in html
