@@ -132,7 +132,13 @@ def campaign_preflight(campaign: Campaign) -> dict:
 def unit_price(category: str, code: str | None) -> float | None:
     """PRICE_TABLE's price of one message of `category` to the calling code `code` (its
     default for a code it does not list); None when the table has none."""
-    prices = settings.PRICE_TABLE.get(category.upper(), {})
+    table = settings.PRICE_TABLE
+    key = category.upper()
+    if key not in table and key == "MARKETING_LITE":
+        # Marketing Messages API sends are billed as marketing messages unless the table
+        # gives them a row of their own (docs/whatsapp.md §11.2).
+        key = "MARKETING"
+    prices = table.get(key, {})
     return prices.get(code or "", prices.get("default"))
 
 

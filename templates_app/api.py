@@ -59,6 +59,7 @@ class TemplateSerializer(serializers.ModelSerializer):
             "sub_category",
             "parameter_format",
             "quality_score",
+            "message_send_ttl_seconds",
             "sendable",
             "meta_id",
             "last_synced_at",

@@ -57,6 +57,10 @@ class MessageTemplate(models.Model):
     pending_category_from = models.DateTimeField(null=True, blank=True)
     components_changed_at = models.DateTimeField(null=True, blank=True)
     components = models.JSONField(default=list)
+    # Meta's time-to-live of the template's messages (`message_send_ttl_seconds`): how long
+    # Meta keeps trying to deliver one. Set on the template in WhatsApp Manager, never on a
+    # send (docs/whatsapp.md §11.2); null when Meta gives none (its defaults apply).
+    message_send_ttl_seconds = models.IntegerField(null=True, blank=True)
     status_reason = models.TextField(blank=True)
     # Templates that disappear from Meta's listing are marked, never deleted: campaigns
     # keep pointing at them.

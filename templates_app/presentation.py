@@ -71,6 +71,23 @@ class Message:
         return [(v, variable_place(v), _KIND_LABELS.get(v.kind, v.kind)) for v in self.variables]
 
 
+# Meta's defaults when a template sets none (M: templates/time-to-live, May 2026).
+_DEFAULT_TTL = {"AUTHENTICATION": "10 minutes", "UTILITY": "30 days", "MARKETING": "30 days"}
+
+
+def ttl_label(template: MessageTemplate) -> str:
+    """How long Meta keeps trying to deliver the template's messages, in words."""
+    seconds = template.message_send_ttl_seconds
+    if not seconds:
+        default = _DEFAULT_TTL.get(template.category)
+        return f"Meta's default ({default})" if default else "Meta's default"
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
+
+
 def variable_place(v: Variable) -> str:
     card = f"Card {v.card} " if v.card is not None else ""
     if v.button_index is not None:

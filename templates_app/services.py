@@ -103,7 +103,19 @@ def _fields_from_meta(item: dict) -> dict:
         ),
         "quality_score": _quality(item.get("quality_score")),
         "components": item.get("components") or [],
+        "message_send_ttl_seconds": _ttl(item.get("message_send_ttl_seconds")),
     }
+
+
+def _ttl(raw) -> int | None:
+    """Meta's TTL in seconds (-1 is its "custom 30 days" for utility and authentication)."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return 30 * 86_400 if value == -1 else value if 0 < value <= 30 * 86_400 else None
 
 
 def templates_sync(*, account: WhatsAppAccount, client: GraphClient | None = None) -> SyncResult:

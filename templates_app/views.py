@@ -12,7 +12,7 @@ from config.web import shown_as_message
 from whatsapp.selectors import account_get_for_user, account_list_for_user
 
 from .models import MessageTemplate
-from .presentation import template_message
+from .presentation import template_message, ttl_label
 from .selectors import (
     template_campaigns,
     template_get_for_user,
@@ -76,6 +76,7 @@ def template_detail(request, template_id):
             "campaigns": list(template_campaigns(template=template)),
             "components_json": json.dumps(template.components, indent=2, ensure_ascii=False),
             "quality_history": list(template.quality_changes.all()[:10]),
+            "ttl": ttl_label(template),
         },
     )
 

@@ -29,7 +29,8 @@ from .errors import PROTOCOL_RULE, WhatsAppError, WhatsAppTransportError
 logger = logging.getLogger(__name__)
 
 TEMPLATE_FIELDS = (
-    "name,category,status,language,components,parameter_format,quality_score,sub_category,id"
+    "name,category,status,language,components,parameter_format,quality_score,sub_category,"
+    "message_send_ttl_seconds,id"
 )
 # 6,000 templates per WABA at most (docs/whatsapp.md §2.1) is 60 pages of 100; far more pages
 # than that means the listing is not converging.

@@ -169,6 +169,8 @@ def counts(queries) -> list[str]:
 
 
 def test_the_recipients_changelist_never_counts_a_big_table(admin_client):
+    if connection.vendor != "postgresql":
+        pytest.skip("pages on PostgreSQL's planner estimate (SQLite has none)")
     big = CampaignFactory()
     add_recipients(big, 12_000)
     small = CampaignFactory()

@@ -392,3 +392,55 @@ def test_the_sandbox_refuses_a_malformed_send_with_metas_code(workspace_a, name)
     with pytest.raises(GraphError) as refused:
         validate_send(body, Catalogue())
     assert refused.value.code == code
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_engine_sends_each_shape_and_the_sandbox_accepts_it(sandbox, workspace_a, name):
+    from campaigns.engine.sender import run_sender
+    from campaigns.models import Campaign
+
+    from ..factories import CampaignFactory
+
+    template = _template(workspace_a, name)
+    campaign = CampaignFactory(template=template, status="running", rate_limit=1000)
+    Recipient.objects.create(campaign=campaign, phone="+447911123456", values=CASES[name][0])
+    Campaign.objects.filter(pk=campaign.pk).update(total_recipients=1, pending_count=1)
+
+    result = run_sender(campaign_id=campaign.pk, worker="test", budget_seconds=20)
+
+    recipient = Recipient.objects.get(campaign=campaign)
+    assert result.reason == "drained"
+    assert (recipient.status, recipient.error_code, recipient.error_details) == ("sent", None, "")
+    assert sandbox.stats()["accepted_total"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tracked_link_sent_by_the_engine_counts_its_click_and_redirects(
+    sandbox, workspace_a, client
+):
+    from campaigns.engine.sender import run_sender
+    from campaigns.models import Campaign
+
+    from ..factories import CampaignFactory
+
+    campaign = CampaignFactory(
+        template=_template(workspace_a, "tracked_offer"), status="running", rate_limit=1000
+    )
+    recipient = Recipient.objects.create(
+        campaign=campaign, phone="+447911123456", values=CASES["tracked_offer"][0]
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(total_recipients=1, pending_count=1)
+    run_sender(campaign_id=campaign.pk, worker="test", budget_seconds=20)
+
+    # The URL button's parameter was this recipient's token: the link it opens is /r/<token>.
+    token = click_token(recipient.pk, 0)
+    for _ in range(2):
+        response = client.get(f"/r/{token}")
+        assert response.status_code == 302
+        assert response["Location"] == "https://shop.example.com/kai"
+    campaign.refresh_from_db()
+    recipient.refresh_from_db()
+    assert campaign.clicked_count == 1
+    assert recipient.clicked_at is not None
+    assert recipient.status == "sent"

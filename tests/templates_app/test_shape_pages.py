@@ -104,3 +104,24 @@ def test_the_import_preview_renders_each_rows_carousel(client, owner, workspace_
     assert "Rare lemons for €3" in html
     assert "Fresh mangoes for €4" in html
     assert "https://cdn.example.com/b.jpg" in html
+
+
+def test_the_templates_time_to_live_is_synced_and_shown(client, owner, workspace_a):
+    from templates_app.services import _fields_from_meta
+
+    assert _fields_from_meta({"message_send_ttl_seconds": 600})["message_send_ttl_seconds"] == 600
+    assert _fields_from_meta({"message_send_ttl_seconds": -1})["message_send_ttl_seconds"] == (
+        30 * 86_400
+    )
+    assert _fields_from_meta({"message_send_ttl_seconds": "x"})["message_send_ttl_seconds"] is None
+    code = make_template(
+        workspace_a,
+        {**BY_NAME["may_we_call"], "category": "AUTHENTICATION"},
+        message_send_ttl_seconds=600,
+    )
+    client.force_login(owner)
+    html = client.get(f"/templates/{code.pk}/").content.decode()
+    assert '<dd data-field="ttl"' in html
+    assert ">10 minutes</dd>" in html
+    html = template_page(client, owner, workspace_a, "flash_sale_offer")
+    assert ">Meta&#x27;s default (30 days)</dd>" in html

@@ -101,3 +101,13 @@ def test_the_cost_is_recounted_after_its_cache_expires(account, campaign, make_r
     assert 0 < get_redis().ttl(f"campaign-actual-cost:{campaign.pk}") <= ACTUAL_COST_CACHE_SECONDS
     get_redis().delete(f"campaign-actual-cost:{campaign.pk}")
     assert campaign_actual_cost(campaign)["billed_messages"] == 1
+
+
+def test_marketing_messages_api_sends_are_priced_as_marketing_unless_the_table_says(settings):
+    from campaigns.preflight import unit_price
+
+    settings.PRICE_TABLE = {"MARKETING": {"default": 0.05, "44": 0.0529}}
+    assert unit_price("marketing_lite", "44") == 0.0529
+    assert unit_price("marketing_lite", None) == 0.05
+    settings.PRICE_TABLE = {**settings.PRICE_TABLE, "MARKETING_LITE": {"default": 0.04}}
+    assert unit_price("marketing_lite", "44") == 0.04

@@ -254,6 +254,7 @@ TEMPLATES: list[dict] = [
         "language": "en_US",
         "status": "APPROVED",
         "category": "AUTHENTICATION",
+        "message_send_ttl_seconds": 600,
         "parameter_format": "POSITIONAL",
         "components": [
             _body(
