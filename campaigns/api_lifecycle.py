@@ -185,6 +185,10 @@ class SendBulkView(APIView):
             worker_count=data.get("worker_count"),
             rate_limit=data.get("rate_limit"),
             send_at=data.get("send_at"),
+            breaker=data.get("breaker"),
+            marketing_policy=data.get("marketing_policy"),
+            message_activity_sharing=data.get("message_activity_sharing"),
+            offer_expires_at=data.get("offer_expires_at"),
         )
         result = CampaignSerializer(campaign).data
         result["import"] = ImportReportSerializer(report).data

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from whatsapp.errors import Action, WhatsAppError
 
-from .store import Claimed, Outcome
+from .claims import Claimed
+from .store import Outcome
 
 # The account-level verdicts that pause the whole campaign.
 PAUSING = {Action.FIX, Action.STOP}

@@ -28,7 +28,7 @@ from whatsapp.payload import PayloadBuilder, PayloadError
 
 from ..models import Campaign
 from ..tracking.clicks import click_token
-from . import control, paths, store
+from . import claims, control, paths, store
 from .breaker import Breaker, BreakerSettings, quality_key
 from .database import call_reconnecting
 from .limiter import LeaseLost, RateLimiter, TierGate, interval_us, marks_key
@@ -180,7 +180,7 @@ class Sender:
                 await asyncio.sleep(0.02)
                 continue
             rows = await self._db(
-                store.claim_batch,
+                claims.claim_batch,
                 campaign_id=self.campaign.pk,
                 worker=self.worker,
                 size=self.batch_size,
@@ -197,7 +197,7 @@ class Sender:
             for row in rows:
                 await self.queue.put(row)
 
-    async def _admit(self, rows: list[store.Claimed]) -> list[store.Claimed]:
+    async def _admit(self, rows: list[claims.Claimed]) -> list[claims.Claimed]:
         """Hold back recipients over the messaging limit: deferred, not failed."""
         allowed, frees_at = await self.tier.admit([r.phone for r in rows], time.time())
         if all(allowed):
@@ -239,7 +239,7 @@ class Sender:
         self._freed = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         loop = asyncio.get_running_loop()
-        held: deque[store.Claimed] = deque()  # taken from the queue, no slot yet
+        held: deque[claims.Claimed] = deque()  # taken from the queue, no slot yet
         ended = False
         while not self.stop.is_set():
             room = self._capacity - self._busy
@@ -289,7 +289,7 @@ class Sender:
             self._freed.clear()
             await self._freed.wait()
 
-    def _launch(self, row: store.Claimed) -> None:
+    def _launch(self, row: claims.Claimed) -> None:
         """A row's slot has come: send it (or, once stopping, give it back: it never left)."""
         if not self.stop.is_set() and time.monotonic() > self.lease_until:
             self._lose_lease()  # woken from a freeze: the timers fire before anything else
@@ -326,11 +326,11 @@ class Sender:
             self.pause_reason, self.pause_code = reason, code
             self.stop.set()
 
-    def _release(self, row: store.Claimed) -> None:
+    def _release(self, row: claims.Claimed) -> None:
         self.in_flight -= 1
         self.results.append(store.Outcome(row.id, "pending", released=True))
 
-    async def _send(self, row: store.Claimed):
+    async def _send(self, row: claims.Claimed):
         account = self.campaign.account
         try:
             payload = self.builder.build(

@@ -5,8 +5,6 @@ the campaign counters in the same transaction as the recipients.
 """
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,18 +22,7 @@ from ..tracking.counters import counters_apply
 from ..tracking.timeline import Deltas, add_events, timeline_apply
 from .batch_update import TABLE, update_each, update_each_returning
 
-# When a row's limited-time offer ends, in Unix ms (PayloadBuilder.offer_ms); None: never.
-OfferExpiry = Callable[[dict], int | None]
-
 logger = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class Claimed:
-    id: int
-    phone: str
-    values: dict
-    attempts: int
 
 
 @dataclass(slots=True)
@@ -61,108 +48,6 @@ PATH = "send_path = COALESCE(NULLIF(v.path, ''), send_path)"
 
 def _uuid(value):
     return value if connection.vendor == "postgresql" else value.hex
-
-
-def claim_batch(
-    *, campaign_id, worker: str, size: int, offer_expiry: OfferExpiry | None = None
-) -> list[Claimed]:
-    """Mark up to `size` due pending recipients as sending for `worker`, in id order.
-
-    `offer_expiry(values)`: when a row's limited-time offer ends (Unix ms; None: no end);
-    rows past it are skipped (`offer_expired`) in the same transaction, never sent.
-
-    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimers never wait for or take the same
-    rows. SQLite: its single writer serialises claimers (IMMEDIATE transactions).
-    """
-    now = timezone.now()
-    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    with transaction.atomic(), connection.cursor() as c:
-        c.execute(
-            f"""UPDATE {TABLE} SET status = 'sending', claimed_at = %s, claimed_by = %s,
-                    attempts = attempts + 1
-                WHERE id IN (
-                    SELECT id FROM {TABLE}
-                    WHERE campaign_id = %s AND status = 'pending'
-                      AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
-                    ORDER BY id LIMIT %s {lock})
-                RETURNING id, phone, "values", attempts""",
-            [now, worker, _uuid(campaign_id), now, size],
-        )
-        rows = c.fetchall()
-        if rows:
-            counters_apply(
-                campaign_id=campaign_id,
-                deltas={Recipient.Status.PENDING: -len(rows), Recipient.Status.SENDING: len(rows)},
-            )
-            rows = _skip_opted_out(c, campaign_id=campaign_id, rows=rows)
-            if offer_expiry is not None and rows:
-                rows = _skip_expired_offers(
-                    c, campaign_id=campaign_id, rows=rows, expiry=offer_expiry
-                )
-    decode = Recipient._meta.get_field("values").from_db_value
-    claimed = [
-        # JSONField reads `expression` only to spot a key transform: None is the plain column.
-        Claimed(
-            id=r[0],
-            phone=r[1],
-            values=decode(r[2], None, connection) or {},  # type: ignore[arg-type]
-            attempts=r[3],
-        )
-        for r in rows
-    ]
-    claimed.sort(key=lambda c: c.id)
-    return claimed
-
-
-def _skip_opted_out(c, *, campaign_id, rows: list[tuple]) -> list[tuple]:
-    """Numbers that opted out after the import (STOP, user_preferences, an operator) are
-    skipped at send time: marked skipped (`opted_out`), the attempt not counted. One
-    statement per batch, on the opt-out list's (workspace, phone) index."""
-    ids = [r[0] for r in rows]
-    c.execute(
-        f"""UPDATE {TABLE} SET status = 'skipped', skip_reason = 'opted_out',
-                claimed_at = NULL, claimed_by = '', attempts = attempts - 1
-            WHERE id IN ({", ".join(["%s"] * len(ids))}) AND status = 'sending'
-              AND phone IN (
-                SELECT o.phone FROM {OptOut._meta.db_table} o
-                JOIN {Campaign._meta.db_table} k ON k.workspace_id = o.workspace_id
-                WHERE k.id = %s)
-            RETURNING id""",
-        [*ids, _uuid(campaign_id)],
-    )
-    skipped = {r[0] for r in c.fetchall()}
-    if not skipped:
-        return rows
-    counters_apply(
-        campaign_id=campaign_id,
-        deltas={Recipient.Status.SENDING: -len(skipped), Recipient.Status.SKIPPED: len(skipped)},
-    )
-    return [r for r in rows if r[0] not in skipped]
-
-
-def _skip_expired_offers(c, *, campaign_id, rows: list[tuple], expiry: OfferExpiry) -> list[tuple]:
-    decode = Recipient._meta.get_field("values").from_db_value
-    now_ms = time.time() * 1000
-    expired = []
-    for r in rows:
-        ends = expiry(decode(r[2], None, connection) or {})  # type: ignore[arg-type]
-        if ends is not None and ends <= now_ms:
-            expired.append(r[0])
-    if not expired:
-        return rows
-    c.execute(
-        f"""UPDATE {TABLE} SET status = 'skipped', skip_reason = 'offer_expired',
-                claimed_at = NULL, claimed_by = '', attempts = attempts - 1
-            WHERE id IN ({", ".join(["%s"] * len(expired))}) AND status = 'sending'
-            RETURNING id""",
-        expired,
-    )
-    skipped = {r[0] for r in c.fetchall()}
-    counters_apply(
-        campaign_id=campaign_id,
-        deltas={Recipient.Status.SENDING: -len(skipped), Recipient.Status.SKIPPED: len(skipped)},
-    )
-    return [r for r in rows if r[0] not in skipped]
 
 
 def record_outcomes(

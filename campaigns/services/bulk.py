@@ -20,10 +20,13 @@ def campaign_send_bulk(
     worker_count: int | None = None,
     rate_limit: int | None = None,
     send_at=None,
+    **settings,
 ) -> tuple[Campaign, ImportReport]:
     """`campaign_create` then `campaign_send`, with their checks, in one transaction: when
     the campaign cannot start (no valid recipient, the account needs attention, a `send_at`
-    in the past) the refusal is raised and nothing is left behind, not even a draft."""
+    in the past) the refusal is raised and nothing is left behind, not even a draft.
+    `settings`: campaign_create's other settings (breaker, marketing_policy,
+    message_activity_sharing, offer_expires_at)."""
     campaign, report = campaign_create(
         user=user,
         name=name,
@@ -31,6 +34,7 @@ def campaign_send_bulk(
         recipients=recipients,
         worker_count=worker_count,
         rate_limit=rate_limit,
+        **settings,
     )
     assert report is not None  # recipients were given, so they were imported
     campaign = campaign_send(user=user, campaign=campaign, send_at=send_at)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.engine import store
+from campaigns.engine import claims, store
 from campaigns.engine.runner import recover_expired, sender_finished, sweep
 from campaigns.engine.sender import run_sender
 from campaigns.models import Campaign, OptOut, Recipient
@@ -304,7 +304,7 @@ def test_database_work_is_per_batch_not_per_message(make_campaign):
     def statements(n: int) -> tuple[int, int]:
         campaign = make_campaign(phones=[f"+1415666{i:04d}" for i in range(n)])
         with CaptureQueriesContext(connection) as claim:
-            rows = store.claim_batch(campaign_id=campaign.pk, worker="w", size=n)
+            rows = claims.claim_batch(campaign_id=campaign.pk, worker="w", size=n)
         outcomes = [
             store.Outcome(r.id, "sent", wamid=f"wamid.{campaign.pk.hex[:8]}.{r.id}")
             for r in rows[: n // 3]
@@ -400,7 +400,7 @@ def test_two_claimers_never_claim_the_same_row(make_campaign):
 
         try:
             start.wait()
-            while rows := store.claim_batch(campaign_id=campaign.pk, worker=f"w{n}", size=7):
+            while rows := claims.claim_batch(campaign_id=campaign.pk, worker=f"w{n}", size=7):
                 claimed[n].extend(r.id for r in rows)
         except BaseException as exc:  # reported below: a thread's failure must fail the test
             errors.append(exc)
@@ -426,7 +426,7 @@ def test_expired_claims_are_recovered_without_resending(sandbox, make_campaign, 
     from config.redis import get_redis
 
     campaign = make_campaign(10)
-    rows = store.claim_batch(campaign_id=campaign.pk, worker="dead", size=10)
+    rows = claims.claim_batch(campaign_id=campaign.pk, worker="dead", size=10)
     get_redis().sadd(marks_key(campaign.pk), *[r.id for r in rows[:4]])  # 4 left the building
     Recipient.objects.filter(campaign=campaign).update(
         claimed_at=timezone.now() - timedelta(seconds=settings.ENGINE_LEASE_SECONDS + 1)
@@ -450,7 +450,7 @@ def test_recovery_skips_rows_a_frozen_worker_still_locks(make_campaign, settings
     if connection.vendor != "postgresql":
         pytest.skip("row locks are a PostgreSQL matter (SKIP LOCKED); CI runs it there")
     campaign = make_campaign(6)
-    rows = store.claim_batch(campaign_id=campaign.pk, worker="frozen", size=6)
+    rows = claims.claim_batch(campaign_id=campaign.pk, worker="frozen", size=6)
     Recipient.objects.filter(campaign=campaign).update(
         claimed_at=timezone.now() - timedelta(seconds=settings.ENGINE_LEASE_SECONDS + 1)
     )

@@ -106,3 +106,25 @@ def test_send_bulk_with_an_empty_list_is_a_400_and_stores_nothing(owner_api, tem
     assert response.status_code == 400
     assert list(response.json()) == ["recipients"]
     assert not Campaign.objects.exists()
+
+
+def test_send_bulk_takes_the_campaigns_other_settings(owner_api, template_a):
+    ends = (timezone.now() + timedelta(days=2)).isoformat()
+    response = owner_api.post(
+        URL,
+        {
+            "name": "Bulk",
+            "template_id": str(template_a.id),
+            "recipients": recipients(1),
+            "marketing_policy": "STRICT",
+            "message_activity_sharing": False,
+            "offer_expires_at": ends,
+            "breaker": {"consecutive": 20},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    campaign = Campaign.objects.get()
+    assert (campaign.marketing_policy, campaign.message_activity_sharing) == ("STRICT", False)
+    assert campaign.offer_expires_at is not None
+    assert campaign.breaker == {"consecutive": 20}

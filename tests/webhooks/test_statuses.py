@@ -343,7 +343,7 @@ def test_a_131049_failure_keeps_its_earliest_retry_and_retry_failed_waits_for_it
 ):
     from datetime import timedelta
 
-    from campaigns.engine.store import claim_batch
+    from campaigns.engine.claims import claim_batch
     from campaigns.models import Campaign
     from campaigns.services.reruns import campaign_retry_failed
 
