@@ -444,3 +444,46 @@ def test_a_tracked_link_sent_by_the_engine_counts_its_click_and_redirects(
     assert campaign.clicked_count == 1
     assert recipient.clicked_at is not None
     assert recipient.status == "sent"
+
+
+def test_an_xlsx_with_typed_cells_fills_a_location_and_an_offer(owner_api, workspace_a):
+    """Excel stores a latitude as a number and an offer's end as a date: both import."""
+    from datetime import datetime
+
+    from .import_helpers import xlsx_bytes
+
+    location = _template(workspace_a, "pickup_point")
+    campaign_id = _campaign(owner_api, location)
+    header = ["country_code", "phone_number", "header_latitude", "header_longitude"]
+    content = xlsx_bytes(
+        [[*header, "body_param_1"], ["+44", "7911123456", 37.483307, -122.148981, "PK-1"]]
+    )
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    report = owner_api.post(
+        f"/api/v1/campaigns/{campaign_id}/recipients/",
+        {"file": SimpleUploadedFile("rows.xlsx", content)},
+        format="multipart",
+    ).json()
+    assert (report["imported"], report["rejected"]) == (1, 0), report["rejected_rows"]
+    values = Recipient.objects.get(campaign_id=campaign_id).values
+    assert (values["header_latitude"], values["header_longitude"]) == ("37.483307", "-122.148981")
+
+    offer = _template(workspace_a, "flash_sale_offer")
+    campaign_id = _campaign(owner_api, offer)
+    columns = list(CASES["flash_sale_offer"][0])
+    row = dict(CASES["flash_sale_offer"][0], offer_expiration_time=datetime(2030, 6, 30, 18, 0))  # noqa: DTZ001
+    content = xlsx_bytes(
+        [["country_code", "phone_number", *columns], ["+44", "7911123456", *row.values()]]
+    )
+    report = owner_api.post(
+        f"/api/v1/campaigns/{campaign_id}/recipients/",
+        {"file": SimpleUploadedFile("rows.xlsx", content)},
+        format="multipart",
+    ).json()
+    assert (report["imported"], report["rejected"]) == (1, 0), report["rejected_rows"]
+    stored = Recipient.objects.get(campaign_id=campaign_id).values["offer_expiration_time"]
+    assert stored == "2030-06-30 18:00:00"
+    body = _builder(offer).build("+447911123456", {**row, "offer_expiration_time": stored})
+    [sent] = [c for c in body["template"]["components"] if c["type"] == "limited_time_offer"]
+    assert sent["parameters"][0]["limited_time_offer"]["expiration_time_ms"] == OFFER_MS
