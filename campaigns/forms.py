@@ -13,6 +13,20 @@ MARKETING_ONLY_HELP = (
 )
 
 
+def local_time_field(**kwargs) -> forms.DateTimeField:
+    """An optional date and time from the browser's picker, read in the user's time zone
+    (config/middleware.py activates the browser's)."""
+    return forms.DateTimeField(
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
+        ),
+        error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
+        **kwargs,
+    )
+
+
 class NewCampaignForm(forms.Form):
     name = forms.CharField(max_length=200)
     template = forms.ChoiceField()
@@ -30,15 +44,11 @@ class NewCampaignForm(forms.Form):
         help_text="Meta's message_activity_sharing. " + MARKETING_ONLY_HELP,
     )
 
-    offer_expires_at = forms.DateTimeField(
-        required=False,
+    offer_expires_at = local_time_field(
         label="Offer ends",
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="For templates with a limited-time offer: when the offer ends for every "
         "recipient whose row gives no offer_expiration_time. Rows whose offer has ended by "
         "their send time are skipped, never sent.",
-        error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
     )
 
     def clean_offer_expires_at(self):
@@ -80,14 +90,7 @@ class SendForm(forms.Form):
     worker_count = _range_field(
         Campaign.WORKER_COUNT_RANGE, "Concurrency must be between {low} and {high}."
     )
-    send_at = forms.DateTimeField(
-        required=False,
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
-        ),
-        error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
-    )
+    send_at = local_time_field()
 
     def clean_send_at(self):
         send_at = self.cleaned_data["send_at"]

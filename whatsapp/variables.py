@@ -91,11 +91,8 @@ def template_variables(
     found: list[Variable] = []
     for component in components or []:
         ctype = str(component.get("type", "")).upper()
-        example = component.get("example") or {}
-        if ctype == "HEADER":
-            found.extend(_header_variables(component, example, named))
-        elif ctype == "BODY":
-            found.extend(_text_variables("body", component, example, named))
+        if ctype in ("HEADER", "BODY", "BUTTONS"):
+            found.extend(_part_variables(ctype, component, named, tracked_prefix))
         elif ctype == "LIMITED_TIME_OFFER":
             if offer_has_expiration(component):
                 found.append(
@@ -106,9 +103,6 @@ def template_variables(
                         example="2030-12-31T23:59:00Z",
                     )
                 )
-        elif ctype == "BUTTONS":
-            for index, button in enumerate(component.get("buttons") or []):
-                found.extend(_button_variables(index, button, tracked_prefix))
         elif ctype == "CAROUSEL":
             for n, card in enumerate(component.get("cards") or [], start=1):
                 found.extend(_card_variables(n, card, named))
@@ -177,19 +171,29 @@ def card_prefix(card: int) -> str:
 # --- internals ------------------------------------------------------------------------------
 
 
+def _part_variables(
+    ctype: str, component: dict, named: bool, tracked_prefix: str | None
+) -> list[Variable]:
+    """The variables of a HEADER, BODY or BUTTONS component (of the message or of a card)."""
+    example = component.get("example") or {}
+    if ctype == "HEADER":
+        return _header_variables(component, example, named)
+    if ctype == "BODY":
+        return _text_variables("body", component, example, named)
+    return [
+        v
+        for index, button in enumerate(component.get("buttons") or [])
+        for v in _button_variables(index, button, tracked_prefix)
+    ]
+
+
 def _card_variables(n: int, card: dict, named: bool) -> list[Variable]:
     """A carousel card's variables, named `card_<n>_…` (n from 1, as the operator counts)."""
     found: list[Variable] = []
     for component in card.get("components") or []:
         ctype = str(component.get("type", "")).upper()
-        example = component.get("example") or {}
-        if ctype == "HEADER":
-            found.extend(_header_variables(component, example, named))
-        elif ctype == "BODY":
-            found.extend(_text_variables("body", component, example, named))
-        elif ctype == "BUTTONS":
-            for index, button in enumerate(component.get("buttons") or []):
-                found.extend(_button_variables(index, button, None))
+        if ctype in ("HEADER", "BODY", "BUTTONS"):
+            found.extend(_part_variables(ctype, component, named, None))
     prefix = card_prefix(n)
     # Every card carries the same components (Meta's carousel rule), so a card's quick reply
     # always sends its payload: required here, unlike a message's own quick replies.

@@ -310,12 +310,12 @@ def _campaign(owner_api, template):
     return response.json()["id"]
 
 
-def _upload(owner_api, campaign_id, content):
+def _upload(owner_api, campaign_id, content, name="rows.csv"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return owner_api.post(
         f"/api/v1/campaigns/{campaign_id}/recipients/",
-        {"file": SimpleUploadedFile("rows.csv", content)},
+        {"file": SimpleUploadedFile(name, content)},
         format="multipart",
     )
 
@@ -458,13 +458,7 @@ def test_an_xlsx_with_typed_cells_fills_a_location_and_an_offer(owner_api, works
     content = xlsx_bytes(
         [[*header, "body_param_1"], ["+44", "7911123456", 37.483307, -122.148981, "PK-1"]]
     )
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    report = owner_api.post(
-        f"/api/v1/campaigns/{campaign_id}/recipients/",
-        {"file": SimpleUploadedFile("rows.xlsx", content)},
-        format="multipart",
-    ).json()
+    report = _upload(owner_api, campaign_id, content, "rows.xlsx").json()
     assert (report["imported"], report["rejected"]) == (1, 0), report["rejected_rows"]
     values = Recipient.objects.get(campaign_id=campaign_id).values
     assert (values["header_latitude"], values["header_longitude"]) == ("37.483307", "-122.148981")
@@ -476,11 +470,7 @@ def test_an_xlsx_with_typed_cells_fills_a_location_and_an_offer(owner_api, works
     content = xlsx_bytes(
         [["country_code", "phone_number", *columns], ["+44", "7911123456", *row.values()]]
     )
-    report = owner_api.post(
-        f"/api/v1/campaigns/{campaign_id}/recipients/",
-        {"file": SimpleUploadedFile("rows.xlsx", content)},
-        format="multipart",
-    ).json()
+    report = _upload(owner_api, campaign_id, content, "rows.xlsx").json()
     assert (report["imported"], report["rejected"]) == (1, 0), report["rejected_rows"]
     stored = Recipient.objects.get(campaign_id=campaign_id).values["offer_expiration_time"]
     assert stored == "2030-06-30 18:00:00"
