@@ -13,6 +13,10 @@ class Workspace(models.Model):
     # The breaker settings this workspace's campaigns start from (campaigns/engine/breaker.py);
     # {} means the installation's defaults (settings BREAKER_*).
     breaker_defaults = models.JSONField(default=dict, blank=True)
+    # The cross-campaign frequency cap, by template category (docs/audiences.md):
+    # {"marketing": {"messages": 1, "per_hours": 24}}; null: no cap. Read and set by the
+    # workspace's owner (GET/PATCH /api/v1/workspaces/{id}/).
+    frequency_cap = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -87,6 +87,17 @@ class Campaign(models.Model):
     message_activity_sharing = models.BooleanField(default=True, db_default=True)
     # A limited-time offer's expiry for every recipient whose row gives none.
     offer_expires_at = models.DateTimeField(null=True, blank=True)
+    # Who the campaign sends to besides its imported rows (docs/audiences.md):
+    # {"lists": [...], "segments": [...], "exclude_lists": [...], "exclude_segments": [...]},
+    # resolved into recipients when it is sent (or its schedule fires); {} for none. And how
+    # each template column is filled from a contact: {"body_param_1": "field:name", …}.
+    audience = models.JSONField(
+        default=dict, blank=True, db_default=models.Value({}, models.JSONField())
+    )
+    mapping = models.JSONField(
+        default=dict, blank=True, db_default=models.Value({}, models.JSONField())
+    )
+    audience_resolved_at = models.DateTimeField(null=True, blank=True)
 
     # Counters by recipient state, changed in the same transaction as the recipients, so
     # reading the live figures is one row. `recount` rebuilds them from the recipients.
@@ -209,6 +220,16 @@ class Recipient(models.Model):
     clicked_at = models.DateTimeField(null=True, blank=True)
     # Which Graph endpoint took the send: "messages" or "marketing_messages"; "" until sent.
     send_path = models.CharField(max_length=20, blank=True, default="", db_default="")
+    # The contact the recipient was resolved from (an audience), for its timeline; null for
+    # an imported row. Not a database constraint: imports and the engine write this table.
+    contact = models.ForeignKey(
+        "campaigns.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="recipients",
+    )
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=255, blank=True)
     error_details = models.TextField(blank=True)
@@ -264,6 +285,13 @@ class Recipient(models.Model):
                 fields=["phone"],
                 condition=Q(sent_at__isnull=False),
                 name="recipient_phone_idx",
+            ),
+            # A contact's timeline across campaigns: WHERE contact_id = ?; only rows resolved
+            # from an audience pay for it.
+            models.Index(
+                fields=["contact", "id"],
+                condition=Q(contact__isnull=False),
+                name="recipient_contact_idx",
             ),
             # Held by Meta's template pacing (docs/whatsapp.md §11.3): accepted as
             # held_for_quality_assessment and no status since; only those rows pay for it.
@@ -462,11 +490,25 @@ class PendingStatus(models.Model):
         return f"{self.wamid} {self.status}"
 
 
-from .models_clicks import Click  # noqa: E402  (its own module: this one is long enough)
+from .models_audiences import (  # noqa: E402  (their own module: this one is long enough)
+    Contact,
+    ContactImport,
+    ContactImportRejection,
+    ContactList,
+    ContactListMember,
+    Segment,
+)
+from .models_clicks import Click  # noqa: E402
 
 __all__ = [
     "Campaign",
     "Click",
+    "Contact",
+    "ContactImport",
+    "ContactImportRejection",
+    "ContactList",
+    "ContactListMember",
+    "Segment",
     "ImportRejection",
     "ImportReport",
     "OptIn",
