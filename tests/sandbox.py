@@ -20,8 +20,9 @@ def free_port() -> int:
 
 
 class Sandbox:
-    def __init__(self, *args: str):
-        self.port = free_port()
+    def __init__(self, *args: str, port: int | None = None):
+        # A given port: a sandbox started again where the last one was (a restart).
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
         self.proc = subprocess.Popen(
