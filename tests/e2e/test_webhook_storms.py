@@ -1,0 +1,180 @@
+"""Webhook storms (issue 18) against the receiver as production runs it (gunicorn with
+gunicorn.conf.py and config.wsgi's fast path, on the test's database): every status delivered
+ten times, concurrently, by several clients; statuses for sends whose wamid is not recorded
+yet; a few thousand POSTs at once. Every POST is acknowledged, nothing is counted twice,
+nothing is lost: every recipient ends read, the counters and the per-minute timeline equal a
+recount. (Throughput and p99 are `make bench`'s: python -m bench webhooks.)"""
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from campaigns.engine.store import Outcome, record_outcomes
+from campaigns.models import Campaign, Recipient, TimelineMinute
+from campaigns.tracking.counters import counts_from_recipients, stored_counts
+from webhooks.models import WebhookEvent
+from webhooks.services.drain import webhook_events_drain
+
+from ..factories import CampaignFactory
+from ..sandbox import free_port
+from .processes import process_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PATH = "/webhooks/whatsapp/"
+RECORDED, NOT_YET = 150, 50  # recipients whose wamid is recorded / still being sent
+COPIES = 10  # each status delivered this many times
+CLIENTS = 8
+
+
+def gunicorn():
+    venv = ROOT / ".venv" / "bin" / "gunicorn"
+    return str(venv) if venv.exists() else str(Path(sys.executable).parent / "gunicorn")
+
+
+@pytest.fixture
+def receiver():
+    port = free_port()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(
+        [gunicorn(), "--config", "gunicorn.conf.py", "config.wsgi", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env={**process_env(LOG_LEVEL="WARNING"), "WEB_CONCURRENCY": "2"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}{PATH}"
+    try:
+        yield url, proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def wait_ready(url, account, proc):
+    query = urllib.parse.urlencode(
+        {"hub.mode": "subscribe", "hub.verify_token": account.verify_token, "hub.challenge": "ok"}
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "gunicorn exited during start-up"
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}?{query}", timeout=5):
+            return
+        time.sleep(0.2)
+    raise AssertionError("gunicorn did not answer")
+
+
+def body_for(account, status: dict) -> tuple[bytes, str]:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {
+            "display_phone_number": "15550001111",
+            "phone_number_id": account.phone_number_id,
+        },
+        "statuses": [status],
+    }
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": account.waba_id, "changes": [{"field": "messages", "value": value}]}],
+    }
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return body, "sha256=" + hmac.new(account.app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post(url, body, signature) -> int:
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return answer.status
+
+
+def test_duplicated_concurrent_and_early_statuses_count_once(receiver, workspace_a):
+    url, proc = receiver
+    campaign = CampaignFactory(template__account__workspace=workspace_a, status="running")
+    account = campaign.account
+    n = RECORDED + NOT_YET
+    now = timezone.now()
+    Recipient.objects.bulk_create(
+        [
+            Recipient(
+                campaign=campaign,
+                phone=f"+1555{i:07d}",
+                **(
+                    {"status": "sent", "wamid": f"wamid.storm.{i}", "sent_at": now}
+                    if i < RECORDED
+                    else {"status": "sending", "claimed_by": "w", "claimed_at": now}
+                ),
+            )
+            for i in range(n)
+        ]
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(
+        total_recipients=n, sent_count=RECORDED, sending_count=NOT_YET
+    )
+    wait_ready(url, account, proc)
+    base = int(time.time()) - 60
+    bodies = [
+        body_for(
+            account,
+            {
+                "id": f"wamid.storm.{i}",
+                "status": state,
+                "timestamp": str(base + step),
+                "recipient_id": f"1555{i:07d}",
+            },
+        )
+        for i in range(n)
+        for step, state in ((1, "delivered"), (2, "read"))
+    ]
+    storm = [b for b in bodies for _ in range(COPIES)]
+    random.Random(7).shuffle(storm)
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        answers = list(pool.map(lambda b: post(url, *b), storm))
+    assert answers.count(200) == len(storm)
+
+    # Meanwhile the engine records the wamids of the sends still in flight.
+    rows = Recipient.objects.filter(campaign=campaign, status="sending").values_list("id", "phone")
+    outcomes = [Outcome(pk, "sent", wamid=f"wamid.storm.{int(phone[-7:])}") for pk, phone in rows]
+    record_outcomes(campaign_id=campaign.pk, outcomes=outcomes, worker="w")
+    while webhook_events_drain(max_seconds=10).events:
+        pass
+
+    assert WebhookEvent.objects.count() >= len(bodies)  # every distinct POST stored
+    assert not WebhookEvent.objects.exclude(status=WebhookEvent.Status.PROCESSED).exists()
+    ended = Counter(Recipient.objects.filter(campaign=campaign).values_list("status", flat=True))
+    assert ended == {"read": n}, ended
+    assert stored_counts(campaign_id=campaign.pk) == counts_from_recipients(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    assert (campaign.read_count, campaign.delivered_count, campaign.sent_count) == (n, 0, 0)
+    timeline = TimelineMinute.objects.filter(campaign=campaign).aggregate(
+        delivered=Sum("delivered"), read=Sum("read")
+    )
+    assert timeline == {"delivered": n, "read": n}
