@@ -13,7 +13,8 @@ import logging
 import time
 from dataclasses import replace
 
-from django.db import transaction
+import psycopg
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from config.errors import Conflict
@@ -51,6 +52,16 @@ class ImportNotAllowed(Conflict):
 
 class _DryRunDone(Exception):
     """Raised to roll a dry run's writes back."""
+
+
+# A lost database connection: Django's wrappers, or psycopg's own from the COPY, which runs
+# on the raw connection (AdminShutdown, for one, is a psycopg OperationalError).
+DATABASE_LOST = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 def progress_key(report_id) -> str:
@@ -153,14 +164,19 @@ def recipients_import(
     except (FileRejected, ImportNotAllowed) as exc:
         _finish(report, persist, status=ImportReport.Status.FAILED, error=str(exc))
         raise
-    except Exception:
+    except Exception as exc:
         logger.exception("import failed", extra={"report_id": str(report.pk)})
-        _finish(
-            report,
-            persist,
-            status=ImportReport.Status.FAILED,
-            error="The import failed unexpectedly; nothing was imported. Please try again.",
-        )
+        error = "The import failed unexpectedly; nothing was imported. Please try again."
+        if isinstance(exc, DATABASE_LOST):
+            # The connection died (a restart, a failover): the transaction is gone with it and
+            # nothing was imported. Drop the dead connection so the report can be saved on a
+            # new one (and the caller may try again).
+            connection.close()
+            error = (
+                "The database connection was lost during the import; nothing was imported. "
+                "Please try again."
+            )
+        _finish(report, persist, status=ImportReport.Status.FAILED, error=error)
         raise
     _finish(report, persist, status=ImportReport.Status.COMPLETED)
     return report

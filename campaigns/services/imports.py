@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.errors import TOO_LARGE
 
-from ..importing.pipeline import IMPORTABLE, ImportNotAllowed, recipients_import
+from ..importing.pipeline import DATABASE_LOST, IMPORTABLE, ImportNotAllowed, recipients_import
 from ..importing.readers import FileRejected, open_upload, read_json
 from ..models import Campaign, ImportReport
 
@@ -113,24 +113,39 @@ def _failed(report: ImportReport, error: str) -> None:
 
 
 def import_stored_file(*, report_id, stored_name: str) -> None:
-    """The Celery side of a large upload: run the import, then delete the stored file."""
-    report = ImportReport.objects.select_related("campaign").filter(pk=report_id).first()
+    """The Celery side of a large upload: run the import, then delete the stored file.
+
+    A database connection lost mid-import (a restart, a failover) rolls the import back; it is
+    run again once, from the start, on a new connection. Lost twice, the report ends failed
+    saying so."""
     try:
-        if report is None or report.status != ImportReport.Status.QUEUED:
-            return
-        with default_storage.open(stored_name, "rb") as f:
+        for attempt in (1, 2):
+            report = ImportReport.objects.select_related("campaign").filter(pk=report_id).first()
+            if report is None or report.status != ImportReport.Status.QUEUED:
+                return
             try:
-                source = _open(report, lambda: open_upload(f, report.file_name))
-                recipients_import(
-                    campaign=report.campaign,
-                    source=source,
-                    report=report,
-                    dry_run=report.dry_run,
+                _import_stored(report, stored_name)
+                return
+            except DATABASE_LOST:
+                if attempt == 2:
+                    raise
+                logger.warning("import retried: database lost", extra={"report_id": report_id})
+                ImportReport.objects.filter(pk=report_id).update(
+                    status=ImportReport.Status.QUEUED, error="", finished_at=None
                 )
-            except (FileRejected, ImportNotAllowed):
-                pass  # recorded on the report for the user
     finally:
         default_storage.delete(stored_name)
+
+
+def _import_stored(report: ImportReport, stored_name: str) -> None:
+    with default_storage.open(stored_name, "rb") as f:
+        try:
+            source = _open(report, lambda: open_upload(f, report.file_name))
+            recipients_import(
+                campaign=report.campaign, source=source, report=report, dry_run=report.dry_run
+            )
+        except (FileRejected, ImportNotAllowed):
+            pass  # recorded on the report for the user
 
 
 INTERRUPTED = (

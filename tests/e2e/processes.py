@@ -1,5 +1,6 @@
 """Real processes for end-to-end tests: Celery workers on the test's database and Redis."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -92,6 +93,57 @@ class Worker:
         self.log.close()
         self.beat_file.close()
         Path(self.beat_file.name).unlink(missing_ok=True)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
+
+
+class WebServer:
+    """gunicorn as production runs it (gunicorn.conf.py, config.wsgi with the webhook fast
+    path) on a free loopback port, on the test's database and Redis."""
+
+    def __init__(self, **env):
+        from ..sandbox import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        venv = ROOT / ".venv" / "bin" / "gunicorn"
+        gunicorn = str(venv) if venv.exists() else str(Path(sys.executable).parent / "gunicorn")
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
+        self.proc = subprocess.Popen(
+            [gunicorn, "--config", "gunicorn.conf.py", "config.wsgi", "--bind", self.url[7:]],
+            cwd=ROOT,
+            env={**process_env(LOG_LEVEL="WARNING", WEB_CONCURRENCY="2", **env)},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        import time
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.output()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/accounts/login/", timeout=5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
 
     def output(self) -> str:
         self.log.seek(0)

@@ -5,16 +5,10 @@ yet; a few thousand POSTs at once. Every POST is acknowledged, nothing is counte
 nothing is lost: every recipient ends read, the counters and the per-minute timeline equal a
 recount. (Throughput and p99 are `make bench`'s: python -m bench webhooks.)"""
 
-import contextlib
 import hashlib
 import hmac
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -33,8 +27,7 @@ from webhooks.models import WebhookEvent
 from webhooks.services.drain import webhook_events_drain
 
 from ..factories import CampaignFactory
-from ..sandbox import free_port
-from .processes import process_env
+from .processes import WebServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -45,47 +38,14 @@ COPIES = 10  # each status delivered this many times
 CLIENTS = 8
 
 
-def gunicorn():
-    venv = ROOT / ".venv" / "bin" / "gunicorn"
-    return str(venv) if venv.exists() else str(Path(sys.executable).parent / "gunicorn")
-
-
 @pytest.fixture
 def receiver():
-    port = free_port()
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [gunicorn(), "--config", "gunicorn.conf.py", "config.wsgi", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env={**process_env(LOG_LEVEL="WARNING"), "WEB_CONCURRENCY": "2"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}{PATH}"
+    server = WebServer()
     try:
-        yield url, proc
+        server.wait_ready()
+        yield f"{server.url}{PATH}"
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-
-
-def wait_ready(url, account, proc):
-    query = urllib.parse.urlencode(
-        {"hub.mode": "subscribe", "hub.verify_token": account.verify_token, "hub.challenge": "ok"}
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "gunicorn exited during start-up"
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}?{query}", timeout=5):
-            return
-        time.sleep(0.2)
-    raise AssertionError("gunicorn did not answer")
+        server.stop()
 
 
 def body_for(account, status: dict) -> tuple[bytes, str]:
@@ -116,7 +76,7 @@ def post(url, body, signature) -> int:
 
 
 def test_duplicated_concurrent_and_early_statuses_count_once(receiver, workspace_a):
-    url, proc = receiver
+    url = receiver
     campaign = CampaignFactory(template__account__workspace=workspace_a, status="running")
     account = campaign.account
     n = RECORDED + NOT_YET
@@ -138,7 +98,6 @@ def test_duplicated_concurrent_and_early_statuses_count_once(receiver, workspace
     Campaign.objects.filter(pk=campaign.pk).update(
         total_recipients=n, sent_count=RECORDED, sending_count=NOT_YET
     )
-    wait_ready(url, account, proc)
     base = int(time.time()) - 60
     bodies = [
         body_for(
