@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from config.errors import Conflict
+from config.errors import Conflict, Invalid, PermissionDenied
 
 from .models import Membership, Workspace
 
@@ -65,3 +65,67 @@ def workspace_bootstrap(
             )
         Membership.objects.create(user=user, workspace=workspace, role=Membership.Role.OWNER)
     return BootstrapResult(user, workspace, created_user, created_workspace, created_membership)
+
+
+CAP_CATEGORIES = ("marketing", "utility", "authentication")
+CAP_MESSAGES_RANGE = (1, 1000)
+CAP_HOURS_RANGE = (1, 720)
+
+
+class FrequencyCapInvalid(Invalid):
+    """A frequency cap that cannot be stored; `field` names the entry at fault."""
+
+
+def _cap_number(category: str, key: str, value, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise FrequencyCapInvalid(
+            f"{category}.{key} must be a whole number from {low} to {high}.",
+            field=f"frequency_cap.{category}.{key}",
+        )
+    return value
+
+
+def frequency_cap_clean(value) -> dict | None:
+    """{"marketing": {"messages": 1, "per_hours": 24}, …} as stored; None (or {}): no cap.
+    A category left out (or null) is not capped."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise FrequencyCapInvalid(
+            'frequency_cap must be an object, e.g. {"marketing": {"messages": 1, '
+            '"per_hours": 24}}, or null.',
+            field="frequency_cap",
+        )
+    cleaned = {}
+    for category, rule in value.items():
+        if category not in CAP_CATEGORIES:
+            raise FrequencyCapInvalid(
+                f"Unknown category {str(category)[:40]!r}; one of {', '.join(CAP_CATEGORIES)}.",
+                field=f"frequency_cap.{str(category)[:40]}",
+            )
+        if rule is None:
+            continue
+        if not isinstance(rule, dict) or set(rule) != {"messages", "per_hours"}:
+            raise FrequencyCapInvalid(
+                f'{category} must be {{"messages": n, "per_hours": h}} or null.',
+                field=f"frequency_cap.{category}",
+            )
+        cleaned[category] = {
+            "messages": _cap_number(category, "messages", rule["messages"], CAP_MESSAGES_RANGE),
+            "per_hours": _cap_number(category, "per_hours", rule["per_hours"], CAP_HOURS_RANGE),
+        }
+    return cleaned or None
+
+
+@transaction.atomic
+def workspace_frequency_cap_set(*, user, workspace: Workspace, frequency_cap) -> Workspace:
+    """The workspace's cross-campaign frequency cap (docs/audiences.md §6); owners only."""
+    role = (
+        Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True)
+    ).first()
+    if role != Membership.Role.OWNER:
+        raise PermissionDenied("Only a workspace owner can change the frequency cap.")
+    workspace.frequency_cap = frequency_cap_clean(frequency_cap)
+    workspace.save(update_fields=["frequency_cap"])
+    return workspace

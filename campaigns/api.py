@@ -16,6 +16,7 @@ from config.pagination import StrictPageSize
 from whatsapp.models import WhatsAppAccount
 
 from . import api_docs as docs
+from .api_audience import AudienceActions
 from .api_common import template_or_400
 from .api_lifecycle import LifecycleActions
 from .api_reports import ReportActions
@@ -72,7 +73,7 @@ def _flag(name: str, *sources) -> bool:
     retrieve=extend_schema(examples=docs.CAMPAIGN_EXAMPLES),
     destroy=extend_schema(responses={204: None, 409: docs.CANNOT_TRANSITION}),
 )
-class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
+class CampaignViewSet(AudienceActions, LifecycleActions, ReportActions, viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
     filterset_class = CampaignFilter  # the list's parameters: status, template, ordering…
     lookup_value_regex = "[0-9a-fA-F-]{36}"
@@ -113,6 +114,8 @@ class CampaignViewSet(LifecycleActions, ReportActions, viewsets.ModelViewSet):
             marketing_policy=data.get("marketing_policy"),
             message_activity_sharing=data.get("message_activity_sharing"),
             offer_expires_at=data.get("offer_expires_at"),
+            audience=data.get("audience"),
+            mapping=data.get("mapping"),
         )
         campaign.refresh_from_db()
         body = CampaignSerializer(campaign).data

@@ -84,6 +84,9 @@ class ContactListMember(models.Model):
         ]
         indexes = [models.Index(fields=["contact"], name="contactlist_member_contact_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.contact_list_id}"
+
 
 class Segment(models.Model):
     """Saved rules (docs/audiences.md), evaluated each time the segment is used."""
@@ -164,3 +167,6 @@ class ContactImportRejection(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["report", "line"], name="contactrej_report_line_idx")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"

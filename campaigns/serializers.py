@@ -77,6 +77,9 @@ class CampaignSerializer(serializers.ModelSerializer):
             "marketing_policy",
             "message_activity_sharing",
             "send_path",
+            "audience",
+            "mapping",
+            "audience_resolved_at",
         ]
         read_only_fields = fields
 
@@ -158,6 +161,24 @@ def offer_expires_field() -> serializers.DateTimeField:
     )
 
 
+def audience_field() -> serializers.JSONField:
+    return serializers.JSONField(
+        required=False,
+        help_text="Who to send to besides imported rows, resolved when the campaign is sent: "
+        '{"lists": [id…], "segments": [id…], "exclude_lists": [id…], "exclude_segments": '
+        "[id…]} ({} for none; docs/audiences.md §5).",
+    )
+
+
+def mapping_field() -> serializers.JSONField:
+    return serializers.JSONField(
+        required=False,
+        help_text='Each template column from a contact: {"body_param_1": "field:name", '
+        '"body_param_2": "attribute:order_id", "header_media_url": "text:https://…"}; every '
+        "required column once an audience is set.",
+    )
+
+
 class CampaignCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     template_id = serializers.UUIDField()
@@ -172,6 +193,8 @@ class CampaignCreateSerializer(serializers.Serializer):
     marketing_policy = marketing_policy_field()
     message_activity_sharing = activity_sharing_field()
     offer_expires_at = offer_expires_field()
+    audience = audience_field()
+    mapping = mapping_field()
 
 
 class CampaignUpdateSerializer(serializers.Serializer):
@@ -185,6 +208,8 @@ class CampaignUpdateSerializer(serializers.Serializer):
     marketing_policy = marketing_policy_field()
     message_activity_sharing = activity_sharing_field()
     offer_expires_at = offer_expires_field()
+    audience = audience_field()
+    mapping = mapping_field()
 
 
 class RecipientSerializer(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
+from .audiences.contact_uploads import contacts_import_stored_file
 from .engine import control
 from .engine.runner import sender_finished, start_due_schedules, sweep
 from .engine.sender import run_sender
@@ -16,6 +17,11 @@ from .services.imports import import_reports_expire, import_stored_file
 @shared_task(name="campaigns.import_file")
 def import_file(report_id: str, stored_name: str) -> None:
     import_stored_file(report_id=report_id, stored_name=stored_name)
+
+
+@shared_task(name="campaigns.contacts_import_file")
+def contacts_import_file(report_id: str, stored_name: str) -> None:
+    contacts_import_stored_file(report_id=report_id, stored_name=stored_name)
 
 
 # Not acks_late: a sender that dies is replaced by the sweeper, which first recovers its

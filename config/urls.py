@@ -12,16 +12,23 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from accounts.api import MeView, TokenObtainPairView, TokenRefreshView
+from accounts.api import MeView, TokenObtainPairView, TokenRefreshView, WorkspaceViewSet
 from accounts.switcher import workspace_switch
 from accounts.views import AdminLoginView, LoginView
 from campaigns import views as campaign_views
+from campaigns import views_audience as audience_views
+from campaigns import views_audiences as segment_views
 from campaigns import views_clicks as click_views
+from campaigns import views_contacts as contact_views
 from campaigns import views_detail as campaign_detail
 from campaigns import views_optouts as optout_views
 from campaigns.api import CampaignViewSet
+from campaigns.api_audience import ContactTimelineView
+from campaigns.api_contacts import ContactViewSet
 from campaigns.api_lifecycle import SendBulkView
+from campaigns.api_lists import ContactListViewSet
 from campaigns.api_optouts import OptOutViewSet
+from campaigns.api_segments import SegmentViewSet
 from templates_app import views as template_views
 from templates_app.api import AccountTemplateSyncView, TemplateViewSet
 from webhooks.views import whatsapp_webhook
@@ -35,6 +42,10 @@ router.register("whatsapp-accounts", WhatsAppAccountViewSet, basename="whatsapp-
 router.register("templates", TemplateViewSet, basename="template")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("opt-outs", OptOutViewSet, basename="opt-out")
+router.register("workspaces", WorkspaceViewSet, basename="workspace")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("lists", ContactListViewSet, basename="list")
+router.register("segments", SegmentViewSet, basename="segment")
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
@@ -45,6 +56,11 @@ api_v1 = [
         r"^whatsapp-accounts/(?P<pk>[0-9a-fA-F-]{36})/sync-templates/$",
         AccountTemplateSyncView.as_view(),
         name="whatsapp-account-sync-templates",
+    ),
+    path(
+        "contacts/<int:contact_id>/timeline/",
+        ContactTimelineView.as_view(),
+        name="contact-timeline",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Pages, not API operations: GET and HEAD only (DRF's OPTIONS would render them without
@@ -105,6 +121,11 @@ urlpatterns = [
         name="campaign_export",
     ),
     path(
+        "campaigns/<uuid:campaign_id>/audience/",
+        audience_views.campaign_audience,
+        name="campaign_audience",
+    ),
+    path(
         "campaigns/<uuid:campaign_id>/<slug:action>/",
         campaign_detail.campaign_control,
         name="campaign_control",
@@ -130,6 +151,59 @@ urlpatterns = [
     path("opt-outs/import/", optout_views.optout_import, name="optout_import"),
     path("opt-outs/export/", optout_views.optout_export, name="optout_export"),
     path("opt-outs/<int:optout_id>/remove/", optout_views.optout_remove, name="optout_remove"),
+    path("lists/", segment_views.list_index, name="list_index"),
+    path("lists/<uuid:list_id>/", segment_views.list_detail, name="list_detail"),
+    path("lists/<uuid:list_id>/edit/", segment_views.list_edit, name="list_edit"),
+    path("lists/<uuid:list_id>/delete/", segment_views.list_delete, name="list_delete"),
+    path(
+        "lists/<uuid:list_id>/members/<slug:change>/",
+        segment_views.list_members_change,
+        name="list_members_change",
+    ),
+    path("segments/", segment_views.segment_index, name="segment_index"),
+    path("segments/new/", segment_views.segment_builder, name="segment_new"),
+    path("segments/count/", segment_views.segment_count, name="segment_count"),
+    path("segments/<uuid:segment_id>/", segment_views.segment_builder, name="segment_builder"),
+    path(
+        "segments/<uuid:segment_id>/delete/",
+        segment_views.segment_delete_page,
+        name="segment_delete",
+    ),
+    path("contacts/", contact_views.contact_list_page, name="contact_list"),
+    path("contacts/import/", contact_views.contact_import_page, name="contact_import"),
+    path(
+        "contacts/import/preview/",
+        contact_views.contact_import_preview,
+        name="contact_import_preview",
+    ),
+    path(
+        "contacts/import/confirm/",
+        contact_views.contact_import_confirm,
+        name="contact_import_confirm",
+    ),
+    path(
+        "contacts/import/cancel/", contact_views.contact_import_cancel, name="contact_import_cancel"
+    ),
+    path(
+        "contacts/import/not-imported/",
+        contact_views.contact_import_problems,
+        name="contact_import_problems",
+    ),
+    path("contacts/export/", contact_views.contact_export_page, name="contact_export"),
+    path("contacts/<int:contact_id>/", contact_views.contact_detail, name="contact_detail"),
+    path(
+        "contacts/<int:contact_id>/timeline/",
+        audience_views.contact_timeline_fragment,
+        name="contact_timeline",
+    ),
+    path(
+        "contacts/<int:contact_id>/subscription/",
+        contact_views.contact_subscription,
+        name="contact_subscription",
+    ),
+    path(
+        "contacts/<int:contact_id>/erase/", contact_views.contact_erase_page, name="contact_erase"
+    ),
     path("workspace/", workspace_switch, name="workspace_switch"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

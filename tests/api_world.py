@@ -4,7 +4,18 @@ with a recipient, an import report with a rejection, and an opt-out."""
 
 from dataclasses import dataclass
 
-from campaigns.models import Campaign, ImportRejection, ImportReport, OptOut, Recipient
+from campaigns.models import (
+    Campaign,
+    Contact,
+    ContactImport,
+    ContactList,
+    ContactListMember,
+    ImportRejection,
+    ImportReport,
+    OptOut,
+    Recipient,
+    Segment,
+)
 from templates_app.models import MessageTemplate
 from whatsapp.models import WhatsAppAccount
 
@@ -25,10 +36,27 @@ class World:
     recipient: Recipient
     report: ImportReport
     opt_out: OptOut
+    contact: Contact
+    contact_list: ContactList
+    segment: Segment
+    contact_import: ContactImport
 
     def ids(self) -> list[str]:
-        objects = (self.account, self.template, self.campaign, self.report)
-        return [*(str(o.pk) for o in objects), self.opt_out.phone, self.recipient.phone]
+        objects = (
+            self.account,
+            self.template,
+            self.campaign,
+            self.report,
+            self.contact_list,
+            self.segment,
+            self.contact_import,
+        )
+        return [
+            *(str(o.pk) for o in objects),
+            self.opt_out.phone,
+            self.recipient.phone,
+            self.contact.phone,
+        ]
 
 
 def build_world(workspace) -> World:
@@ -55,7 +83,36 @@ def build_world(workspace) -> World:
         report=report, line=3, column="phone_number", reason="not a phone number", value="12"
     )
     opt_out = OptOutFactory(workspace=workspace, phone="+447700900123")
-    return World(account, template, campaign, recipient, report, opt_out)
+    contact = Contact.objects.create(
+        workspace=workspace, phone="+447700900456", name="Priya", tags=["vip"]
+    )
+    contact_list = ContactList.objects.create(workspace=workspace, name="VIPs")
+    ContactListMember.objects.create(contact_list=contact_list, contact=contact)
+    segment = Segment.objects.create(
+        workspace=workspace,
+        name="VIP",
+        rules={"all": [{"field": "tag", "op": "has", "value": "vip"}]},
+    )
+    contact_import = ContactImport.objects.create(
+        workspace=workspace,
+        source="csv",
+        file_name="contacts.csv",
+        status=ContactImport.Status.COMPLETED,
+        rows_read=1,
+        created=1,
+    )
+    return World(
+        account,
+        template,
+        campaign,
+        recipient,
+        report,
+        opt_out,
+        contact,
+        contact_list,
+        segment,
+        contact_import,
+    )
 
 
 def recipient_rows(n: int = 1, start: int = 200) -> list[dict]:

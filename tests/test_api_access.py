@@ -60,6 +60,36 @@ EXPECTED = {
     "GET opt-out-list": WORKSPACE,
     "GET opt-out-detail": WORKSPACE,
     "GET opt-out-export": WORKSPACE,
+    "GET workspace-list": WORKSPACE,
+    "GET workspace-detail": WORKSPACE,
+    "PATCH workspace-detail": OWNER_ONLY,
+    "GET campaign-audience-preview": WORKSPACE,
+    "GET contact-list": WORKSPACE,
+    "POST contact-list": WORKSPACE,
+    "GET contact-detail": WORKSPACE,
+    "PATCH contact-detail": WORKSPACE,
+    "DELETE contact-detail": WORKSPACE,
+    "GET contact-timeline": WORKSPACE,
+    "GET contact-export": WORKSPACE,
+    "POST contact-import-file": WORKSPACE,
+    "GET contact-imports": WORKSPACE,
+    "GET contact-import-detail": WORKSPACE,
+    "GET contact-import-rejections": WORKSPACE,
+    "GET list-list": WORKSPACE,
+    "POST list-list": WORKSPACE,
+    "GET list-detail": WORKSPACE,
+    "PATCH list-detail": WORKSPACE,
+    "DELETE list-detail": WORKSPACE,
+    "GET list-members": WORKSPACE,
+    "POST list-members": WORKSPACE,
+    "DELETE list-members": WORKSPACE,
+    "GET segment-list": WORKSPACE,
+    "POST segment-list": WORKSPACE,
+    "POST segment-preview-rules": WORKSPACE,
+    "GET segment-detail": WORKSPACE,
+    "PATCH segment-detail": WORKSPACE,
+    "DELETE segment-detail": WORKSPACE,
+    "GET segment-preview": WORKSPACE,
 }
 
 
@@ -106,7 +136,16 @@ def _url(pattern: URLPattern, world) -> str:
         resource = world.template
     elif name.startswith("opt-out-"):
         resource = world.opt_out
-    by_kwarg = {"pk": resource.pk, "report_id": world.report.pk}
+    elif name.startswith("contact-"):
+        resource = world.contact
+    elif name.startswith("list-"):
+        resource = world.contact_list
+    elif name.startswith("segment-"):
+        resource = world.segment
+    elif name.startswith("workspace-"):
+        resource = world.campaign.workspace
+    report = world.contact_import if name.startswith("contact-import") else world.report
+    by_kwarg = {"pk": resource.pk, "report_id": report.pk, "contact_id": world.contact.pk}
     kwargs = {k: str(by_kwarg[k]) for k in pattern.pattern.regex.groupindex}
     return reverse(name, kwargs=kwargs)
 
@@ -137,6 +176,23 @@ def _body(key: str, world, username: str):
         "POST campaign-send": {},
         "POST campaign-set-status": {"status": "stopped"},
         "POST campaign-rerun": {"segment": "all"},
+        "PATCH workspace-detail": {
+            "frequency_cap": {"marketing": {"messages": 1, "per_hours": 24}}
+        },
+        "POST contact-list": {"country_code": "+44", "phone_number": "7700900999", "name": "Jo"},
+        "PATCH contact-detail": {"name": "Priya R"},
+        "POST list-list": {"name": "New list"},
+        "PATCH list-detail": {"name": "Renamed list"},
+        "POST list-members": {"contacts": [world.contact.pk]},
+        "DELETE list-members": {"contacts": [world.contact.pk]},
+        "POST segment-list": {
+            "name": "New",
+            "rules": {"all": [{"field": "tag", "op": "has", "value": "x"}]},
+        },
+        "PATCH segment-detail": {"name": "Renamed"},
+        "POST segment-preview-rules": {
+            "rules": {"all": [{"field": "tag", "op": "has", "value": "vip"}]}
+        },
     }.get(key)
 
 

@@ -46,6 +46,28 @@ PAGES = {
     "optout_import": ("post", 302),
     "optout_export": ("get", 200),
     "optout_remove": ("get", 200),  # the confirmation page
+    "campaign_audience": ("get", 200),
+    "contact_list": ("get", 200),
+    "contact_import": ("post", 302),
+    "contact_import_preview": ("get", 404),  # no preview waiting
+    "contact_import_confirm": ("post", 302),
+    "contact_import_cancel": ("post", 302),
+    "contact_import_problems": ("get", 404),  # no preview waiting
+    "contact_export": ("get", 200),
+    "contact_detail": ("get", 200),
+    "contact_timeline": ("get", 200),
+    "contact_subscription": ("post", 302),
+    "contact_erase": ("get", 200),  # the confirmation page
+    "list_index": ("get", 200),
+    "list_detail": ("get", 200),
+    "list_edit": ("post", 302),
+    "list_delete": ("post", 302),
+    "list_members_change": ("post", 302),
+    "segment_index": ("get", 200),
+    "segment_new": ("get", 200),
+    "segment_count": ("post", 200),  # the builder's live count (htmx)
+    "segment_builder": ("get", 200),
+    "segment_delete": ("post", 302),
 }
 
 
@@ -78,6 +100,10 @@ def url_for(name: str, world) -> str:
             "account_id": world.account.pk,
             "optout_id": world.opt_out.pk,
             "action": "pause",
+            "list_id": world.contact_list.pk,
+            "change": "add",
+            "segment_id": world.segment.pk,
+            "contact_id": world.contact.pk,
         }[key]
     return reverse(name, kwargs=kwargs)
 

@@ -16,3 +16,10 @@ class WebhooksConfig(AppConfig):
         # in this process is seen at once (other processes reload on a miss or a mismatch).
         post_save.connect(clear_directory, sender=WhatsAppAccount, dispatch_uid="webhooks-dir")
         post_delete.connect(clear_directory, sender=WhatsAppAccount, dispatch_uid="webhooks-dir")
+
+        from campaigns.audiences.contact_erase import contact_erased
+
+        from .services.contact_erase import webhook_events_forget
+
+        # An erased contact's number leaves the stored events too (docs/audiences.md §7).
+        contact_erased.connect(webhook_events_forget, dispatch_uid="webhooks-contact-erase")

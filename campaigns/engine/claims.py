@@ -1,7 +1,7 @@
 """The engine's claim: a batch of due pending recipients marked as sending for one sender,
 in one transaction with the counters, skipping at that moment those that must never be sent
-(opted out since the import, a limited-time offer that has ended). The rest of the engine's
-database work is in `store`.
+(opted out since the import, over the workspace's frequency cap, a limited-time offer that
+has ended). The rest of the engine's database work is in `store`.
 """
 
 import time
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..audiences.cap import Cap, skip_capped
 from ..models import Campaign, OptOut, Recipient
 from ..tracking.counters import counters_apply
 from .batch_update import TABLE
@@ -32,12 +33,18 @@ def _uuid(value):
 
 
 def claim_batch(
-    *, campaign_id, worker: str, size: int, offer_expiry: OfferExpiry | None = None
+    *,
+    campaign_id,
+    worker: str,
+    size: int,
+    offer_expiry: OfferExpiry | None = None,
+    cap: Cap | None = None,
 ) -> list[Claimed]:
     """Mark up to `size` due pending recipients as sending for `worker`, in id order.
 
     `offer_expiry(values)`: when a row's limited-time offer ends (Unix ms; None: no end);
-    rows past it are skipped (`offer_expired`) in the same transaction, never sent.
+    rows past it are skipped (`offer_expired`) in the same transaction, never sent. `cap`:
+    the frequency cap on the template's category (audiences/cap.py; None: no statement).
 
     PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimers never wait for or take the same
     rows. SQLite: its single writer serialises claimers (IMMEDIATE transactions).
@@ -63,6 +70,8 @@ def claim_batch(
                 deltas={Recipient.Status.PENDING: -len(rows), Recipient.Status.SENDING: len(rows)},
             )
             rows = _skip_opted_out(c, campaign_id=campaign_id, rows=rows)
+            if cap is not None and rows:
+                rows = skip_capped(c, campaign_id=campaign_id, rows=rows, cap=cap)
             if offer_expiry is not None and rows:
                 rows = _skip_expired_offers(
                     c, campaign_id=campaign_id, rows=rows, expiry=offer_expiry

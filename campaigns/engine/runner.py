@@ -17,7 +17,7 @@ from whatsapp.models import WhatsAppAccount
 
 from ..models import Campaign
 from ..services.lifecycle import InvalidTransition, campaign_transition
-from ..services.sending import campaign_finish_if_done, senders_start
+from ..services.sending import campaign_finish_if_done, campaign_start_scheduled, senders_start
 from . import control, store
 from .limiter import marks_key
 from .sender import RunResult
@@ -159,11 +159,7 @@ def start_due_schedules() -> dict:
                 )
                 missed += 1
             else:
-                campaign_transition(
-                    campaign=campaign,
-                    to=Campaign.Status.RUNNING,
-                    allowed_from={Campaign.Status.SCHEDULED},
-                )
+                campaign_start_scheduled(campaign=campaign)
                 senders_start(campaign.pk)
                 started += 1
         except InvalidTransition:

@@ -26,6 +26,7 @@ from whatsapp.async_client import AsyncGraphSender
 from whatsapp.errors import WhatsAppError
 from whatsapp.payload import PayloadBuilder, PayloadError
 
+from ..audiences.cap import cap_for
 from ..models import Campaign
 from ..tracking.clicks import click_token
 from . import claims, control, paths, store
@@ -105,6 +106,8 @@ class Sender:
         self.offer_expiry = self.builder.offer_ms if self.builder.offer_column else None
         # /messages or the Marketing Messages API, with its extra fields: once per sender.
         self.path, self.extras = paths.send_path(campaign), paths.path_extras(campaign)
+        # The frequency cap, and whether sends touch contacts (docs/audiences.md §6): once.
+        self.cap, self.contacts = cap_for(campaign), bool(campaign.audience)
 
     async def _db(self, fn, *args, **kwargs):
         loop = asyncio.get_running_loop()
@@ -185,6 +188,7 @@ class Sender:
                 worker=self.worker,
                 size=self.batch_size,
                 offer_expiry=self.offer_expiry,
+                cap=self.cap,
             )
             if not rows:
                 if self.queue.empty() and self.in_flight == 0:
@@ -404,7 +408,11 @@ class Sender:
             return
         batch, self.results = self.results, []
         wamids = await self._db(
-            store.record_outcomes, campaign_id=self.campaign.pk, outcomes=batch, worker=self.worker
+            store.record_outcomes,
+            campaign_id=self.campaign.pk,
+            outcomes=batch,
+            worker=self.worker,
+            contacts=self.contacts,
         )
         self.result.outcomes += len(batch)
         # Marks only matter while an outcome is unrecorded.

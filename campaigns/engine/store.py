@@ -17,6 +17,7 @@ from django.utils import timezone
 from whatsapp.errors import OPT_OUT_CODES
 from whatsapp.models import WhatsAppAccount
 
+from ..audiences.timeline import contacts_mark_messaged
 from ..models import Campaign, OptOut, Recipient
 from ..tracking.counters import counters_apply
 from ..tracking.timeline import Deltas, add_events, timeline_apply
@@ -51,7 +52,7 @@ def _uuid(value):
 
 
 def record_outcomes(
-    *, campaign_id, outcomes: list[Outcome], worker: str | None = None
+    *, campaign_id, outcomes: list[Outcome], worker: str | None = None, contacts: bool = False
 ) -> list[str]:
     """Write a batch of outcomes; returns the wamids recorded (for pending webhook statuses).
 
@@ -59,6 +60,7 @@ def record_outcomes(
     status webhook that arrived first has already moved the row further, and is kept. With
     `worker`, a `sending` row changes only while that worker's claim holds it: a sender that
     froze past its lease must not undo the claim of the sender that took its rows over.
+    `contacts` (a campaign with an audience): the sent rows' contacts get `last_messaged_at`.
     """
     if not outcomes:
         return []
@@ -109,6 +111,8 @@ def record_outcomes(
                     columns=columns,
                     rows=rows,
                 )
+            if contacts:
+                contacts_mark_messaged(c, recipient_ids=[o.id for o in sent], at=now)
         if failed:
             n = update_each(
                 c,

@@ -9,8 +9,9 @@ from templates_app.models import MessageTemplate
 from templates_app.services import TemplateNotSendable, template_require_sendable
 from whatsapp.models import WhatsAppAccount
 
+from ..audiences.mapping import campaign_audience_set
 from ..engine.breaker import BreakerSettings
-from ..importing.pipeline import recipients_import
+from ..importing.pipeline import campaign_variables, recipients_import
 from ..importing.readers import read_json
 from ..models import Campaign, ImportReport
 from .lifecycle import InvalidTransition
@@ -84,6 +85,8 @@ def campaign_create(
     marketing_policy: str | None = None,
     message_activity_sharing: bool | None = None,
     offer_expires_at=None,
+    audience: dict | None = None,
+    mapping: dict | None = None,
 ) -> tuple[Campaign, ImportReport | None]:
     """A draft campaign for `template`, optionally with recipients from a JSON list.
 
@@ -113,6 +116,13 @@ def campaign_create(
         campaign.message_activity_sharing = message_activity_sharing
     if offer_expires_at is not None:
         campaign.offer_expires_at = _offer_expiry(offer_expires_at)
+    # Sent to when the campaign is sent (docs/audiences.md §5); checked with the template.
+    campaign_audience_set(
+        campaign=campaign,
+        variables=campaign_variables(campaign),
+        audience=audience,
+        mapping=mapping,
+    )
     campaign.save()
     report = None
     if recipients is not None:
@@ -130,7 +140,9 @@ def campaign_update(*, user, campaign: Campaign, **fields) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     breaker = fields.pop("breaker", None)
     offer_given, offer = "offer_expires_at" in fields, fields.pop("offer_expires_at", None)
+    audience, mapping = fields.pop("audience", None), fields.pop("mapping", None)
     editing = [k for k, v in fields.items() if v is not None] + (["offer"] if offer_given else [])
+    editing += ["audience"] if audience is not None or mapping is not None else []
     if campaign.status not in EDITABLE and (editing or campaign.status not in BREAKER_EDITABLE):
         raise InvalidTransition(f"cannot edit a {campaign.status} campaign")
     _check_marketing_policy(fields.get("marketing_policy"))
@@ -158,6 +170,17 @@ def campaign_update(*, user, campaign: Campaign, **fields) -> Campaign:
                 field="offer_expires_at",
             )
         campaign.offer_expires_at = None if offer is None else _offer_expiry(offer)
+    if audience is not None or mapping is not None or (template is not None and campaign.mapping):
+        if campaign.audience_resolved_at is not None and audience is not None:
+            raise CampaignError(
+                "The audience was resolved into recipients already.", field="audience"
+            )
+        campaign_audience_set(
+            campaign=campaign,
+            variables=campaign_variables(campaign),
+            audience=audience,
+            mapping=campaign.mapping if mapping is None else mapping,
+        )
     for key in ("name", "worker_count", "rate_limit", *MARKETING_FIELDS):
         if key in fields and fields[key] is not None:
             setattr(campaign, key, fields[key].strip() if key == "name" else fields[key])

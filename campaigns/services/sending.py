@@ -14,6 +14,7 @@ from django.utils import timezone
 from templates_app.services import TemplateNotSendable, template_require_sendable
 from whatsapp.models import WhatsAppAccount
 
+from ..audiences.resolve import audience_resolve
 from ..models import Campaign, Recipient
 from .campaigns import CampaignError, _check_member
 from .lifecycle import InvalidTransition, campaign_transition
@@ -41,8 +42,14 @@ def _ready_to_send(campaign: Campaign) -> None:
         )
     if blocked := account.blocked_reason():
         raise InvalidTransition(f"Meta does not let this account send: {blocked}")
+
+
+def _require_recipients(campaign: Campaign, *, later: bool) -> None:
+    if later and campaign.audience:
+        return  # its audience is resolved when the schedule fires
     if not Recipient.objects.filter(campaign=campaign, status=Recipient.Status.PENDING).exists():
-        raise InvalidTransition("the campaign has no recipients to send to")
+        what = " (its audience has no contact to send to)" if campaign.audience else ""
+        raise InvalidTransition(f"the campaign has no recipients to send to{what}")
 
 
 @transaction.atomic
@@ -80,7 +87,12 @@ def campaign_send(
             f"send_at {send_at.isoformat()} is in the past; leave it out to send now.",
             field="send_at",
         )
-    if send_at is not None and send_at > now + timedelta(seconds=5):
+    later = send_at is not None and send_at > now + timedelta(seconds=5)
+    if not later:
+        # Sent now: its audience becomes recipients in this transaction (docs/audiences.md §5).
+        audience_resolve(campaign=campaign, user_id=user.pk)
+    _require_recipients(campaign, later=later)
+    if later:
         campaign.send_at = send_at
         campaign.save(update_fields=["worker_count", "rate_limit", "send_at", "updated_at"])
         if campaign.status == Campaign.Status.SCHEDULED:
@@ -91,6 +103,19 @@ def campaign_send(
     campaign = campaign_transition(campaign=campaign, to=Campaign.Status.RUNNING)
     transaction.on_commit(lambda: senders_start(campaign.pk))
     return campaign
+
+
+@transaction.atomic
+def campaign_start_scheduled(*, campaign: Campaign) -> Campaign:
+    """Beat: a scheduled campaign whose time has come starts, its audience resolved into
+    recipients in the same transaction (a campaign no longer scheduled is left alone)."""
+    campaign = Campaign.objects.select_for_update().select_related("template").get(pk=campaign.pk)
+    if campaign.status != Campaign.Status.SCHEDULED:
+        raise InvalidTransition(f"cannot start a {campaign.status} campaign")
+    audience_resolve(campaign=campaign, user_id=campaign.created_by_id)
+    return campaign_transition(
+        campaign=campaign, to=Campaign.Status.RUNNING, allowed_from={Campaign.Status.SCHEDULED}
+    )
 
 
 def campaign_pause(*, user, campaign: Campaign, reason: str = "") -> Campaign:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from whatsapp.webhook_payload import InboundMessage, Preference
 
+from ..audiences.timeline import contacts_mark_replied
 from ..models import OptIn, OptOut, Recipient
 from .counters import counters_apply
 from .timeline import Deltas, add_events, timeline_apply
@@ -80,6 +81,11 @@ def inbound_messages_apply(*, account: Number, messages: list[InboundMessage]) -
                 at=message.timestamp,
             )
         replied += recipient_mark_replied(account_id=account.id, message=message)
+    latest: dict[str, datetime] = {}
+    for message in messages:
+        latest[message.phone] = max(latest.get(message.phone, message.timestamp), message.timestamp)
+    # The workspace's contacts with these numbers replied (segments filter on it).
+    contacts_mark_replied(workspace_id=account.workspace_id, replies=latest)
     return replied
 
 

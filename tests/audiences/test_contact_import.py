@@ -1,0 +1,175 @@
+"""POST /api/v1/contacts/import/: upsert and add_only, what an empty cell does, the report,
+dry runs, lists, JSON, large files in a task, the cast."""
+
+import pytest
+
+from campaigns.models import Contact, ContactImport, ContactImportRejection, ContactList
+from campaigns.tasks import contacts_import_file
+
+from .contact_helpers import IMPORT_URL, contact, csv_upload
+
+pytestmark = pytest.mark.django_db
+HEADER = "country_code,phone_number,name,tags,time_zone,city,plan"
+
+
+def rows(*lines: str) -> str:
+    return "\n".join([HEADER, *lines]) + "\n"
+
+
+def test_upsert_creates_updates_and_counts_the_unchanged(owner_api, workspace_a):
+    contact(workspace_a, "+14155550100", name="Ana", tags=["vip"], attributes={"city": "Pune"})
+    contact(workspace_a, "+14155550101", name="Bo", attributes={"city": "Goa"})
+    text = rows(
+        '1,4155550100,,"New, VIP",,Mumbai,',  # updated: tag added, city replaced
+        "1,4155550101,,,,Goa,",  # unchanged: same city, empty cells
+        "+1,415-555-0102,Cy,x,Europe/Berlin,Delhi,gold",  # created
+    )
+    response = csv_upload(owner_api, text)
+    assert response.status_code == 201, response.json()
+    report = response.json()
+    assert (report["created"], report["updated"], report["unchanged"]) == (1, 1, 1)
+    assert report["mode"] == "upsert"
+    ana = Contact.objects.get(phone="+14155550100")
+    assert ana.name == "Ana"  # an empty cell keeps the stored value
+    assert ana.tags == ["vip", "new"]  # tags are added, lower-cased, deduplicated
+    assert ana.attributes == {"city": "Mumbai"}
+    cy = Contact.objects.get(phone="+14155550102")
+    assert (cy.name, cy.tags, cy.time_zone) == ("Cy", ["x"], "Europe/Berlin")
+    assert cy.attributes == {"city": "Delhi", "plan": "gold"}  # numbers and text stay text
+
+
+def test_add_only_leaves_existing_contacts_alone(owner_api, workspace_a):
+    contact(workspace_a, "+14155550100", name="Ana")
+    text = rows("1,4155550100,Other,,,,", "1,4155550101,Bo,,,,")
+    report = csv_upload(owner_api, text, mode="add_only").json()
+    assert (report["created"], report["updated"], report["unchanged"]) == (1, 0, 1)
+    assert Contact.objects.get(phone="+14155550100").name == "Ana"
+
+
+def test_rejected_rows_are_reported_with_line_and_column(owner_api, workspace_a):
+    text = rows(
+        "1,12,,,,,",
+        f"1,4155550101,{'x' * 201},,,,",
+        "1,4155550102,,,Mars/Base,,",
+        "1,4155550103,Ok,,,,",
+        "1,415 555 0103,Again,,,,",
+    )
+    response = csv_upload(owner_api, text)
+    report = response.json()
+    assert (report["rows_read"], report["created"], report["rejected"]) == (5, 1, 3)
+    assert report["skipped_duplicate"] == 1
+    found = {(r["line"], r["column"], r["kind"]) for r in report["rejected_rows"]}
+    assert found == {
+        (2, "phone_number", "rejected"),
+        (3, "name", "rejected"),
+        (4, "time_zone", "rejected"),
+        (6, "phone_number", "skipped"),
+    }
+    duplicate = next(r for r in report["rejected_rows"] if r["line"] == 6)
+    assert duplicate["reason"] == "duplicate of line 5"  # the first row wins
+    assert Contact.objects.get(phone="+14155550103").name == "Ok"
+    assert ContactImportRejection.objects.count() == 4
+    download = owner_api.get(report["rejections_url"])
+    text = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
+    assert text[0] == "line,kind,column,reason,value"
+    assert len(text) == 5
+
+
+def test_dry_run_counts_exactly_and_stores_nothing(owner_api, workspace_a):
+    contact(workspace_a, "+14155550100", name="Ana")
+    text = rows("1,4155550100,Ana B,,,,", "1,4155550101,Bo,,,,", "1,1,,,,,")
+    response = csv_upload(owner_api, text, dry_run="true")
+    assert response.status_code == 200
+    report = response.json()
+    assert (report["created"], report["updated"], report["rejected"]) == (1, 1, 1)
+    assert report["url"] is None
+    assert Contact.objects.count() == 1
+    assert Contact.objects.get().name == "Ana"
+    assert ContactImport.objects.count() == 0
+    assert ContactImportRejection.objects.count() == 0
+
+
+def test_a_file_without_phone_number_is_refused_whole(owner_api, workspace_a):
+    response = csv_upload(owner_api, "name,city\nAna,Pune\n")
+    assert response.status_code == 400
+    assert "phone_number" in str(response.json())
+    assert Contact.objects.count() == 0
+
+
+def test_imported_contacts_join_the_list(owner_api, workspace_a):
+    members = ContactList.objects.create(workspace=workspace_a, name="Webinar")
+    contact(workspace_a, "+14155550100")
+    text = rows("1,4155550100,,,,,", "1,4155550101,,,,,", "1,2,,,,,")
+    report = csv_upload(owner_api, text, list=members.pk, mode="add_only").json()
+    assert report["contact_list"] == str(members.pk)
+    assert set(members.members.values_list("contact__phone", flat=True)) == {
+        "+14155550100",
+        "+14155550101",
+    }
+    # again: no duplicate memberships
+    csv_upload(owner_api, text, list=members.pk)
+    assert members.members.count() == 2
+
+
+def test_another_workspaces_list_is_a_400(owner_api, workspace_b):
+    other = ContactList.objects.create(workspace=workspace_b, name="Theirs")
+    response = csv_upload(owner_api, rows("1,4155550100,,,,,"), list=other.pk)
+    assert response.status_code == 400
+    assert Contact.objects.count() == 0
+
+
+def test_a_json_list_imports_as_a_file_does(owner_api, workspace_a):
+    body = {
+        "contacts": [
+            {"phone_number": "+14155550100", "name": "Ana", "tags": "a,b", "orders": 3},
+            {"phone_number": "bad"},
+        ]
+    }
+    response = owner_api.post(IMPORT_URL, body, format="json")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["created"], response.json()["rejected"]) == (1, 1)
+    ana = Contact.objects.get()
+    assert (ana.tags, ana.attributes) == (["a", "b"], {"orders": "3"})
+
+
+def test_an_unknown_mode_is_a_400(owner_api, workspace_a):
+    response = csv_upload(owner_api, rows("1,4155550100,,,,,"), mode="replace")
+    assert response.status_code == 400
+    assert "mode" in response.json()
+
+
+def test_a_large_file_imports_in_a_task_with_a_report_to_poll(
+    owner_api, workspace_a, settings, django_capture_on_commit_callbacks, tmp_path
+):
+    settings.IMPORT_ASYNC_BYTES = 100
+    settings.MEDIA_ROOT = tmp_path
+    text = rows(*[f"1,41555501{i:02d},N{i},t,,,," for i in range(30)])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = csv_upload(owner_api, text)
+    assert response.status_code == 202
+    assert len(callbacks) == 1
+    url = response.json()["url"]
+    assert owner_api.get(url).json()["status"] == "queued"
+    contacts_import_file(*callbacks[0].args)  # the worker's side, in-process
+    report = owner_api.get(url).json()
+    assert (report["status"], report["created"]) == ("completed", 30)
+    assert Contact.objects.filter(workspace=workspace_a).count() == 30
+    assert not list((tmp_path / "contact-imports").iterdir())
+    assert owner_api.get("/api/v1/contacts/imports/").json()[0]["id"] == report["id"]
+
+
+@pytest.mark.parametrize("who", ["member_api", "outsider_api", "anon_api"])
+def test_the_cast_on_the_import_and_its_report(request, owner_api, workspace_a, who):
+    report = csv_upload(owner_api, rows("1,4155550100,,,,,")).json()
+    api = request.getfixturevalue(who)
+    expected = {"member_api": 200, "outsider_api": 404, "anon_api": 401}[who]
+    assert api.get(report["url"]).status_code == expected
+    assert api.get(report["rejections_url"]).status_code == expected
+    if who == "outsider_api":
+        # naming the other workspace's list or workspace: refused, nothing imported
+        members = ContactList.objects.create(workspace=workspace_a, name="L")
+        response = csv_upload(api, rows("1,4155550109,,,,,"), list=members.pk)
+        assert response.status_code == 400
+        response = csv_upload(api, rows("1,4155550109,,,,,"), workspace=workspace_a.pk)
+        assert response.status_code == 400
+        assert not Contact.objects.filter(phone="+14155550109").exists()
