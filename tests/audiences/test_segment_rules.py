@@ -223,7 +223,9 @@ ENGAGEMENT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "expected"), ENGAGEMENT_CASES, ids=str)
+@pytest.mark.parametrize(
+    ("rule", "expected"), ENGAGEMENT_CASES, ids=[json.dumps(c[0]) for c in ENGAGEMENT_CASES]
+)
 def test_engagement_by_phone_in_the_workspaces_campaigns(people, engaged, rule, expected):
     assert matched(people, rule) == expected
 
