@@ -1,7 +1,7 @@
 """REST API for sending to an audience: a campaign's audience preview, and a contact's
 timeline across campaigns (docs/audiences.md §5, §7)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
@@ -26,7 +26,14 @@ class AudienceResolved(Conflict):
 class AudienceActions:
     """Mixed into CampaignViewSet: GET /campaigns/{id}/audience/preview/."""
 
-    @extend_schema(responses=ImportReportSerializer)
+    @extend_schema(
+        responses={
+            200: ImportReportSerializer,
+            400: OpenApiResponse(
+                description="No audience, or one that cannot be resolved: the reason"
+            ),
+        }
+    )
     @action(detail=True, methods=["get"], url_path="audience/preview", pagination_class=None)
     def audience_preview(self, request, pk=None):
         """What sending now would add from the audience, as an import report that is not

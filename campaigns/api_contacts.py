@@ -3,6 +3,7 @@ create, retrieve, patch, delete = erase), their import, its reports and the expo
 services are in campaigns/audiences/. Any member of the workspace may manage its contacts."""
 
 import uuid
+from datetime import UTC
 
 from django.http import Http404, StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
@@ -81,7 +82,7 @@ class ContactWriteSerializer(serializers.Serializer):
 
 class ContactImportSerializer(serializers.ModelSerializer):
     workspace = serializers.UUIDField(source="workspace_id", read_only=True)
-    contact_list = serializers.UUIDField(source="contact_list_id", read_only=True)
+    contact_list = serializers.UUIDField(source="contact_list_id", read_only=True, allow_null=True)
     # Text, not an enum in the schema: the same four values as a recipient import's status,
     # which an enum here would collide with by name.
     status = serializers.CharField(read_only=True, help_text="queued, running, completed or failed")
@@ -149,7 +150,7 @@ def _time_param(request, name: str):
         value = None
     if value is None or value.tzinfo is None:
         raise ValidationError({name: ["An ISO 8601 time with its offset, e.g. 2026-05-01T00:00Z."]})
-    return value
+    return value.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59; Python does not
 
 
 def _list_or_400(user, raw) -> ContactList | None:

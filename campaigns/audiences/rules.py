@@ -9,7 +9,7 @@ refusal names the node at fault by its JSON path (`all[3].op`).
 import math
 import re
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from config.errors import Invalid
 
@@ -285,7 +285,8 @@ def _date_value(value, path: str, op: str, *, with_time: bool):
         raise RuleError(path, f"'{op}' needs an ISO date or datetime, got {_show(value)}") from None
     if parsed.tzinfo is None:
         raise RuleError(path, "a datetime needs its UTC offset, e.g. 2026-05-01T09:00:00+05:30")
-    return parsed.isoformat()
+    # In UTC: PostgreSQL refuses offsets Python accepts (beyond ±15:59).
+    return parsed.astimezone(UTC).isoformat()
 
 
 def _uuid(value, path: str, what: str) -> str:

@@ -245,7 +245,7 @@ class _Compiler:
         if len(value) == 10:
             day = date.fromisoformat(value) + timedelta(days=1 if op == "after" else 0)
             return datetime.combine(day, time(), tzinfo=UTC)
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(value).astimezone(UTC)
 
     def tag(self, op: str, value) -> Q:
         if op == "exists":
