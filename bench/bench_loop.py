@@ -141,12 +141,15 @@ def _start_sandbox(port: int, web_port: int, log) -> subprocess.Popen:
 
 def _start_worker(sandbox_url: str, log) -> subprocess.Popen:
     """The worker as Procfile.dev runs it (4 processes: the campaign's two senders and the
-    webhook drains side by side)."""
+    webhook drains side by side), with beat."""
     env = {**os.environ, "WHATSAPP_GRAPH_URL": sandbox_url}
     celery = str(Path(venv_python()).parent / "celery")
     cmd = [celery, "-A", "config", "worker", "--concurrency", str(CONCURRENCY)]
     cmd += ["--loglevel", "WARNING", "-n", f"bench-loop-{os.getpid()}@%h"]
     cmd += ["--without-gossip", "--without-mingle"]
+    # With beat, as production runs it: its drain every WEBHOOK_DRAIN_INTERVAL_SECONDS picks up
+    # the last events of a burst, which arrive after the receiver's debounced call for one.
+    cmd += ["--beat", "--schedule", str(Path(tempfile.gettempdir()) / f"bench-loop-{os.getpid()}")]
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )

@@ -426,6 +426,7 @@ def audience_resolve(*, campaign: Campaign, user_id=None) -> ImportReport | None
             # Compiling these few big statements costs more than running them (~0.6 s a
             # million rows); SET LOCAL ends with the transaction.
             cursor.execute("SET LOCAL jit = off")
+            plan.existing = _existing_phones(plan.campaign, cursor)
         existing, opted = _store_skipped(plan, cursor, report)
         rejected, inserted = _check_suspects(plan, store_report=report, insert_rows=not postgres)
         if postgres:
@@ -464,6 +465,22 @@ def audience_resolve(*, campaign: Campaign, user_id=None) -> ImportReport | None
         },
     )
     return report
+
+
+def _existing_phones(campaign: Campaign, cursor) -> tuple[str, list]:
+    """PostgreSQL: the campaign's numbers before the insert, in a temporary table the
+    anti-join reads. Read from the recipients table itself, a plan that scans it (its
+    statistics say "empty" for a new campaign) would scan it again for every contact while
+    the same INSERT grows it: minutes for a million contacts."""
+    cursor.execute("DROP TABLE IF EXISTS audience_existing")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE audience_existing ON COMMIT DROP AS "
+        f"SELECT phone FROM {RECIPIENTS} WHERE campaign_id = %s",
+        [db_uuid(campaign.pk)],
+    )
+    cursor.execute("CREATE UNIQUE INDEX ON audience_existing (phone)")
+    cursor.execute("ANALYZE audience_existing")
+    return "EXISTS (SELECT 1 FROM audience_existing r WHERE r.phone = c.phone)", []
 
 
 def _first_messages_of_campaign(plan: _Plan, cursor) -> list[dict]:
