@@ -39,6 +39,7 @@ from .contact_fields import (
     clean_tags,
     clean_time_zone,
 )
+from .segments import has_tag
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def contact_list(
         qs = qs.filter(match)
     if tag:
         # JSON containment: the GIN index on PostgreSQL; SQLite has its own JSON functions.
-        qs = qs.filter(tags__contains=[tag.strip().lower()])
+        qs = qs.filter(has_tag(tag.strip().lower()))
     if attribute is not None:
         key, value = attribute
         qs = qs.filter(**{f"attributes__{key}": value})

@@ -73,6 +73,16 @@ class Sql(Expression):
 # --- the queries -----------------------------------------------------------------------------
 
 
+def has_tag(tag: str) -> Q:
+    """Contacts with `tag` (as stored: lower case)."""
+    if connection.vendor == "postgresql":
+        return Q(tags__contains=[tag])  # tags @> '["vip"]': contact_tags_gin
+    # SQLite (make run) has no JSON containment: an EXISTS over the array's elements.
+    return Q(
+        Sql("EXISTS (SELECT 1 FROM json_each({0}) WHERE json_each.value = {1})", F("tags"), tag)
+    )
+
+
 def segment_contacts(*, workspace_id, rules) -> QuerySet[Contact]:
     """The workspace's contacts the rules match (RuleError if they are malformed)."""
     normal = validate_rules(rules)
@@ -258,12 +268,7 @@ class _Compiler:
         return combined
 
     def has_tag(self, tag: str) -> Q:
-        if self.postgres:
-            return Q(tags__contains=[tag])  # tags @> '["vip"]': contact_tags_gin
-        # SQLite (make run) has no JSON containment: an EXISTS over the array's elements.
-        return Q(
-            Sql("EXISTS (SELECT 1 FROM json_each({0}) WHERE json_each.value = {1})", F("tags"), tag)
-        )
+        return has_tag(tag)
 
     def attribute(self, key: str, op: str, value) -> Q:
         if op == "exists":
