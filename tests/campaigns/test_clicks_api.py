@@ -92,3 +92,10 @@ def test_the_live_page_shows_clicked_and_its_rate(client, owner, campaign):
     assert 'data-field="clicked">3<' in page
     assert 'data-field="click_rate">75 %<' in page
     assert Campaign.objects.get(pk=campaign.pk).clicked_count == 3
+
+
+def test_the_campaign_page_says_what_a_click_count_includes(client, owner, campaign_a):
+    client.force_login(owner)
+    html = client.get(f"/campaigns/{campaign_a.pk}/").content.decode()
+    assert "a tracked link (<code>/r/…</code>) always" in html
+    assert "only when its token names the recipient" in html
