@@ -425,7 +425,8 @@ from campaigns.audiences.contacts import contact_list
 user = get_user_model().objects.create(username="u")
 Membership.objects.create(user=user, workspace=ws, role="owner")
 out.append(sorted(contact_list(user=user, tag="VIP").values_list("phone", flat=True)))
-out.append(sorted(contact_list(user=user, attribute=("city", "Pune")).values_list("phone", flat=True)))
+pune = contact_list(user=user, attribute=("city", "Pune"))
+out.append(sorted(pune.values_list("phone", flat=True)))
 print(json.dumps(out))
 """
 
