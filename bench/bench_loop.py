@@ -25,7 +25,7 @@ import urllib.parse
 from pathlib import Path
 
 from bench.databases import ensure_database
-from bench.engine_params import HOST, LATENCY_MS, RATE, ROOT, VALUES, WORKERS
+from bench.engine_params import HOST, LATENCY_MS, RATE, ROOT, WORKERS
 from bench.engine_procs import (
     WorkerTree,
     free_port,
@@ -38,7 +38,6 @@ from bench.engine_procs import (
 
 N = int(os.environ.get("BENCH_LOOP_RECIPIENTS", "100000"))
 REDIS_DB = 12
-SECRET = "bench-loop-secret"
 TIMEOUT_S = 600
 CONCURRENCY = int(os.environ.get("BENCH_LOOP_WORKER_CONCURRENCY", "4"))
 LAG_TARGET_P99_S = 5.0
@@ -81,42 +80,30 @@ def _reset() -> None:
 
 
 def _setup():
+    """The bench's user, and its campaign of N recipients for delivery_window (as a template
+    sync from the sandbox stores it) on a number that takes 1,000 msg/s."""
     from django.contrib.auth import get_user_model
 
-    from accounts.models import Membership, Workspace
+    from accounts.models import Membership
     from bench.engine_setup import _campaign
-    from templates_app.models import MessageTemplate
-    from whatsapp.models import WhatsAppAccount
+    from bench.fixtures import tagged_account_and_template
     from whatsapp.sandbox.builtin_templates import TEMPLATES
 
     shape = next(t for t in TEMPLATES if (t["name"], t["language"]) == ("delivery_window", "en_US"))
-    user = get_user_model().objects.create(username="bench-loop")
-    workspace = Workspace.objects.create(name="bench-loop")
-    Membership.objects.create(user=user, workspace=workspace, role="owner")
-    account = WhatsAppAccount.objects.create(
-        workspace=workspace,
-        name="bench loop",
-        waba_id="700000000000009",
-        phone_number_id="800000000000009",
-        access_token="bench-token",
-        app_secret=SECRET,
-        verify_token="bench-verify",
+    workspace, account, template = tagged_account_and_template(
+        name="bench-loop",
+        tag=os.urandom(5).hex(),
+        phone_digit="8",
+        template_name=shape["name"],
+        components=shape["components"],
         throughput=1000,
         messaging_limit_tier="unlimited",
     )
-    template = MessageTemplate.objects.create(
-        workspace=workspace,
-        account=account,
-        meta_id=shape["id"],
-        name=shape["name"],
-        language=shape["language"],
-        status="APPROVED",
-        category=shape["category"],
-        parameter_format=shape["parameter_format"],
-        components=shape["components"],
-    )
-    assert VALUES  # the recipients' values, as the engine benchmark's
-    return user, _campaign(workspace, account, template, N, prefix="+1755")
+    template.category = shape["category"]
+    template.save(update_fields=["category"])
+    user = get_user_model().objects.create(username="bench-loop")
+    Membership.objects.create(user=user, workspace=workspace, role="owner")
+    return user, _campaign(workspace, account, template, N, prefix="+1755"), account.app_secret
 
 
 def _start_web(port: int, log) -> subprocess.Popen:
@@ -128,10 +115,10 @@ def _start_web(port: int, log) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def _start_sandbox(port: int, web_port: int, log) -> subprocess.Popen:
+def _start_sandbox(port: int, web_port: int, secret: str, log) -> subprocess.Popen:
     cmd = [venv_python(), "manage.py", "whatsapp_sandbox", "--host", HOST, "--port", str(port)]
     cmd += ["--mps", "100000", "--latency-ms", str(LATENCY_MS), "--no-failing-numbers"]
-    cmd += ["--seed", "1", "--app-secret", SECRET]
+    cmd += ["--seed", "1", "--app-secret", secret]
     cmd += ["--webhook-url", f"http://{HOST}:{web_port}/webhooks/whatsapp/"]
     return subprocess.Popen(
         cmd, cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
@@ -190,11 +177,11 @@ def _child(result_path: str) -> None:
     procs: list[subprocess.Popen] = []
     session = requests.Session()
     try:
-        user, campaign = _setup()
+        user, campaign, secret = _setup()
         web_port, sandbox_port = free_port(), free_port()
         web = _start_web(web_port, logs[0])
         procs.append(web)
-        sandbox = _start_sandbox(sandbox_port, web_port, logs[1])
+        sandbox = _start_sandbox(sandbox_port, web_port, secret, logs[1])
         procs.append(sandbox)
         base = f"http://{HOST}:{sandbox_port}"
         wait_sandbox(session, base, sandbox)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..audiences.cap import Cap, skip_capped
+from ..audiences.cap import SKIP_REASON as CAPPED
+from ..audiences.cap import Cap, capped_condition
 from ..models import Campaign, OptOut, Recipient
 from ..tracking.counters import counters_apply
 from .batch_update import TABLE
@@ -71,7 +72,15 @@ def claim_batch(
             )
             rows = _skip_opted_out(c, campaign_id=campaign_id, rows=rows)
             if cap is not None and rows:
-                rows = skip_capped(c, campaign_id=campaign_id, rows=rows, cap=cap)
+                condition, params = capped_condition(cap)
+                rows = _skip(
+                    c,
+                    campaign_id=campaign_id,
+                    rows=rows,
+                    reason=CAPPED,
+                    condition=condition,
+                    params=params,
+                )
             if offer_expiry is not None and rows:
                 rows = _skip_expired_offers(
                     c, campaign_id=campaign_id, rows=rows, expiry=offer_expiry
@@ -91,21 +100,22 @@ def claim_batch(
     return claimed
 
 
-def _skip_opted_out(c, *, campaign_id, rows: list[tuple]) -> list[tuple]:
-    """Numbers that opted out after the import (STOP, user_preferences, an operator) are
-    skipped at send time: marked skipped (`opted_out`), the attempt not counted. One
-    statement per batch, on the opt-out list's (workspace, phone) index."""
-    ids = [r[0] for r in rows]
+def _skip(
+    c, *, campaign_id, rows: list[tuple], reason: str, ids=None, condition="", params=()
+) -> list[tuple]:
+    """Mark claimed rows (all of `rows`, or those of `ids`) that meet `condition` as skipped
+    for `reason`, their attempt not counted, the counters moved: one statement. Returns the
+    rows left to send. Every skip at the claim (opted out, an ended offer, the frequency cap)
+    is this statement with its own condition."""
+    ids = [r[0] for r in rows] if ids is None else ids
+    if not ids:
+        return rows
     c.execute(
-        f"""UPDATE {TABLE} SET status = 'skipped', skip_reason = 'opted_out',
+        f"""UPDATE {TABLE} SET status = 'skipped', skip_reason = %s,
                 claimed_at = NULL, claimed_by = '', attempts = attempts - 1
-            WHERE id IN ({", ".join(["%s"] * len(ids))}) AND status = 'sending'
-              AND phone IN (
-                SELECT o.phone FROM {OptOut._meta.db_table} o
-                JOIN {Campaign._meta.db_table} k ON k.workspace_id = o.workspace_id
-                WHERE k.id = %s)
+            WHERE id IN ({", ".join(["%s"] * len(ids))}) AND status = 'sending' {condition}
             RETURNING id""",
-        [*ids, _uuid(campaign_id)],
+        [reason, *ids, *params],
     )
     skipped = {r[0] for r in c.fetchall()}
     if not skipped:
@@ -117,6 +127,22 @@ def _skip_opted_out(c, *, campaign_id, rows: list[tuple]) -> list[tuple]:
     return [r for r in rows if r[0] not in skipped]
 
 
+def _skip_opted_out(c, *, campaign_id, rows: list[tuple]) -> list[tuple]:
+    """Numbers that opted out after the import (STOP, user_preferences, an operator) are
+    skipped at send time (`opted_out`), on the opt-out list's (workspace, phone) index."""
+    return _skip(
+        c,
+        campaign_id=campaign_id,
+        rows=rows,
+        reason="opted_out",
+        condition=f"""AND phone IN (
+                SELECT o.phone FROM {OptOut._meta.db_table} o
+                JOIN {Campaign._meta.db_table} k ON k.workspace_id = o.workspace_id
+                WHERE k.id = %s)""",
+        params=[_uuid(campaign_id)],
+    )
+
+
 def _skip_expired_offers(c, *, campaign_id, rows: list[tuple], expiry: OfferExpiry) -> list[tuple]:
     decode = Recipient._meta.get_field("values").from_db_value
     now_ms = time.time() * 1000
@@ -125,18 +151,4 @@ def _skip_expired_offers(c, *, campaign_id, rows: list[tuple], expiry: OfferExpi
         ends = expiry(decode(r[2], None, connection) or {})  # type: ignore[arg-type]
         if ends is not None and ends <= now_ms:
             expired.append(r[0])
-    if not expired:
-        return rows
-    c.execute(
-        f"""UPDATE {TABLE} SET status = 'skipped', skip_reason = 'offer_expired',
-                claimed_at = NULL, claimed_by = '', attempts = attempts - 1
-            WHERE id IN ({", ".join(["%s"] * len(expired))}) AND status = 'sending'
-            RETURNING id""",
-        expired,
-    )
-    skipped = {r[0] for r in c.fetchall()}
-    counters_apply(
-        campaign_id=campaign_id,
-        deltas={Recipient.Status.SENDING: -len(skipped), Recipient.Status.SKIPPED: len(skipped)},
-    )
-    return [r for r in rows if r[0] not in skipped]
+    return _skip(c, campaign_id=campaign_id, rows=rows, reason="offer_expired", ids=expired)
