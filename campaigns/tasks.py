@@ -7,7 +7,7 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
-from .audiences.contact_uploads import contacts_import_stored_file
+from .audiences.contact_uploads import contact_imports_expire, contacts_import_stored_file
 from .engine import control
 from .engine.runner import sender_finished, start_due_schedules, sweep
 from .engine.sender import run_sender
@@ -57,4 +57,5 @@ def campaigns_start_schedules() -> dict:
 
 @shared_task(name="campaigns.expire_imports")
 def campaigns_expire_imports() -> int:
-    return import_reports_expire()
+    """Recipient and contact imports a dead worker left queued or running end failed."""
+    return import_reports_expire() + contact_imports_expire()

@@ -16,8 +16,8 @@ import csv
 import json
 import logging
 import time
+from functools import partial
 
-from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Invalid
@@ -28,6 +28,7 @@ from ..importing.phones import normalize
 from ..importing.readers import FileRejected, RowSource, shown
 from ..importing.rows import COUNTRY_COLUMN, MAX_CELL_SHOWN, PHONE_COLUMN, printable
 from ..importing.staging import PhoneSet
+from ..importing.uploads import import_atomic, is_saved
 from ..models import ContactImport
 from .contact_fields import (
     ATTRIBUTE_KEY_MAX,
@@ -57,10 +58,6 @@ class ContactListMismatch(Invalid):
     field: str | None = "list"
 
 
-class _DryRunDone(Exception):
-    """Raised to roll a dry run's writes back."""
-
-
 def progress_key(report_id) -> str:
     return f"contact-import-progress:{report_id}"
 
@@ -81,30 +78,18 @@ def contacts_import(*, report: ContactImport, source: RowSource, problems_to=Non
     filling the report and saving it unless it is an unsaved dry run. `problems_to` (a text
     file) receives every row not imported as CSV (the dashboard's preview). Raises
     FileRejected with nothing imported."""
-    persist = report.pk is not None and not report._state.adding
+    persist = is_saved(report)
     report.status = ContactImport.Status.RUNNING
     if persist:
         report.save(update_fields=["status"])
-    try:
-        with transaction.atomic():
-            _run(report, source, persist=persist, problems_to=problems_to)
-            if report.dry_run:
-                raise _DryRunDone
-    except _DryRunDone:
-        pass
-    except FileRejected as exc:
-        _finish(report, persist, ContactImport.Status.FAILED, str(exc))
-        raise
-    except Exception:
-        logger.exception("contacts import failed", extra={"report_id": str(report.pk)})
-        error = "The import failed unexpectedly; nothing was imported. Please try again."
-        _finish(report, persist, ContactImport.Status.FAILED, error)
-        raise
-    _finish(report, persist, ContactImport.Status.COMPLETED)
-    return report
+    return import_atomic(
+        report,
+        body=lambda: _run(report, source, persist=persist, problems_to=problems_to),
+        finish=partial(_finish, report, persist),
+    )
 
 
-def _finish(report: ContactImport, persist: bool, status: str, error: str = "") -> None:
+def _finish(report: ContactImport, persist: bool, *, status: str, error: str = "") -> None:
     report.status, report.error, report.finished_at = status, error, timezone.now()
     if persist:
         report.save()

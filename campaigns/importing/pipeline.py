@@ -12,9 +12,8 @@ import json
 import logging
 import time
 from dataclasses import replace
+from functools import partial
 
-import psycopg
-from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from config.errors import Conflict
@@ -29,6 +28,7 @@ from ..tracking.counters import counters_apply
 from .readers import FileRejected, RowSource
 from .rows import Problem, RowChecker
 from .staging import PhoneSet, Stage
+from .uploads import import_atomic, is_saved
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +48,6 @@ class ImportNotAllowed(Conflict):
     """The campaign does not accept recipients in its current state (an API 409)."""
 
     code = "import_not_allowed"
-
-
-class _DryRunDone(Exception):
-    """Raised to roll a dry run's writes back."""
-
-
-# A lost database connection: Django's wrappers, or psycopg's own from the COPY, which runs
-# on the raw connection (AdminShutdown, for one, is a psycopg OperationalError).
-DATABASE_LOST = (
-    OperationalError,
-    InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-)
 
 
 def progress_key(report_id) -> str:
@@ -147,39 +133,19 @@ def recipients_import(
     that was not saved beforehand). Raises FileRejected / ImportNotAllowed with nothing
     imported. `problems_to` (a text file) receives every problem as CSV, e.g. a dry run's,
     whose rejections are not stored."""
-    persist = report.pk is not None and not report._state.adding
+    persist = is_saved(report)
     report.dry_run = dry_run
     report.status = ImportReport.Status.RUNNING
     if persist:
         report.save(update_fields=["dry_run", "status"])
-    try:
-        with transaction.atomic():
-            _run(
-                campaign, source, report, dry_run=dry_run, persist=persist, problems_to=problems_to
-            )
-            if dry_run:
-                raise _DryRunDone
-    except _DryRunDone:
-        pass
-    except (FileRejected, ImportNotAllowed) as exc:
-        _finish(report, persist, status=ImportReport.Status.FAILED, error=str(exc))
-        raise
-    except Exception as exc:
-        logger.exception("import failed", extra={"report_id": str(report.pk)})
-        error = "The import failed unexpectedly; nothing was imported. Please try again."
-        if isinstance(exc, DATABASE_LOST):
-            # The connection died (a restart, a failover): the transaction is gone with it and
-            # nothing was imported. Drop the dead connection so the report can be saved on a
-            # new one (and the caller may try again).
-            connection.close()
-            error = (
-                "The database connection was lost during the import; nothing was imported. "
-                "Please try again."
-            )
-        _finish(report, persist, status=ImportReport.Status.FAILED, error=error)
-        raise
-    _finish(report, persist, status=ImportReport.Status.COMPLETED)
-    return report
+    return import_atomic(
+        report,
+        body=lambda: _run(
+            campaign, source, report, dry_run=dry_run, persist=persist, problems_to=problems_to
+        ),
+        finish=partial(_finish, report, persist),
+        refused=(FileRejected, ImportNotAllowed),
+    )
 
 
 def _finish(report: ImportReport, persist: bool, *, status: str, error: str = "") -> None:

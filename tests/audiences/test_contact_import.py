@@ -173,3 +173,64 @@ def test_the_cast_on_the_import_and_its_report(request, owner_api, workspace_a, 
         response = csv_upload(api, rows("1,4155550109,,,,,"), workspace=workspace_a.pk)
         assert response.status_code == 400
         assert not Contact.objects.filter(phone="+14155550109").exists()
+
+
+def test_beat_fails_contact_imports_a_dead_worker_left_and_deletes_their_files(
+    owner_api, workspace_a, settings, tmp_path
+):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from campaigns.importing.uploads import INTERRUPTED
+    from campaigns.tasks import campaigns_expire_imports
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_STALE_HOURS = 12
+    old = timezone.now() - timedelta(hours=13)
+    stale = []
+    for state in ("queued", "running"):
+        report = ContactImport.objects.create(
+            workspace=workspace_a, source="xlsx", file_name="people.xlsx", status=state
+        )
+        ContactImport.objects.filter(pk=report.pk).update(created_at=old)
+        default_storage.save(f"contact-imports/{report.pk}.xlsx", ContentFile(b"x"))
+        stale.append(report)
+    recent = ContactImport.objects.create(workspace=workspace_a, source="csv", file_name="b.csv")
+    done = ContactImport.objects.create(
+        workspace=workspace_a, source="csv", file_name="c.csv", status="completed"
+    )
+    ContactImport.objects.filter(pk=done.pk).update(created_at=old)
+
+    assert campaigns_expire_imports() == 2
+
+    for report in stale:
+        report.refresh_from_db()
+        assert (report.status, report.error) == ("failed", INTERRUPTED)
+        assert report.finished_at is not None
+        assert not default_storage.exists(f"contact-imports/{report.pk}.xlsx")
+        shown = owner_api.get(f"/api/v1/contacts/imports/{report.pk}/").json()
+        assert (shown["status"], shown["error"]) == ("failed", INTERRUPTED)
+    recent.refresh_from_db()
+    done.refresh_from_db()
+    assert (recent.status, done.status) == ("queued", "completed")
+    assert campaigns_expire_imports() == 0  # once
+
+
+def test_a_stored_upload_whose_file_is_refused_ends_failed_and_is_deleted(
+    owner_api, workspace_a, settings, django_capture_on_commit_callbacks, tmp_path
+):
+    settings.IMPORT_ASYNC_BYTES = 100
+    settings.MEDIA_ROOT = tmp_path
+    text = "name,tags\n" + "Ana,vip\n" * 30  # no phone columns: the whole file is refused
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = csv_upload(owner_api, text)
+    assert response.status_code == 202
+    contacts_import_file(*callbacks[0].args)
+    report = owner_api.get(response.json()["url"]).json()
+    assert report["status"] == "failed"
+    assert "phone_number" in report["error"]
+    assert not list((tmp_path / "contact-imports").iterdir())
+    assert not Contact.objects.filter(workspace=workspace_a).exists()

@@ -105,3 +105,49 @@ def test_an_import_whose_connection_dies_is_run_again_and_imports_every_row_once
     assert (report.rows_read, report.imported, report.rejected) == (n, n, 0)
     assert Recipient.objects.filter(campaign=campaign).count() == n
     assert stored_counts(campaign_id=campaign.pk) == counts_from_recipients(campaign_id=campaign.pk)
+
+
+def test_a_contacts_import_whose_connection_dies_is_run_again_and_imports_every_row_once(
+    owner_api,
+    workspace_a,
+    settings,
+    queue,  # noqa: F811
+):
+    from campaigns.models import Contact, ContactImport
+
+    settings.IMPORT_ASYNC_BYTES = 1024
+    n = 200_000
+    lines = ["country_code,phone_number,name,tags,city"]
+    lines += [f"+44,7911{i:06d},Ana {i},vip,Pune" for i in range(n)]
+    content = ("\n".join(lines) + "\n").encode()
+    application = f"contacts-import-{queue}"
+    worker = Worker(queue, PGAPPNAME=application, IMPORT_ASYNC_BYTES="1024")
+    try:
+        answer = owner_api.post(
+            "/api/v1/contacts/import/",
+            {"file": SimpleUploadedFile("people.csv", content)},
+            format="multipart",
+        )
+        assert answer.status_code == 202, answer.json()
+        report = ContactImport.objects.get(pk=answer.json()["id"])
+
+        def running():
+            report.refresh_from_db()
+            return report.status == ContactImport.Status.RUNNING
+
+        wait_for(running, 60, "the import to start")
+        time.sleep(0.5)
+        assert terminate_connections_of(application) >= 1
+
+        def finished():
+            report.refresh_from_db()
+            return report.status in (ContactImport.Status.COMPLETED, ContactImport.Status.FAILED)
+
+        wait_for(finished, 120, "the import to finish")
+    finally:
+        log = worker.output()
+        worker.stop()
+    assert report.status == ContactImport.Status.COMPLETED, (report.error, log)
+    assert "import retried: database lost" in log
+    assert (report.rows_read, report.created, report.rejected) == (n, n, 0)
+    assert Contact.objects.filter(workspace=workspace_a).count() == n
