@@ -279,11 +279,12 @@ class Recipient(models.Model):
                 condition=Q(status="sending"),
                 name="recipient_sending_lease_idx",
             ),
-            # Inbound replies: WHERE phone = ? AND sent_at BETWEEN ? AND ?; only sent rows, so
-            # imported rows cost it nothing.
+            # Inbound replies: WHERE phone = ? AND sent_at BETWEEN ? AND ?; the frequency cap:
+            # sent in the window or in flight (audiences/cap.py). Only sent and sending rows,
+            # so imported rows cost it nothing.
             models.Index(
                 fields=["phone"],
-                condition=Q(sent_at__isnull=False),
+                condition=Q(sent_at__isnull=False) | Q(status="sending"),
                 name="recipient_phone_idx",
             ),
             # A contact's timeline across campaigns: WHERE contact_id = ?; only rows resolved

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ..audiences.cap import SKIP_REASON as CAPPED
-from ..audiences.cap import Cap, capped_condition
+from ..audiences.cap import Cap, cap_lock, capped_condition
 from ..models import Campaign, OptOut, Recipient
 from ..tracking.counters import counters_apply
 from .batch_update import TABLE
@@ -53,6 +53,8 @@ def claim_batch(
     now = timezone.now()
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     with transaction.atomic(), connection.cursor() as c:
+        if cap is not None:
+            cap_lock(c, cap)  # two capped campaigns' claims of one number: one after the other
         c.execute(
             f"""UPDATE {TABLE} SET status = 'sending', claimed_at = %s, claimed_by = %s,
                     attempts = attempts + 1
