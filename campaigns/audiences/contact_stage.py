@@ -2,11 +2,14 @@
 
 PostgreSQL: valid rows are COPYed into a temporary staging table while the file is still being
 read (the recipient import's COPY writer thread, `importing.staging._CopyWriter`, so the
-server works while Python reads), then one `INSERT … SELECT … ON CONFLICT (workspace_id,
-phone)` merges them: `DO UPDATE … WHERE` something would change (upsert) or `DO NOTHING`
-(add_only); `RETURNING xmax = 0` tells created rows from updated ones, and the rest of the
-staged rows were unchanged. Rejections found during the COPY are spooled to a temporary file
-and copied in afterwards. SQLite (`make run`): the same merge in Python, a batch at a time.
+server works while Python reads). Every MERGE_ROWS rows, in that thread, one `INSERT … SELECT
+… ON CONFLICT (workspace_id, phone)` merges the staged rows into the contacts and the stage is
+emptied: the merge too runs while Python reads on (the file's repeats were dropped before, so
+no two merges touch one number). `DO UPDATE … WHERE` something would change (upsert) or `DO
+NOTHING` (add_only); `RETURNING xmax = 0` tells created rows from updated ones, and the rest
+of the staged rows were unchanged. All of it is one transaction: a failure leaves nothing.
+Rejections found during the COPY are spooled to a temporary file and copied in afterwards.
+SQLite (`make run`): the same merge in Python, a batch at a time.
 
 Merge rules (upsert): an empty cell changes nothing; a name, locale or time zone given
 replaces the stored one; tags given are added to the stored ones; attributes given replace
@@ -22,10 +25,14 @@ from typing import IO
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import Workspace
+
 from ..importing.staging import COPY_BATCH, _CopyWriter
 from ..models import Contact, ContactImportRejection, ContactListMember
 
 SQLITE_BATCH = 2_000
+# Rows per merge: each merge waits for its COPY to end; the last one runs after the file is read.
+MERGE_ROWS = 50_000
 SPOOL_READ = 1 << 20
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _REJECTION_COLUMNS = 'report_id, line, "column", reason, value'
@@ -82,15 +89,23 @@ class ContactStage:
         self._rejections: list = []
         self._spool: IO[str] | None = None
         self._stage = f"contact_stage_{uuid.uuid4().hex[:12]}"
+        self._now = timezone.now()
 
     def __enter__(self):
         if self.vendor == "postgresql":
+            # What the foreign key's check would do per row, once (see Contact.workspace).
+            self._cursor.execute(
+                f"SELECT 1 FROM {Workspace._meta.db_table} WHERE id = %s FOR KEY SHARE",
+                [self._workspace],
+            )
             self._cursor.execute(
                 f"CREATE TEMPORARY TABLE {self._stage} (phone text, name text, tags jsonb, "
                 "attributes jsonb, locale text, time_zone text)"
             )
             statement = f"COPY {self._stage} ({_STAGE_COLUMNS}) FROM STDIN"
-            self._writer = _CopyWriter(self._cursor.cursor, statement)
+            self._writer = _CopyWriter(
+                self._cursor.cursor, statement, statement_rows=MERGE_ROWS, after=self._merge_staged
+            )
             self._writer.start()
         return self
 
@@ -139,11 +154,10 @@ class ContactStage:
         """Finish the COPY, merge, join the list, store the rejections."""
         self._flush()
         started = time.perf_counter()
-        now = timezone.now()
         if self._writer is not None:
             writer, self._writer = self._writer, None
-            writer.finish()
-            self._merge_staged(now)
+            writer.finish()  # the last rows merged
+            self._cursor.execute(f"DROP TABLE {self._stage}")
             if self._spool is not None:
                 self._spool.seek(0)
                 table = ContactImportRejection._meta.db_table
@@ -159,13 +173,16 @@ class ContactStage:
         self.unchanged = self.count - self.created - self.updated
         self.seconds_database += time.perf_counter() - started
 
-    def _merge_staged(self, now) -> None:
-        c = self._cursor
-        c.execute(f"ANALYZE {self._stage}")
-        params = {"ws": self._workspace, "now": now}
+    def _merge_staged(self, c) -> None:
+        """In the COPY thread (`c`: its psycopg cursor), after each COPY statement: the staged
+        rows merged into the contacts (and the list), then the stage emptied."""
+        params = {"ws": self._workspace, "now": self._now}
         c.execute(_merge_sql(Contact._meta.db_table, self._stage, self.upsert), params)
-        self.created, self.updated = c.fetchone()
+        created, updated = c.fetchone()
+        self.created += created
+        self.updated += updated
         if self._list is not None:
+            c.execute(f"ANALYZE {self._stage}")  # the join's plan: a chunk, not the table
             c.execute(
                 f"INSERT INTO {ContactListMember._meta.db_table} "
                 "(contact_list_id, contact_id, added_at) "
@@ -174,7 +191,7 @@ class ContactStage:
                 "ON CONFLICT (contact_list_id, contact_id) DO NOTHING",
                 {**params, "list": self._list},
             )
-        c.execute(f"DROP TABLE {self._stage}")
+        c.execute(f"TRUNCATE {self._stage}")
 
     def _merge_batch(self, rows: list) -> None:
         """SQLite: the PostgreSQL statement's rules, in Python, for one batch."""
@@ -184,7 +201,7 @@ class ContactStage:
                 workspace_id=self._workspace, phone__in=[r[0] for r in rows]
             )
         }
-        now = timezone.now()
+        now = self._now
         new, changed = [], []
         for phone, name, tags, attributes, locale, zone in rows:
             tags, attributes = json.loads(tags), json.loads(attributes)

@@ -196,10 +196,15 @@ class _CopyWriter(threading.Thread):
     constraint to check per row: see Recipient.campaign.)
     """
 
-    def __init__(self, cursor, statement: str):
+    def __init__(self, cursor, statement: str, *, statement_rows=STATEMENT_ROWS, after=None):
+        """`after(cursor)`, when given, runs in this thread after each COPY statement ends
+        (every `statement_rows` rows, and the last): the contacts import merges its staged
+        rows there, so the server merges while the reading thread goes on reading."""
         super().__init__(name="import-copy", daemon=True)
         self._cursor = cursor
         self._statement = statement
+        self._statement_rows = statement_rows
+        self._after = after
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUED_BATCHES)
         self.error: BaseException | None = None
 
@@ -227,14 +232,18 @@ class _CopyWriter(threading.Thread):
                     copy = copy_cm.__enter__()
                 copy.write(text)
                 rows_in_statement += rows
-                if rows_in_statement >= STATEMENT_ROWS:
+                if rows_in_statement >= self._statement_rows:
                     copy_cm, cm = None, copy_cm
                     cm.__exit__(None, None, None)
                     rows_in_statement = 0
+                    if self._after is not None:
+                        self._after(self._cursor)
             if copy_cm is not None:
                 if item is _DONE:
                     copy_cm, cm = None, copy_cm
                     cm.__exit__(None, None, None)
+                    if self._after is not None:
+                        self._after(self._cursor)
                 else:
                     raise RuntimeError("import aborted")
         except BaseException as exc:  # handed to the reading thread

@@ -234,3 +234,34 @@ def test_a_stored_upload_whose_file_is_refused_ends_failed_and_is_deleted(
     assert "phone_number" in report["error"]
     assert not list((tmp_path / "contact-imports").iterdir())
     assert not Contact.objects.filter(workspace=workspace_a).exists()
+
+
+@pytest.mark.parametrize("mode", ["upsert", "add_only"])
+def test_a_file_merged_in_several_chunks_counts_and_lists_as_one(
+    owner_api, workspace_a, monkeypatch, mode
+):
+    """On PostgreSQL the staged rows are merged every MERGE_ROWS rows while the file is still
+    read: counts, updates, repeats, rejections and list members equal a one-merge import."""
+    from campaigns.audiences import contact_stage
+
+    monkeypatch.setattr(contact_stage, "MERGE_ROWS", 4)
+    monkeypatch.setattr(contact_stage, "COPY_BATCH", 2)  # rows per message to the COPY thread
+    monkeypatch.setattr(contact_stage, "SQLITE_BATCH", 4)
+    members = ContactList.objects.create(workspace=workspace_a, name="Chunked")
+    for i in (1, 6, 11):
+        contact(workspace_a, f"+141555502{i:02d}", name="Old", tags=["vip"])
+    lines = [f"1,4155550{200 + i},New {i},lead,,Pune," for i in range(14)]
+    lines.insert(5, "1,4155550201,Again,,,,")  # a repeat of a number in the file: skipped
+    lines.insert(9, "1,n/a,Bad,,,,")  # rejected
+    response = csv_upload(owner_api, rows(*lines), list=members.pk, mode=mode)
+    assert response.status_code == 201, response.json()
+    report = response.json()
+    updated = 3 if mode == "upsert" else 0
+    assert (report["created"], report["updated"], report["unchanged"]) == (11, updated, 3 - updated)
+    assert (report["rejected"], report["skipped_duplicate"]) == (1, 1)
+    assert Contact.objects.filter(workspace=workspace_a).count() == 14
+    old = Contact.objects.get(phone="+14155550206")
+    expected = ("New 6", ["vip", "lead"]) if mode == "upsert" else ("Old", ["vip"])
+    assert (old.name, old.tags) == expected
+    assert members.members.count() == 14  # every valid row's contact, created or not
+    assert ContactImportRejection.objects.filter(report_id=report["id"]).count() == 2
