@@ -4,8 +4,12 @@ called (the services check again: the API calls them too)."""
 from django import forms
 from django.utils import timezone
 
+from accounts.models import Workspace
+from whatsapp.variables import Variable, variables_for
+
+from .audiences.mapping import AUDIENCE_KEYS, FIELDS, Source
 from .engine.breaker import BreakerSettings
-from .models import Campaign, Recipient
+from .models import Campaign, ContactList, Recipient, Segment
 
 MARKETING_ONLY_HELP = (
     "Used only when the account has the Marketing Messages API on and the template is "
@@ -27,7 +31,57 @@ def local_time_field(**kwargs) -> forms.DateTimeField:
     )
 
 
+def posted_audience(data, *, prefix: str = "") -> dict:
+    """The audience as posted: the ids chosen under each key, keys with none left out."""
+    audience = {key: data.getlist(f"{prefix}{key}") for key in AUDIENCE_KEYS}
+    return {key: ids for key, ids in audience.items() if ids}
+
+
+def posted_sources(data, variables: list[Variable], *, prefix: str = "") -> dict[str, Source]:
+    """Each column's source kind and argument as posted, unchecked (a field's argument is its
+    select; a blank kind: not mapped). A column the template does not have is kept, so the
+    service names it rather than the page dropping it without a word."""
+    marker = f"{prefix}kind_"
+    posted = [key[len(marker) :] for key in data if key.startswith(marker)]
+    sources = {}
+    for column in dict.fromkeys([*(v.column for v in variables), *posted]):
+        kind = data.get(f"{marker}{column}", "")
+        if kind:
+            arg = data.get(f"{prefix}{'field' if kind == 'field' else 'arg'}_{column}", "")
+            sources[column] = Source(kind, arg)
+    return sources
+
+
+def posted_mapping(data, variables: list[Variable], *, prefix: str = "") -> dict:
+    """The mapping for campaign_update / campaign_create; a blank argument: not mapped."""
+    sources = posted_sources(data, variables, prefix=prefix)
+    return {column: str(s) for column, s in sources.items() if s.arg != ""}
+
+
+def default_sources(variables: list[Variable]) -> dict[str, Source]:
+    """A text column named like a contact field (a named template's {{name}}) starts mapped
+    to that field; every other column starts unmapped."""
+    return {
+        v.column: Source("field", v.name or v.column)
+        for v in variables
+        if v.kind == "text" and (v.name or v.column) in FIELDS
+    }
+
+
+def mapping_rows(variables: list[Variable], sources: dict[str, Source]) -> list[dict]:
+    """The rows of the mapping table (campaigns/_audience_mapping.html)."""
+    return [{"variable": v, "source": sources.get(v.column)} for v in variables]
+
+
 class NewCampaignForm(forms.Form):
+    """Name, template and settings of a new draft; its recipients either a file uploaded on
+    the next page or an audience chosen here: lists and segments of the template's workspace
+    and the mapping of that template's columns. Every template's mapping table is on the page
+    (the chosen one shown), its inputs prefixed with the template's id; only the chosen
+    template's are read."""
+
+    UPLOAD, AUDIENCE = "upload", "audience"
+
     name = forms.CharField(max_length=200)
     template = forms.ChoiceField()
     marketing_policy = forms.ChoiceField(
@@ -51,6 +105,14 @@ class NewCampaignForm(forms.Form):
         "their send time are skipped, never sent.",
     )
 
+    recipients = forms.ChoiceField(
+        required=False,  # a form posted without it (the API-era pages, tests): a file
+        choices=[(UPLOAD, "Upload a file"), (AUDIENCE, "Choose an audience")],
+        initial=UPLOAD,
+        widget=forms.RadioSelect,
+        label="Recipients",
+    )
+
     def clean_offer_expires_at(self):
         ends = self.cleaned_data["offer_expires_at"]
         if ends is not None and ends <= timezone.now():
@@ -64,6 +126,111 @@ class NewCampaignForm(forms.Form):
             (pk, f"{t.name} ({t.language}) · {t.category.lower()} · {t.account.name}")
             for pk, t in self.templates.items()
         ]
+
+    @staticmethod
+    def audience_prefix(workspace_id) -> str:
+        return f"w{workspace_id}-"
+
+    @staticmethod
+    def mapping_prefix(template_pk) -> str:
+        return f"t{template_pk}-"
+
+    def clean_recipients(self):
+        return self.cleaned_data["recipients"] or self.UPLOAD
+
+    def clean(self):
+        data = super().clean()
+        template = self.templates.get(data.get("template") or "")
+        if data.get("recipients") == self.AUDIENCE and template is not None:
+            audience = posted_audience(
+                self.data, prefix=self.audience_prefix(template.workspace_id)
+            )
+            if not (audience.get("lists") or audience.get("segments")):
+                self.add_error("recipients", "Choose at least one list or segment to send to.")
+        return data
+
+    @property
+    def chooses_audience(self) -> bool:
+        return self.cleaned_data.get("recipients") == self.AUDIENCE
+
+    def create_kwargs(self) -> dict:
+        """campaign_create's arguments (a valid form); the audience and the mapping are the
+        chosen template's, checked by the service."""
+        data = self.cleaned_data
+        template = self.templates[data["template"]]
+        kwargs = {
+            "name": data["name"],
+            "template": template,
+            "marketing_policy": data["marketing_policy"],
+            "message_activity_sharing": data["message_activity_sharing"],
+            "offer_expires_at": data["offer_expires_at"],
+        }
+        if self.chooses_audience:
+            kwargs["audience"] = posted_audience(
+                self.data, prefix=self.audience_prefix(template.workspace_id)
+            )
+            kwargs["mapping"] = posted_mapping(
+                self.data, variables_for(template), prefix=self.mapping_prefix(template.pk)
+            )
+        return kwargs
+
+    # The service's `field` → the form's field its refusal is shown beside.
+    SERVICE_FIELDS = {
+        "name": "name",
+        "template_id": "template",
+        "account": "template",
+        "marketing_policy": "marketing_policy",
+        "offer_expires_at": "offer_expires_at",
+    }
+
+    def add_service_error(self, exc) -> None:
+        """A refusal of campaign_create, beside the input at fault (the form keeps what was
+        typed); an audience's or mapping's under Recipients."""
+        field = exc.field or ""
+        if field.startswith(("audience", "mapping")):
+            self.add_error("recipients", exc.message)
+        else:
+            self.add_error(self.SERVICE_FIELDS.get(field), exc.message)
+
+    def audience_blocks(self) -> list[dict]:
+        """One "send to" block per workspace of the templates offered (usually one): its
+        lists and segments, and what was chosen in it."""
+        ids = list(dict.fromkeys(t.workspace_id for t in self.templates.values()))
+        names = dict(Workspace.objects.filter(pk__in=ids).values_list("pk", "name"))
+        blocks = {
+            ws: {"workspace": ws, "name": names.get(ws, ""), "lists": [], "segments": []}
+            for ws in ids
+        }
+        for model, key in ((ContactList, "lists"), (Segment, "segments")):
+            for item in model.objects.filter(workspace_id__in=ids).only("pk", "name", "workspace"):
+                blocks[item.workspace_id][key].append(item)
+        for block in blocks.values():
+            block["prefix"] = prefix = self.audience_prefix(block["workspace"])
+            block["chosen"] = {k: set(self.data.getlist(f"{prefix}{k}")) for k in AUDIENCE_KEYS}
+        return list(blocks.values())
+
+    def mapping_blocks(self) -> list[dict]:
+        """One mapping table per template: what was posted for it (kept on an error), or
+        the defaults."""
+        blocks = []
+        for pk, template in self.templates.items():
+            variables, prefix = variables_for(template), self.mapping_prefix(pk)
+            posted = self.is_bound and any(key.startswith(prefix) for key in self.data)
+            sources = (
+                posted_sources(self.data, variables, prefix=prefix)
+                if posted
+                else default_sources(variables)
+            )
+            blocks.append(
+                {
+                    "template": pk,
+                    "workspace": str(template.workspace_id),
+                    "name": f"{template.name} ({template.language})",
+                    "prefix": prefix,
+                    "rows": mapping_rows(variables, sources),
+                }
+            )
+        return blocks
 
 
 def _range_field(bounds: tuple[int, int], message: str) -> forms.IntegerField:

@@ -20,11 +20,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.switcher import current_workspace
+from config.errors import ApplicationError
 from config.web import shown_as_message
 from templates_app.selectors import template_list_for_user
 from whatsapp.preview import render_preview
 from whatsapp.variables import spreadsheet_columns, variables_for
 
+from .audiences.mapping import FIELDS
 from .forms import NewCampaignForm
 from .importing.pipeline import SHOWN_MESSAGES, SHOWN_PROBLEMS, import_progress
 from .models import Campaign, ImportReport
@@ -74,15 +76,14 @@ def campaign_new(request):
         templates = templates.filter(workspace=workspace)
     form = NewCampaignForm(request.POST or None, templates=templates)
     if request.method == "POST" and form.is_valid():
-        with shown_as_message(request):
-            campaign, _ = campaign_create(
-                user=request.user,
-                name=form.cleaned_data["name"],
-                template=form.templates[form.cleaned_data["template"]],
-                marketing_policy=form.cleaned_data["marketing_policy"],
-                message_activity_sharing=form.cleaned_data["message_activity_sharing"],
-                offer_expires_at=form.cleaned_data["offer_expires_at"],
-            )
+        try:  # one transaction: an audience or mapping refused leaves no draft behind
+            campaign, _ = campaign_create(user=request.user, **form.create_kwargs())
+        except ApplicationError as exc:
+            form.add_service_error(exc)
+        else:
+            if form.chooses_audience:
+                messages.success(request, "Draft created with its audience: check the preview.")
+                return redirect("campaign_audience", campaign_id=campaign.pk)
             messages.success(request, "Draft created. Now add its recipients.")
             return redirect("campaign_detail", campaign_id=campaign.pk)
     return render(
@@ -91,6 +92,9 @@ def campaign_new(request):
         {
             "form": form,
             "previews": [(pk, _template_preview(t)) for pk, t in form.templates.items()],
+            "audiences": form.audience_blocks(),
+            "mappings": form.mapping_blocks(),
+            "fields": FIELDS,
         },
     )
 

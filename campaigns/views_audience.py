@@ -11,30 +11,16 @@ from django.shortcuts import redirect, render
 from accounts.selectors import get_scoped_or_404
 from config.web import shown_as_message
 
-from .audiences.mapping import FIELDS, KINDS, mapping_sources
+from .audiences.mapping import AUDIENCE_KEYS, FIELDS, mapping_sources
 from .audiences.resolve import audience_preview
 from .audiences.timeline import contact_timeline, recipient_events
+from .forms import default_sources, mapping_rows, posted_audience, posted_mapping, posted_sources
 from .importing.pipeline import campaign_variables
 from .models import Contact, ContactList, Segment
 from .selectors import campaign_get_for_user
 from .services.campaigns import EDITABLE, campaign_update
 
-AUDIENCE_KEYS = ("lists", "segments", "exclude_lists", "exclude_segments")
 TIMELINE_PAGE = 20
-
-
-def _posted_mapping(request, variables) -> dict:
-    """One (source kind, argument) pair per template column; a blank argument: not mapped
-    (a field's argument is its select)."""
-    mapping = {}
-    for v in variables:
-        kind = request.POST.get(f"kind_{v.column}", "")
-        arg = request.POST.get(f"arg_{v.column}", "")
-        if kind == "field":
-            arg = request.POST.get(f"field_{v.column}", "")
-        if kind in KINDS and arg != "":
-            mapping[v.column] = f"{kind}:{arg}"
-    return mapping
 
 
 @login_required
@@ -42,22 +28,23 @@ def campaign_audience(request, campaign_id):
     campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     variables = campaign_variables(campaign)
     editable = campaign.status in EDITABLE and campaign.audience_resolved_at is None
+    sources = mapping_sources(campaign.mapping) if campaign.mapping else default_sources(variables)
+    chosen = campaign.audience
     if request.method == "POST" and editable:
-        audience = {key: request.POST.getlist(key) for key in AUDIENCE_KEYS}
-        audience = {k: v for k, v in audience.items() if v}
+        audience = posted_audience(request.POST)
         with shown_as_message(request) as shown:
             campaign_update(
                 user=request.user,
                 campaign=campaign,
                 audience=audience,
-                mapping=_posted_mapping(request, variables),
+                mapping=posted_mapping(request.POST, variables),
             )
         if not shown.error:
             messages.success(request, "Audience saved. Check the preview, then send.")
             return redirect("campaign_audience", campaign_id=campaign.pk)
+        # Shown again as entered; the preview below is still the saved audience's.
+        sources, chosen = posted_sources(request.POST, variables), audience
         campaign.refresh_from_db()
-    sources = mapping_sources(campaign.mapping)
-    rows = [{"variable": v, "source": sources.get(v.column)} for v in variables]
     preview = None
     if campaign.audience and campaign.audience_resolved_at is None:
         preview = audience_preview(campaign=campaign)
@@ -69,8 +56,8 @@ def campaign_audience(request, campaign_id):
             "editable": editable,
             "lists": ContactList.objects.filter(workspace_id=campaign.workspace_id),
             "segments": Segment.objects.filter(workspace_id=campaign.workspace_id),
-            "chosen": {k: set(campaign.audience.get(k) or []) for k in AUDIENCE_KEYS},
-            "rows": rows,
+            "chosen": {k: set(chosen.get(k) or []) for k in AUDIENCE_KEYS},
+            "rows": mapping_rows(variables, sources),
             "fields": FIELDS,
             "report": preview,
         },
