@@ -221,12 +221,15 @@ class Recipient(models.Model):
     # Which Graph endpoint took the send: "messages" or "marketing_messages"; "" until sent.
     send_path = models.CharField(max_length=20, blank=True, default="", db_default="")
     # The contact the recipient was resolved from (an audience), for its timeline; null for
-    # an imported row. Not a database constraint: imports and the engine write this table.
+    # an imported row. Not a database constraint: imports and the engine write this table. No
+    # index of the ForeignKey's own: it would hold every imported row's NULL; the partial
+    # recipient_contact_idx serves the timeline.
     contact = models.ForeignKey(
         "campaigns.Contact",
         null=True,
         blank=True,
         on_delete=models.DO_NOTHING,
+        db_index=False,
         db_constraint=False,
         related_name="recipients",
     )

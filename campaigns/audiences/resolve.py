@@ -36,7 +36,7 @@ from ..importing.staging import db_uuid
 from ..models import Campaign, Contact, ImportRejection, ImportReport, OptOut, Recipient, Segment
 from ..tracking.counters import counters_apply
 from .mapping import Source, contact_values, mapping_sources
-from .segments import list_contacts, segment_contacts
+from .segments import list_condition, segment_condition
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +54,19 @@ _HTTP = "^https?://[!-~]+$"
 
 
 def audience_contacts(*, workspace_id, audience: dict) -> QuerySet[Contact]:
-    """The contacts of `audience`: in any of its lists or segments, in none of its exclusions."""
+    """The contacts of `audience`: in any of its lists or segments, in none of its exclusions.
+    One query over the contacts: each list and segment a condition on the contact row (no
+    join back to the contacts table per part)."""
 
     def union(list_key: str, segment_key: str) -> Q | None:
         parts = []
         if audience.get(list_key):
-            members = list_contacts(workspace_id=workspace_id, list_ids=audience[list_key])
-            parts.append(Q(pk__in=members.values("pk")))
+            parts.append(list_condition(workspace_id=workspace_id, list_ids=audience[list_key]))
         segments = Segment.objects.filter(
             workspace_id=workspace_id, pk__in=audience.get(segment_key) or []
         )
         for rules in segments.values_list("rules", flat=True):
-            matched = segment_contacts(workspace_id=workspace_id, rules=rules)
-            parts.append(Q(pk__in=matched.values("pk")))
+            parts.append(segment_condition(workspace_id=workspace_id, rules=rules))
         return reduce(or_, parts) if parts else None
 
     contacts = Contact.objects.filter(workspace_id=workspace_id)
@@ -478,6 +478,10 @@ def _existing_phones(campaign: Campaign, cursor) -> tuple[str, list]:
         f"SELECT phone FROM {RECIPIENTS} WHERE campaign_id = %s",
         [db_uuid(campaign.pk)],
     )
+    if cursor.rowcount == 0:
+        # No file imported first (the usual case): nothing to test per contact (a plan would
+        # still scan the empty table once for each of them).
+        return "FALSE", []
     cursor.execute("CREATE UNIQUE INDEX ON audience_existing (phone)")
     cursor.execute("ANALYZE audience_existing")
     return "EXISTS (SELECT 1 FROM audience_existing r WHERE r.phone = c.phone)", []

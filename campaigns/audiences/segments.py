@@ -83,22 +83,34 @@ def has_tag(tag: str) -> Q:
     )
 
 
+def segment_condition(*, workspace_id, rules) -> Q:
+    """The condition on a workspace's contact that the rules match (RuleError if they are
+    malformed), to combine in one contacts query (an audience's)."""
+    normal = validate_rules(rules)
+    return _Compiler(workspace_id=workspace_id).node(normal)
+
+
 def segment_contacts(*, workspace_id, rules) -> QuerySet[Contact]:
     """The workspace's contacts the rules match (RuleError if they are malformed)."""
-    normal = validate_rules(rules)
-    compiler = _Compiler(workspace_id=workspace_id)
-    return Contact.objects.filter(workspace_id=workspace_id).filter(compiler.node(normal))
+    condition = segment_condition(workspace_id=workspace_id, rules=rules)
+    return Contact.objects.filter(workspace_id=workspace_id).filter(condition)
 
 
-def list_contacts(*, workspace_id, list_ids) -> QuerySet[Contact]:
-    """The workspace's contacts that are members of any of the lists (ids of another
-    workspace's lists match nothing; a malformed id is a ValueError)."""
+def list_condition(*, workspace_id, list_ids) -> Q:
+    """The condition on a contact: a member of any of the lists (ids of another workspace's
+    lists match nothing; a malformed id is a ValueError)."""
     members = ContactListMember.objects.filter(
         contact_id=OuterRef("pk"),
         contact_list_id__in=[_as_uuid(i) for i in list_ids],
         contact_list__workspace_id=workspace_id,
     )
-    return Contact.objects.filter(workspace_id=workspace_id).filter(Exists(members))
+    return Q(Exists(members))
+
+
+def list_contacts(*, workspace_id, list_ids) -> QuerySet[Contact]:
+    """The workspace's contacts that are members of any of the lists."""
+    condition = list_condition(workspace_id=workspace_id, list_ids=list_ids)
+    return Contact.objects.filter(workspace_id=workspace_id).filter(condition)
 
 
 def rules_check_references(*, workspace_id, rules: dict) -> None:
