@@ -5,11 +5,13 @@ attributes, a list and `not` an engagement).
 
 The workspace looks like a used one: 10 % of its contacts tagged vip, 30 % pune; attributes
 city (20 % Pune), orders 0–9 (a tenth as text, as a file import leaves them) and a join date;
-a list holding every fifth contact; two finished campaigns that sent to half the contacts,
-5 % of whom replied within the last 30 days. Data is made with INSERT … SELECT over
-generate_series and deleted afterwards. `BENCH_SEGMENT_CONTACTS` sets another size (the
-tests and a quick look use 100,000). The database is the configured PostgreSQL, or
-`broadcast_bench_segments` on 127.0.0.1 (created when missing) when the suite runs on SQLite.
+a list holding a fifth of the contacts (tags, city and list drawn independently by hash, so
+the combined rule matches about 0.3 % of the contacts rather than none); two finished
+campaigns that sent to half the contacts, 5 % of whom replied within the last 30 days.
+Data is made with INSERT … SELECT over generate_series and deleted afterwards.
+`BENCH_SEGMENT_CONTACTS` sets another size (the tests and a quick look use 100,000). The
+database is the configured PostgreSQL, or `broadcast_bench_segments` on 127.0.0.1 (created
+when missing) when the suite runs on SQLite.
 """
 
 import os
@@ -55,22 +57,23 @@ def _create(n: int):
             f"""INSERT INTO {Contact._meta.db_table} (workspace_id, phone, name, tags, attributes,
                     locale, time_zone, created_at, updated_at)
                 SELECT %(w)s, '+1666' || lpad(g::text, 8, '0'), 'Contact ' || g,
-                    CASE WHEN g %% 10 = 0 THEN '["vip", "pune"]'::jsonb
-                         WHEN g %% 10 < 3 THEN '["pune"]'::jsonb ELSE '[]'::jsonb END,
+                    CASE WHEN h %% 10 = 0 THEN '["vip", "pune"]'::jsonb
+                         WHEN h %% 10 < 3 THEN '["pune"]'::jsonb ELSE '[]'::jsonb END,
                     jsonb_build_object(
-                        'city', CASE WHEN g %% 5 = 0 THEN 'Pune' ELSE 'Mumbai' END,
+                        'city', CASE WHEN (h / 10) %% 5 = 0 THEN 'Pune' ELSE 'Mumbai' END,
                         'orders', CASE WHEN g %% 10 = 7 THEN to_jsonb(((g / 7) %% 10)::text)
                                        ELSE to_jsonb((g / 7) %% 10) END,
                         'joined', to_char(now() - (g %% 900) * interval '1 day', 'YYYY-MM-DD')),
                     '', '', now() - g * interval '1 second', now()
-                FROM generate_series(1, %(n)s) AS g""",
+                FROM (SELECT g, abs(hashtext(g::text)::bigint) AS h
+                      FROM generate_series(1, %(n)s) AS g) AS s""",
             {"w": workspace.pk, "n": n},
         )
         c.execute(
             f"""INSERT INTO {ContactListMember._meta.db_table} (contact_list_id, contact_id,
                     added_at)
                 SELECT %(l)s, id, now() FROM {Contact._meta.db_table}
-                WHERE workspace_id = %(w)s AND id %% 5 = 0""",
+                WHERE workspace_id = %(w)s AND abs(hashtext('list' || phone)::bigint) %% 5 = 0""",
             {"l": contact_list.pk, "w": workspace.pk},
         )
         for i, campaign in enumerate(campaigns):
@@ -81,7 +84,7 @@ def _create(n: int):
                         replied_at)
                     SELECT %(c)s, '+1666' || lpad(g::text, 8, '0'), '{{}}'::jsonb, 'read', '', 1,
                         '', '', '', '', 'marketing', t, t, t,
-                        CASE WHEN g %% 20 = 0 THEN t + interval '1 hour' END
+                        CASE WHEN g %% 40 = 1 THEN t + interval '1 hour' END
                     FROM (SELECT g, now() - (%(i)s * 40 + g %% 30) * interval '1 day' AS t
                           FROM generate_series(1, %(n)s, 2) AS g) AS s""",
                 {"c": campaign.pk, "n": n, "i": i},

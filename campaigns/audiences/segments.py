@@ -194,7 +194,11 @@ class _Compiler:
         self.now = timezone.now()
         self.postgres = connection.vendor == "postgresql"
 
-    def node(self, node: dict) -> Q:
+    def node(self, node: dict, *, alternative: bool = False) -> Q:
+        """`alternative`: the node is one of an `any`'s. There a list or an engagement is an
+        uncorrelated `IN (subquery)`, which PostgreSQL hashes once ("hashed SubPlan"); a
+        correlated EXISTS under OR would run once per contact. Elsewhere EXISTS lets the
+        planner make a semi- or anti-join."""
         if "all" in node:
             combined = Q()
             for child in node["all"]:
@@ -203,29 +207,27 @@ class _Compiler:
         if "any" in node:
             if not node["any"]:
                 return Q(pk__in=[])  # no alternative: nothing matches
-            combined = self.node(node["any"][0])
+            combined = self.node(node["any"][0], alternative=True)
             for child in node["any"][1:]:
-                combined |= self.node(child)
+                combined |= self.node(child, alternative=True)
             return combined
         if "not" in node:
             return ~self.node(node["not"])
         if "list" in node:
             members = ContactListMember.objects.filter(
-                contact_id=OuterRef("pk"),
-                contact_list_id=node["list"],
-                contact_list__workspace_id=self.workspace_id,
+                contact_list_id=node["list"], contact_list__workspace_id=self.workspace_id
             )
-            return Q(Exists(members))
+            if alternative:
+                return Q(pk__in=members.values("contact_id"))
+            return Q(Exists(members.filter(contact_id=OuterRef("pk"))))
         if "engagement" in node:
-            return self.engagement(node)
+            return self.engagement(node, alternative=alternative)
         return self.field(node["field"], node["op"], node["value"])
 
-    def engagement(self, node: dict) -> Q:
+    def engagement(self, node: dict, *, alternative: bool = False) -> Q:
         state = node["engagement"]
         stamp = ENGAGEMENT_TIMESTAMPS[state]
-        recipients = Recipient.objects.filter(
-            phone=OuterRef("phone"), campaign__workspace_id=self.workspace_id
-        )
+        recipients = Recipient.objects.filter(campaign__workspace_id=self.workspace_id)
         if state == "failed":
             # A send the API refused is failed without ever being sent: not sent_at, so the
             # phone index does not apply; the workspace's campaigns narrow it instead.
@@ -241,7 +243,9 @@ class _Compiler:
         if node.get("within_days"):
             since = self.now - timedelta(days=node["within_days"])
             recipients = recipients.filter(**{f"{stamp}__gte": since})
-        return Q(Exists(recipients))
+        if alternative:
+            return Q(phone__in=recipients.values("phone"))
+        return Q(Exists(recipients.filter(phone=OuterRef("phone"))))
 
     def field(self, field: str, op: str, value) -> Q:
         if field.startswith("attribute."):
