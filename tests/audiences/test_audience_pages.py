@@ -3,10 +3,11 @@ preview, save; through the Django test client."""
 
 import pytest
 
-from campaigns.models import Campaign, Contact, ContactList, ContactListMember
+from campaigns.models import Campaign, Contact, ContactListMember
 
 from ..campaigns.conftest import make_template
 from ..factories import CampaignFactory
+from .contact_helpers import customers_list
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +19,7 @@ def campaign(workspace_a):
 
 @pytest.fixture
 def customers(workspace_a):
-    customers = ContactList.objects.create(workspace=workspace_a, name="Customers")
-    for n, name in enumerate(["Ana", "Ben"], start=1):
-        contact = Contact.objects.create(
-            workspace=workspace_a,
-            phone=f"+1415555000{n}",
-            name=name,
-            attributes={"order_id": f"PK-{n}"},
-        )
-        ContactListMember.objects.create(contact_list=customers, contact=contact)
-    return customers
+    return customers_list(workspace_a)
 
 
 def mapping_form(customers, **overrides) -> dict:

@@ -6,10 +6,11 @@ import re
 
 import pytest
 
-from campaigns.models import Campaign, Contact, ContactList, ContactListMember, Segment
+from campaigns.models import Campaign, ContactList, Segment
 
 from ..campaigns.conftest import make_template
 from ..templates_app import meta_shapes
+from .contact_helpers import customers_list
 
 pytestmark = pytest.mark.django_db
 
@@ -42,16 +43,7 @@ def template(workspace_a):
 
 @pytest.fixture
 def customers(workspace_a):
-    customers = ContactList.objects.create(workspace=workspace_a, name="Customers")
-    for n, name in enumerate(["Ana", "Ben"], start=1):
-        contact = Contact.objects.create(
-            workspace=workspace_a,
-            phone=f"+1415555000{n}",
-            name=name,
-            attributes={"order_id": f"PK-{n}"},
-        )
-        ContactListMember.objects.create(contact_list=customers, contact=contact)
-    return customers
+    return customers_list(workspace_a)
 
 
 def audience_form(template, customers, **overrides) -> dict:

@@ -61,6 +61,38 @@ def test_the_web_server_answers_on_new_connections_after_its_own_are_terminated(
         server.stop()
 
 
+def _import_with_its_connection_dropped(
+    api, *, url, content, name, report_model, application, queue_name
+):
+    """Upload `content` to `url` (a worker's import: IMPORT_ASYNC_BYTES is tiny), terminate
+    the worker's connections mid-import, wait for the report's end; (report, worker log)."""
+    worker = Worker(queue_name, PGAPPNAME=application, IMPORT_ASYNC_BYTES="1024")
+    try:
+        answer = api.post(url, {"file": SimpleUploadedFile(name, content)}, format="multipart")
+        assert answer.status_code == 202, answer.json()
+        report = report_model.objects.get(pk=answer.json()["id"])
+
+        def running():
+            report.refresh_from_db()
+            return report.status == "running"
+
+        wait_for(running, 60, "the import to start")
+        time.sleep(0.5)  # mid-way: rows are being read, validated and copied
+        assert terminate_connections_of(application) >= 1
+
+        def finished():
+            report.refresh_from_db()
+            return report.status in ("completed", "failed")
+
+        wait_for(finished, 120, "the import to finish")
+    finally:
+        log = worker.output()
+        worker.stop()
+    assert report.status == "completed", (report.error, log)
+    assert "import retried: database lost" in log  # the connection did die mid-import
+    return report, log
+
+
 def test_an_import_whose_connection_dies_is_run_again_and_imports_every_row_once(
     owner_api,
     workspace_a,
@@ -72,36 +104,15 @@ def test_an_import_whose_connection_dies_is_run_again_and_imports_every_row_once
     n = 300_000
     lines = ["country_code,phone_number,body_param_1,body_param_2,body_param_3,body_param_4"]
     lines += [f"+44,7911{i:06d},Ana,PK-{i},today,9-12" for i in range(n)]
-    content = ("\n".join(lines) + "\n").encode()
-    application = f"import-{queue}"
-    worker = Worker(queue, PGAPPNAME=application, IMPORT_ASYNC_BYTES="1024")
-    try:
-        answer = owner_api.post(
-            f"/api/v1/campaigns/{campaign.pk}/recipients/",
-            {"file": SimpleUploadedFile("big.csv", content)},
-            format="multipart",
-        )
-        assert answer.status_code == 202, answer.json()
-        report = ImportReport.objects.get(pk=answer.json()["id"])
-
-        def running():
-            report.refresh_from_db()
-            return report.status == ImportReport.Status.RUNNING
-
-        wait_for(running, 60, "the import to start")
-        time.sleep(0.5)  # mid-way: rows are being read, validated and copied
-        assert terminate_connections_of(application) >= 1
-
-        def finished():
-            report.refresh_from_db()
-            return report.status in (ImportReport.Status.COMPLETED, ImportReport.Status.FAILED)
-
-        wait_for(finished, 120, "the import to finish")
-    finally:
-        log = worker.output()
-        worker.stop()
-    assert report.status == ImportReport.Status.COMPLETED, (report.error, log)
-    assert "import retried: database lost" in log  # the connection did die mid-import
+    report, _ = _import_with_its_connection_dropped(
+        owner_api,
+        url=f"/api/v1/campaigns/{campaign.pk}/recipients/",
+        content=("\n".join(lines) + "\n").encode(),
+        name="big.csv",
+        report_model=ImportReport,
+        application=f"import-{queue}",
+        queue_name=queue,
+    )
     assert (report.rows_read, report.imported, report.rejected) == (n, n, 0)
     assert Recipient.objects.filter(campaign=campaign).count() == n
     assert stored_counts(campaign_id=campaign.pk) == counts_from_recipients(campaign_id=campaign.pk)
@@ -119,35 +130,14 @@ def test_a_contacts_import_whose_connection_dies_is_run_again_and_imports_every_
     n = 200_000
     lines = ["country_code,phone_number,name,tags,city"]
     lines += [f"+44,7911{i:06d},Ana {i},vip,Pune" for i in range(n)]
-    content = ("\n".join(lines) + "\n").encode()
-    application = f"contacts-import-{queue}"
-    worker = Worker(queue, PGAPPNAME=application, IMPORT_ASYNC_BYTES="1024")
-    try:
-        answer = owner_api.post(
-            "/api/v1/contacts/import/",
-            {"file": SimpleUploadedFile("people.csv", content)},
-            format="multipart",
-        )
-        assert answer.status_code == 202, answer.json()
-        report = ContactImport.objects.get(pk=answer.json()["id"])
-
-        def running():
-            report.refresh_from_db()
-            return report.status == ContactImport.Status.RUNNING
-
-        wait_for(running, 60, "the import to start")
-        time.sleep(0.5)
-        assert terminate_connections_of(application) >= 1
-
-        def finished():
-            report.refresh_from_db()
-            return report.status in (ContactImport.Status.COMPLETED, ContactImport.Status.FAILED)
-
-        wait_for(finished, 120, "the import to finish")
-    finally:
-        log = worker.output()
-        worker.stop()
-    assert report.status == ContactImport.Status.COMPLETED, (report.error, log)
-    assert "import retried: database lost" in log
+    report, _ = _import_with_its_connection_dropped(
+        owner_api,
+        url="/api/v1/contacts/import/",
+        content=("\n".join(lines) + "\n").encode(),
+        name="people.csv",
+        report_model=ContactImport,
+        application=f"contacts-import-{queue}",
+        queue_name=queue,
+    )
     assert (report.rows_read, report.created, report.rejected) == (n, n, 0)
     assert Contact.objects.filter(workspace=workspace_a).count() == n

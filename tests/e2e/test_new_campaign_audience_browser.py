@@ -5,8 +5,9 @@ import os
 
 import pytest
 
-from campaigns.models import Campaign, Contact, ContactList, ContactListMember
+from campaigns.models import Campaign, ContactList
 
+from ..audiences.contact_helpers import customers_list
 from ..audiences.test_new_campaign_audience import NAMED_GREETING
 from ..campaigns.conftest import make_template
 from .browser import screenshot
@@ -22,16 +23,8 @@ def test_choose_an_audience_map_the_columns_and_see_the_preview(
 ):
     named = make_template(workspace_a, NAMED_GREETING)
     template = make_template(workspace_a)  # delivery_window: body_param_1 … 4
-    customers = ContactList.objects.create(workspace=workspace_a, name="Customers")
+    customers = customers_list(workspace_a)
     ContactList.objects.create(workspace=workspace_a, name="Staff")
-    for n, name in enumerate(["Ana", "Ben"], start=1):
-        contact = Contact.objects.create(
-            workspace=workspace_a,
-            phone=f"+1415555000{n}",
-            name=name,
-            attributes={"order_id": f"PK-{n}"},
-        )
-        ContactListMember.objects.create(contact_list=customers, contact=contact)
     log_in(page, live_server)
     page.wait_for_selector("h1:has-text('Campaigns')")
     page.goto(f"{live_server.url}/campaigns/new/")
