@@ -8,6 +8,7 @@ spent (the task then re-enqueues itself, so no Celery time limit is ever hit).
 """
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -144,6 +145,7 @@ class Sender:
         )
         self.tier = TierGate(redis, waba_id=account.waba_id, limit=account.daily_unique_limit)
         started = time.monotonic()
+        tasks: list[asyncio.Task] = []
         try:
             async with AsyncGraphSender(limit=self.slots) as graph:
                 self.graph = graph
@@ -158,11 +160,19 @@ class Sender:
                 for task in tasks:
                     task.add_done_callback(self._watch_task)
                 await self._dispatch()
-                self.stop.set()
-                await asyncio.gather(*tasks, return_exceptions=True)
         finally:
+            # However the dispatcher ended (an error too: Redis out of reach), the other
+            # loops end before the queue is given back: a claim still on its way (a
+            # connection stalled by a network partition) lands in the queue first, instead
+            # of staying claimed by this sender until its lease runs out.
+            self.stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._release_queue()
             await self._flush()
+            # All it claimed is recorded or given back: its lease ends now, so the sweep can
+            # start senders for due work at once rather than when the key would expire.
+            with contextlib.suppress(Exception):
+                await redis.delete(self.beat)
             await redis.aclose()
             # The DB thread's connection dies with the thread: close it, don't leak it.
             await self._db(connections.close_all)

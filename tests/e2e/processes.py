@@ -42,7 +42,8 @@ def process_env(**extra) -> dict:
 class Worker:
     """A `celery worker` process reading its own queue (tests run in parallel)."""
 
-    def __init__(self, queue: str, *, beat: bool = False, **env):
+    def __init__(self, queue: str, *, beat: bool = False, prefix: tuple[str, ...] = (), **env):
+        # `prefix`: a command the worker runs under, e.g. ("ip", "netns", "exec", name).
         self.queue = queue
         # With beat, the periodic jobs (scheduled starts, the webhook drain…) run too, on
         # this worker's queue, from a schedule file of its own.
@@ -52,6 +53,7 @@ class Worker:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
+                *prefix,
                 sys.executable,
                 "-m",
                 "celery",
