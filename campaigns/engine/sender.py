@@ -425,8 +425,12 @@ class Sender:
             contacts=self.contacts,
         )
         self.result.outcomes += len(batch)
-        # Marks only matter while an outcome is unrecorded.
-        await self.redis.srem(marks_key(self.campaign.pk), *[o.id for o in batch])
+        # Marks only matter while an outcome is unrecorded. A sender past its lease (frozen,
+        # cut off) leaves them: the sweep may have given its rows to another sender, whose
+        # requests in flight carry the same marks. A leftover mark errs towards `unknown`,
+        # never towards a second send.
+        if not self.lease_lost and time.monotonic() < self.lease_until:
+            await self.redis.srem(marks_key(self.campaign.pk), *[o.id for o in batch])
         if wamids:
             await self._db(control.apply_early_statuses, wamids)
 

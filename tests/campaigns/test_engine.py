@@ -490,3 +490,49 @@ def test_the_messaging_limit_defers_the_excess_instead_of_failing_it(sandbox, ma
     assert Recipient.objects.filter(campaign=campaign, status="failed").count() == 0
     assert sandbox.stats()["accepted_total"] == 250
     assert_counters_match(campaign)
+
+
+def test_a_sender_past_its_lease_leaves_the_marks_of_rows_another_sender_took_over(
+    make_campaign, settings
+):
+    """Frozen or cut off past its lease, a sender's rows were recovered and claimed again by
+    another sender, whose requests carry the same marks. Recording its own late outcomes
+    must not clear those marks (a crash of the second sender would then re-send them)."""
+    import asyncio
+
+    from django.db import connections
+    from redis.asyncio import Redis as AsyncRedis
+
+    from campaigns.engine.limiter import marks_key
+    from campaigns.engine.sender import Sender
+    from campaigns.engine.store import Outcome
+    from config.redis import get_redis
+
+    campaign = make_campaign(4)
+    campaign = Campaign.objects.select_related("template", "account", "workspace").get(
+        pk=campaign.pk
+    )
+    rows = claims.claim_batch(campaign_id=campaign.pk, worker="second", size=4)
+    marks = marks_key(campaign.pk)
+    get_redis().sadd(marks, *[r.id for r in rows])  # the second sender's requests in flight
+
+    async def flush(lease_until: float) -> None:
+        sender = Sender(campaign, worker="first", slots=1, budget_seconds=1)
+        sender.redis = AsyncRedis.from_url(settings.REDIS_URL)
+        sender.lease_until = lease_until
+        sender.results = [Outcome(id=r.id, status="sent", wamid=f"wamid.{r.id}") for r in rows]
+        try:
+            await sender._flush()
+        finally:
+            await sender.redis.aclose()
+            await sender._db(connections.close_all)  # the DB thread's own connection
+            sender.db.shutdown(wait=True)
+
+    asyncio.run(flush(lease_until=time.monotonic() - 1))  # its lease ran out
+    assert {int(m) for m in get_redis().smembers(marks)} == {r.id for r in rows}
+    assert set(Recipient.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
+        "sending"
+    }  # nor did its outcomes touch the rows the second sender holds
+
+    asyncio.run(flush(lease_until=time.monotonic() + 30))  # within its lease: its own rows
+    assert get_redis().smembers(marks) == set()
