@@ -17,15 +17,13 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.databases import ensure_database
+from bench.databases import database_for, run_child
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/broadcast_bench"
 ROWS = int(os.environ.get("BENCH_CONTACTS_ROWS", "1000000"))
 TARGET_RATE = 50_000.0
@@ -88,23 +86,11 @@ def write_csv(path: Path, n: int, seed: int) -> dict:
 
 
 def _child(command: str, args: dict, env: dict) -> dict:
-    cmd = [sys.executable, "-m", "bench.bench_contacts", command, json.dumps(args)]
-    done = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        output = (done.stdout + done.stderr)[-4000:]
-        raise RuntimeError(f"bench child {command!r} failed ({done.returncode}):\n{output}")
-    return json.loads(lines[-1])
+    return run_child("bench.bench_contacts", command, args, env, timeout=CHILD_TIMEOUT_S)
 
 
 def _database_url() -> str:
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        return os.environ["DATABASE_URL"]
-    return ensure_database(BENCH_DATABASE_URL)
+    return database_for(BENCH_DATABASE_URL)
 
 
 def run() -> list[dict]:

@@ -55,3 +55,26 @@ if __name__ == "__main__":
     django.setup()
     module, result_path = sys.argv[1:3]
     Path(result_path).write_text(json.dumps(importlib.import_module(module).run()))
+
+
+def database_for(bench_url: str) -> str:
+    """The configured PostgreSQL (this process runs on it), or `bench_url` (created when
+    missing) when Django runs on SQLite."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return os.environ["DATABASE_URL"]
+    return ensure_database(bench_url)
+
+
+def run_child(module: str, command: str, args: dict, env: dict, *, timeout: float) -> dict:
+    """Run `python -m MODULE COMMAND ARGS` (a benchmark's child process: its figures are its
+    own process's) in the project's root and return the JSON object it prints last."""
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", module, command, json.dumps(args)]
+    done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        output = (done.stdout + done.stderr)[-4000:]
+        raise RuntimeError(f"bench child {command!r} failed ({done.returncode}):\n{output}")
+    return json.loads(lines[-1])
