@@ -21,10 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 
-from bench.databases import ensure_database
+from bench.databases import figures_in_child
 from bench.engine_params import HOST, LATENCY_MS, RATE, ROOT, WORKERS
 from bench.engine_procs import (
     WorkerTree,
@@ -47,26 +46,7 @@ def run() -> list[dict]:
     url = os.environ.get(
         "BENCH_LOOP_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/broadcast_bench_loop"
     )
-    from django.conf import settings
-
-    parts = urllib.parse.urlsplit(settings.REDIS_URL)
-    redis_url = urllib.parse.urlunsplit(parts._replace(path=f"/{REDIS_DB}"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": ensure_database(url),
-        "REDIS_URL": redis_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "LOG_LEVEL": "WARNING",
-    }
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
-        result = Path(out.name)
-    try:
-        subprocess.run(
-            [venv_python(), "-m", "bench.bench_loop", str(result)], cwd=ROOT, env=env, check=True
-        )
-        return json.loads(result.read_text())
-    finally:
-        result.unlink(missing_ok=True)
+    return figures_in_child("bench.bench_loop", url=url, redis_db=REDIS_DB, args=())
 
 
 def _reset() -> None:

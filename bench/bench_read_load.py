@@ -39,11 +39,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.databases import ensure_database
+from bench.databases import figures_in_child
 from bench.engine_params import HOST, RATE, ROOT, WORKERS
 from bench.engine_procs import (
     WorkerTree,
@@ -70,29 +69,7 @@ def run() -> list[dict]:
     url = os.environ.get(
         "BENCH_READ_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/broadcast_bench_read"
     )
-    from django.conf import settings
-
-    parts = urllib.parse.urlsplit(settings.REDIS_URL)
-    redis_url = urllib.parse.urlunsplit(parts._replace(path=f"/{REDIS_DB}"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": ensure_database(url),
-        "REDIS_URL": redis_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "LOG_LEVEL": "WARNING",
-    }
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
-        result = Path(out.name)
-    try:
-        subprocess.run(
-            [venv_python(), "-m", "bench.bench_read_load", "child", str(result)],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-        return json.loads(result.read_text())
-    finally:
-        result.unlink(missing_ok=True)
+    return figures_in_child("bench.bench_read_load", url=url, redis_db=REDIS_DB, args=("child",))
 
 
 def _reset() -> None:

@@ -48,15 +48,6 @@ def rows_on_postgres(module: str, url: str) -> list[dict] | None:
         result.unlink(missing_ok=True)
 
 
-if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
-    import django
-
-    django.setup()
-    module, result_path = sys.argv[1:3]
-    Path(result_path).write_text(json.dumps(importlib.import_module(module).run()))
-
-
 def database_for(bench_url: str) -> str:
     """The configured PostgreSQL (this process runs on it), or `bench_url` (created when
     missing) when Django runs on SQLite."""
@@ -78,3 +69,40 @@ def run_child(module: str, command: str, args: dict, env: dict, *, timeout: floa
         output = (done.stdout + done.stderr)[-4000:]
         raise RuntimeError(f"bench child {command!r} failed ({done.returncode}):\n{output}")
     return json.loads(lines[-1])
+
+
+def figures_in_child(module: str, *, url: str, redis_db: int, args: tuple = ()) -> list[dict]:
+    """Run `python -m MODULE *ARGS RESULT` on the database `url` (created when missing) and
+    Redis database `redis_db` of the configured server; return the figures it wrote to
+    RESULT (a JSON file). The full-loop and read-load benches measure their own processes."""
+    from django.conf import settings
+
+    parts = urllib.parse.urlsplit(settings.REDIS_URL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": ensure_database(url),
+        "REDIS_URL": urllib.parse.urlunsplit(parts._replace(path=f"/{redis_db}")),
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "LOG_LEVEL": "WARNING",
+    }
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        result = Path(out.name)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", module, *args, str(result)],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            check=True,
+        )
+        return json.loads(result.read_text())
+    finally:
+        result.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
+    import django
+
+    django.setup()
+    module, result_path = sys.argv[1:3]
+    Path(result_path).write_text(json.dumps(importlib.import_module(module).run()))
