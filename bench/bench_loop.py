@@ -28,6 +28,7 @@ from bench.engine_params import HOST, LATENCY_MS, RATE, ROOT, WORKERS
 from bench.engine_procs import (
     WorkerTree,
     free_port,
+    process_cpu,
     stop,
     tail,
     venv_python,
@@ -122,18 +123,6 @@ def _start_worker(sandbox_url: str, log) -> subprocess.Popen:
     )
 
 
-def _postgres_cpu() -> float:
-    import psutil
-
-    total = 0.0
-    for p in psutil.process_iter(["name"]):
-        if (p.info.get("name") or "").startswith("postgres"):
-            with contextlib.suppress(psutil.Error):
-                t = p.cpu_times()
-                total += t.user + t.system
-    return total
-
-
 def _child(result_path: str) -> None:
     import django
 
@@ -170,7 +159,8 @@ def _child(result_path: str) -> None:
         wait_worker(worker)
         trees = {"worker": WorkerTree(worker.pid), "web": WorkerTree(web.pid)}
         trees["sandbox"] = WorkerTree(sandbox.pid)
-        cpu0 = {k: t.cpu_seconds() for k, t in trees.items()} | {"postgres": _postgres_cpu()}
+        cpu0 = {k: t.cpu_seconds() for k, t in trees.items()}
+        cpu0["postgres"] = process_cpu("postgres")
         wall0 = time.monotonic()
 
         campaign_send(user=user, campaign=campaign, worker_count=WORKERS, rate_limit=RATE)
@@ -191,7 +181,7 @@ def _child(result_path: str) -> None:
             )
         wall = time.monotonic() - wall0
         cpu = {k: t.cpu_seconds() - cpu0[k] for k, t in trees.items()}
-        cpu["postgres"] = _postgres_cpu() - cpu0["postgres"]
+        cpu["postgres"] = process_cpu("postgres") - cpu0["postgres"]
         stats = session.get(f"{base}/__sandbox/stats", timeout=10).json()
         figures = _figures(campaign, stats, cpu, wall, connection)
         figures["counters_ok"] = stored_counts(campaign_id=campaign.pk) == counts_from_recipients(

@@ -47,6 +47,8 @@ from bench.engine_params import HOST, RATE, ROOT, WORKERS
 from bench.engine_procs import (
     WorkerTree,
     free_port,
+    machine_cpu,
+    process_cpu,
     stop,
     tail,
     venv_python,
@@ -133,28 +135,6 @@ def _sent_between(campaign, t0: float, t1: float) -> int:
     ).count()
 
 
-def _named_cpu(prefix: str) -> float:
-    """The CPU seconds of every process whose name starts with `prefix`, with those of their
-    exited children (a PostgreSQL backend that closed between two samples, reaped by the
-    postmaster, still counts; bench_loop's _postgres_cpu loses it)."""
-    import psutil
-
-    total = 0.0
-    for p in psutil.process_iter(["name"]):
-        if (p.info.get("name") or "").startswith(prefix):
-            with contextlib.suppress(psutil.Error):
-                t = p.cpu_times()
-                total += t.user + t.system + t.children_user + t.children_system
-    return total
-
-
-def _machine_cpu() -> float:
-    import psutil
-
-    t = psutil.cpu_times()
-    return t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
-
-
 def _sleep_until(t: float) -> None:
     while (left := t - time.time()) > 0:
         time.sleep(min(left, 1.0))
@@ -233,9 +213,9 @@ def _child(result_path: str) -> None:
 
         def cpu_now() -> dict:
             return {k: t.cpu_seconds() for k, t in trees.items()} | {
-                "postgres": _named_cpu("postgres"),
-                "redis": _named_cpu("redis-server"),
-                "all (machine)": _machine_cpu(),
+                "postgres": process_cpu("postgres"),
+                "redis": process_cpu("redis-server"),
+                "all (machine)": machine_cpu(),
             }
 
         _sleep_until(baseline[0])

@@ -129,3 +129,25 @@ class WorkerTree:
                 times = p.cpu_times()
                 total += times.user + times.system
         return total
+
+
+def process_cpu(prefix: str) -> float:
+    """The CPU seconds of every process whose name starts with `prefix`, with those of their
+    exited children (a PostgreSQL backend that closed between two samples, reaped by the
+    postmaster, still counts)."""
+    import psutil
+
+    total = 0.0
+    for p in psutil.process_iter(["name"]):
+        if (p.info.get("name") or "").startswith(prefix):
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def machine_cpu() -> float:
+    import psutil
+
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
