@@ -1,9 +1,11 @@
 """Webhook storms (issue 18) against the receiver as production runs it (gunicorn with
 gunicorn.conf.py and config.wsgi's fast path, on the test's database): every status delivered
 ten times, concurrently, by several clients; statuses for sends whose wamid is not recorded
-yet; a few thousand POSTs at once. Every POST is acknowledged, nothing is counted twice,
-nothing is lost: every recipient ends read, the counters and the per-minute timeline equal a
-recount. (Throughput and p99 are `make bench`'s: python -m bench webhooks.)"""
+yet; a burst of 20,000 distinct POSTs from 16 clients (measured alone: p50 17 ms, p99 48 ms,
+the client's own time included; held here to a 1 s bound). Every POST is acknowledged,
+nothing is counted twice, nothing is lost: every recipient ends read, the counters and the
+per-minute timeline equal a recount. (Throughput and the 100 ms p99 target are `make
+bench`'s: python -m bench webhooks.)"""
 
 import hashlib
 import hmac
@@ -127,6 +129,77 @@ def test_duplicated_concurrent_and_early_statuses_count_once(receiver, workspace
         pass
 
     assert WebhookEvent.objects.count() >= len(bodies)  # every distinct POST stored
+    assert not WebhookEvent.objects.exclude(status=WebhookEvent.Status.PROCESSED).exists()
+    ended = Counter(Recipient.objects.filter(campaign=campaign).values_list("status", flat=True))
+    assert ended == {"read": n}, ended
+    assert stored_counts(campaign_id=campaign.pk) == counts_from_recipients(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    assert (campaign.read_count, campaign.delivered_count, campaign.sent_count) == (n, 0, 0)
+    timeline = TimelineMinute.objects.filter(campaign=campaign).aggregate(
+        delivered=Sum("delivered"), read=Sum("read")
+    )
+    assert timeline == {"delivered": n, "read": n}
+
+
+BURST_RECIPIENTS = 10_000  # × delivered and read: 20,000 POSTs
+BURST_CLIENTS = 16
+BURST_P99_BOUND_S = 1.0  # the 100 ms target is `make bench`'s (webhooks); here, a bound
+
+
+def test_a_burst_of_20000_posts_is_acknowledged_and_counted_once(receiver, workspace_a):
+    """20,000 distinct status POSTs at once from 16 clients: every one acknowledged, every
+    recipient ends read, nothing counted twice. The POSTs' p99 is reported; CI holds it to a
+    bound ten times the benchmark's target, which a lost lock or a per-POST query would break."""
+    url = receiver
+    campaign = CampaignFactory(template__account__workspace=workspace_a, status="running")
+    account = campaign.account
+    n = BURST_RECIPIENTS
+    now = timezone.now()
+    Recipient.objects.bulk_create(
+        [
+            Recipient(
+                campaign=campaign,
+                phone=f"+1556{i:07d}",
+                status="sent",
+                wamid=f"wamid.burst.{i}",
+                sent_at=now,
+            )
+            for i in range(n)
+        ],
+        batch_size=5000,
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(total_recipients=n, sent_count=n)
+    base = int(time.time()) - 60
+    burst = [
+        body_for(
+            account,
+            {
+                "id": f"wamid.burst.{i}",
+                "status": state,
+                "timestamp": str(base + step),
+                "recipient_id": f"1556{i:07d}",
+            },
+        )
+        for i in range(n)
+        for step, state in ((1, "delivered"), (2, "read"))
+    ]
+    random.Random(11).shuffle(burst)
+
+    def timed(body_and_signature) -> tuple[int, float]:
+        started = time.perf_counter()
+        status = post(url, *body_and_signature)
+        return status, time.perf_counter() - started
+
+    with ThreadPoolExecutor(BURST_CLIENTS) as pool:
+        answers = list(pool.map(timed, burst))
+    assert [s for s, _ in answers].count(200) == len(burst)
+    latencies = sorted(t for _, t in answers)
+    p99 = latencies[int(len(latencies) * 0.99)]
+    p50 = latencies[len(latencies) // 2]
+    assert p99 < BURST_P99_BOUND_S, f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+
+    while webhook_events_drain(max_seconds=10).events:
+        pass
     assert not WebhookEvent.objects.exclude(status=WebhookEvent.Status.PROCESSED).exists()
     ended = Counter(Recipient.objects.filter(campaign=campaign).values_list("status", flat=True))
     assert ended == {"read": n}, ended
