@@ -67,6 +67,24 @@ def body_for(account, status: dict) -> tuple[bytes, str]:
     return body, "sha256=" + hmac.new(account.app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def delivered_and_read(account, n: int, *, wamid: str, phone: str) -> list[tuple[bytes, str]]:
+    """The signed delivered and read POSTs of recipients 0…n-1 (`{wamid}.{i}`, +{phone}i)."""
+    base = int(time.time()) - 60
+    return [
+        body_for(
+            account,
+            {
+                "id": f"{wamid}.{i}",
+                "status": state,
+                "timestamp": str(base + step),
+                "recipient_id": f"{phone}{i:07d}",
+            },
+        )
+        for i in range(n)
+        for step, state in ((1, "delivered"), (2, "read"))
+    ]
+
+
 def post(url, body, signature) -> int:
     request = urllib.request.Request(
         url,
@@ -100,20 +118,7 @@ def test_duplicated_concurrent_and_early_statuses_count_once(receiver, workspace
     Campaign.objects.filter(pk=campaign.pk).update(
         total_recipients=n, sent_count=RECORDED, sending_count=NOT_YET
     )
-    base = int(time.time()) - 60
-    bodies = [
-        body_for(
-            account,
-            {
-                "id": f"wamid.storm.{i}",
-                "status": state,
-                "timestamp": str(base + step),
-                "recipient_id": f"1555{i:07d}",
-            },
-        )
-        for i in range(n)
-        for step, state in ((1, "delivered"), (2, "read"))
-    ]
+    bodies = delivered_and_read(account, n, wamid="wamid.storm", phone="1555")
     storm = [b for b in bodies for _ in range(COPIES)]
     random.Random(7).shuffle(storm)
 
@@ -169,20 +174,7 @@ def test_a_burst_of_20000_posts_is_acknowledged_and_counted_once(receiver, works
         batch_size=5000,
     )
     Campaign.objects.filter(pk=campaign.pk).update(total_recipients=n, sent_count=n)
-    base = int(time.time()) - 60
-    burst = [
-        body_for(
-            account,
-            {
-                "id": f"wamid.burst.{i}",
-                "status": state,
-                "timestamp": str(base + step),
-                "recipient_id": f"1556{i:07d}",
-            },
-        )
-        for i in range(n)
-        for step, state in ((1, "delivered"), (2, "read"))
-    ]
+    burst = delivered_and_read(account, n, wamid="wamid.burst", phone="1556")
     random.Random(11).shuffle(burst)
 
     def timed(body_and_signature) -> tuple[int, float]:
