@@ -116,6 +116,7 @@ class CampaignViewSet(AudienceActions, LifecycleActions, ReportActions, viewsets
             offer_expires_at=data.get("offer_expires_at"),
             audience=data.get("audience"),
             mapping=data.get("mapping"),
+            numbers=data.get("numbers"),
         )
         campaign.refresh_from_db()
         body = CampaignSerializer(campaign).data

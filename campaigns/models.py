@@ -20,7 +20,9 @@ from whatsapp.models import WhatsAppAccount
 # The ranges a campaign's settings may take, declared once: the fields' validators, the check
 # constraints, the API's serializers and the dashboard's form all read them (inclusive).
 WORKER_COUNT_RANGE = (1, 100)
-RATE_LIMIT_RANGE = (1, 1000)
+# A campaign sends at most 1,000 msg/s per number it sends from (models_numbers.py): the
+# range is that of a full pool, and the services check it against the campaign's numbers.
+RATE_LIMIT_RANGE = (1, 10_000)
 
 
 def _in_range(bounds: tuple[int, int]) -> list:
@@ -232,6 +234,19 @@ class Recipient(models.Model):
         db_index=False,
         db_constraint=False,
         related_name="recipients",
+    )
+    # The number the recipient was (last) claimed to be sent from: its own campaign's account
+    # or one of the campaign's pool (models_numbers.py); null until claimed. Set by the
+    # claim's own UPDATE. No constraint or index: matched only together with a wamid, an id
+    # or a phone (status webhooks, replies, clicks), and numbers in use cannot be deleted.
+    number = models.ForeignKey(
+        WhatsAppAccount,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
     )
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=255, blank=True)
@@ -503,9 +518,11 @@ from .models_audiences import (  # noqa: E402  (their own module: this one is lo
     Segment,
 )
 from .models_clicks import Click  # noqa: E402
+from .models_numbers import CampaignNumber  # noqa: E402
 
 __all__ = [
     "Campaign",
+    "CampaignNumber",
     "Click",
     "Contact",
     "ContactImport",

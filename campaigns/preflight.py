@@ -13,6 +13,7 @@ from config.redis import get_redis
 from whatsapp.variables import OFFER_COLUMN, variables_for
 
 from .models import Campaign, OptOut, Recipient
+from .models_numbers import numbers_of
 
 PREFIX_DIGITS = 4  # "+" and up to 3 digits: every calling code is 1–3 digits, prefix-free
 
@@ -35,6 +36,23 @@ def unique_sent_last_24h(waba_id: str) -> int:
         .distinct()
         .count()
     )
+
+
+def _number_warnings(numbers: list) -> list[str]:
+    """What stands in the way of each number the campaign sends from (named when several)."""
+    warnings = []
+    for account in numbers:
+        which = f" ({account})" if len(numbers) > 1 else ""
+        if account.state != account.State.ACTIVE:
+            warnings.append(f"The WhatsApp account{which} needs attention: {account.state_reason}")
+        if blocked := account.blocked_reason():
+            warnings.append(f"Meta does not let this account{which} send: {blocked}")
+        if account.quality_flagged:
+            warnings.append(
+                f"Meta flagged this number{which} for low quality: if it does not improve, "
+                "its messaging limit is lowered."
+            )
+    return warnings
 
 
 def campaign_preflight(campaign: Campaign) -> dict:
@@ -70,7 +88,9 @@ def campaign_preflight(campaign: Campaign) -> dict:
             }
         )
     account = campaign.account
-    rate = min(campaign.rate_limit, account.throughput)
+    numbers = numbers_of(campaign)
+    capacity = sum(n.throughput for n in numbers)
+    rate = min(campaign.rate_limit, capacity)
     limit = account.daily_unique_limit
     used = unique_sent_last_24h(account.waba_id) if limit is not None else None
     headroom = None if limit is None else max(0, limit - used)
@@ -87,20 +107,13 @@ def campaign_preflight(campaign: Campaign) -> dict:
         )
     if opted_out:
         warnings.append(f"{opted_out} recipients opted out since the import: they are skipped.")
-    if campaign.rate_limit > account.throughput:
+    if campaign.rate_limit > capacity:
+        which = "The number sends" if len(numbers) == 1 else f"Its {len(numbers)} numbers send"
         warnings.append(
-            f"The number sends at most {account.throughput} msg/s; the campaign's "
+            f"{which} at most {capacity} msg/s; the campaign's "
             f"rate of {campaign.rate_limit} cannot be reached."
         )
-    if account.state != account.State.ACTIVE:
-        warnings.append(f"The WhatsApp account needs attention: {account.state_reason}")
-    if blocked := account.blocked_reason():
-        warnings.append(f"Meta does not let this account send: {blocked}")
-    if account.quality_flagged:
-        warnings.append(
-            "Meta flagged this number for low quality: if it does not improve, its messaging "
-            "limit is lowered."
-        )
+    warnings += _number_warnings(numbers)
     return {
         "recipients": campaign.total_recipients,
         "to_send": to_send,
@@ -108,6 +121,15 @@ def campaign_preflight(campaign: Campaign) -> dict:
         "opted_out_since_import": opted_out,
         "estimated_seconds": round(to_send / rate, 1) if rate else None,
         "effective_rate": rate,
+        "numbers": [
+            {
+                "id": str(n.pk),
+                "name": n.name,
+                "display_phone_number": n.display_phone_number,
+                "throughput": n.throughput,
+            }
+            for n in numbers
+        ],
         "messaging_limit": limit,
         "unique_sent_last_24h": used,
         "tier_headroom": headroom,

@@ -11,6 +11,7 @@ from accounts.selectors import get_scoped_or_404, scoped
 
 from .importing.phones import normalize
 from .models import Campaign, OptOut, Recipient, TimelineMinute
+from .models_numbers import numbers_of
 from .preflight import campaign_actual_cost
 from .tracking.statuses import HELD
 from .tracking.timeline import KINDS
@@ -19,7 +20,12 @@ DEFERRED_SHOWN = 100
 
 
 def campaign_list_for_user(*, user, status: str | None = None) -> QuerySet[Campaign]:
-    qs = scoped(Campaign.objects.select_related("template", "account", "workspace"), user=user)
+    qs = scoped(
+        Campaign.objects.select_related("template", "account", "workspace").prefetch_related(
+            "pool"
+        ),
+        user=user,
+    )
     if status:
         qs = qs.filter(status=status)
     return qs
@@ -224,7 +230,8 @@ def campaign_send_rate(campaign: Campaign) -> float:
     attempts = (recent["sent"] or 0) + (recent["failed"] or 0)
     if attempts:
         return attempts / 120
-    return float(min(campaign.rate_limit, campaign.account.throughput or campaign.rate_limit))
+    capacity = sum(n.throughput for n in numbers_of(campaign))
+    return float(min(campaign.rate_limit, capacity or campaign.rate_limit))
 
 
 def campaign_eta(campaign: Campaign, *, deferred: dict | None = None) -> datetime | None:

@@ -42,6 +42,7 @@ class CampaignSerializer(serializers.ModelSerializer):
     breaker = serializers.SerializerMethodField()
     deferred_until = serializers.SerializerMethodField()
     send_path = serializers.SerializerMethodField()
+    numbers = serializers.SerializerMethodField()
 
     class Meta:
         model = Campaign
@@ -53,6 +54,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "template_id",
             "template_name",
             "account",
+            "numbers",
             "total_recipients",
             "pending",
             "sending",
@@ -108,6 +110,12 @@ class CampaignSerializer(serializers.ModelSerializer):
         """A running campaign whose only remaining recipients wait for a later attempt
         (Meta's limits, the messaging tier) resumes then; null otherwise."""
         return campaign_deferred_until(obj)
+
+    def get_numbers(self, obj) -> list[str]:
+        """The WhatsApp accounts (numbers) the campaign sends from: its own `account` first,
+        then the numbers it also sends from (the same WABA's), spread by the engine."""
+        pool = sorted(str(n.account_id) for n in obj.pool.all())
+        return [str(obj.account_id), *pool]
 
     def get_send_path(self, obj) -> str:
         """The endpoint the campaign's sends take, from its account and template as they are
@@ -179,6 +187,19 @@ def mapping_field() -> serializers.JSONField:
     )
 
 
+def numbers_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=50,
+        help_text="WhatsApp account ids of the numbers to send from besides the template's "
+        "own (`account`, which may be listed too): the workspace's numbers on the same WABA, "
+        "10 in all at most. Recipients are spread across them, each number paced by its own "
+        "throughput; `rate_limit` may then be up to 1,000 per number. `[]`: the template's "
+        "number only. Editable while draft, scheduled or paused.",
+    )
+
+
 class CampaignCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     template_id = serializers.UUIDField()
@@ -195,6 +216,7 @@ class CampaignCreateSerializer(serializers.Serializer):
     offer_expires_at = offer_expires_field()
     audience = audience_field()
     mapping = mapping_field()
+    numbers = numbers_field()
 
 
 class CampaignUpdateSerializer(serializers.Serializer):
@@ -210,10 +232,18 @@ class CampaignUpdateSerializer(serializers.Serializer):
     offer_expires_at = offer_expires_field()
     audience = audience_field()
     mapping = mapping_field()
+    numbers = numbers_field()
 
 
 class RecipientSerializer(serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
+    number = serializers.UUIDField(
+        source="number_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The WhatsApp account (number) it was sent from: one of the campaign's "
+        "`numbers`; null until it is sent.",
+    )
 
     class Meta:
         model = Recipient
@@ -235,6 +265,7 @@ class RecipientSerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "pricing_category",
             "send_path",
+            "number",
             "error",
         ]
 

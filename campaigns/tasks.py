@@ -38,6 +38,7 @@ def campaign_sender(campaign_id: str, sender_no: int = 0) -> str:
             worker=worker,
             budget_seconds=settings.ENGINE_TASK_BUDGET_SECONDS,
             slot=(control.slot_key(campaign_id, sender_no), worker),
+            sender_no=sender_no,
         )
     finally:
         control.slot_release(campaign_id, sender_no, worker)

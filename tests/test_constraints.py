@@ -44,7 +44,12 @@ def test_a_phone_number_appears_once_per_campaign():
 
 
 # Just outside the ranges the model declares (Campaign.RATE_LIMIT_RANGE, WORKER_COUNT_RANGE).
-OUT_OF_RANGE = [("rate_limit", 0), ("rate_limit", 1001), ("worker_count", 0), ("worker_count", 101)]
+OUT_OF_RANGE = [
+    ("rate_limit", 0),
+    ("rate_limit", 10_001),
+    ("worker_count", 0),
+    ("worker_count", 101),
+]
 
 
 @pytest.mark.parametrize(("field", "value"), OUT_OF_RANGE)
@@ -57,7 +62,7 @@ def test_rates_and_worker_counts_stay_in_range(field, value):
     ("field", "value"),
     [
         ("rate_limit", 1),
-        ("rate_limit", 1000),
+        ("rate_limit", 10_000),
         ("worker_count", 1),
         ("worker_count", 100),
     ],

@@ -33,22 +33,28 @@ def _uuid(value):
     return value if connection.vendor == "postgresql" else value.hex
 
 
+def _nullable_uuid(value):
+    return None if value is None else _uuid(value)
+
+
 def claim_batch(
     *,
     campaign_id,
     worker: str,
     size: int,
+    number_id=None,
     offer_expiry: OfferExpiry | None = None,
     cap: Cap | None = None,
 ) -> list[Claimed]:
-    """Mark up to `size` due pending recipients as sending for `worker`, in id order.
+    """Mark up to `size` due pending recipients as sending for `worker`, from the number
+    `number_id` (None: the campaign's own account), in id order.
 
-    `offer_expiry(values)`: when a row's limited-time offer ends (Unix ms; None: no end);
-    rows past it are skipped (`offer_expired`) in the same transaction, never sent. `cap`:
-    the frequency cap on the template's category (audiences/cap.py; None: no statement).
+        `offer_expiry(values)`: when a row's limited-time offer ends (Unix ms; None: no end);
+        rows past it are skipped (`offer_expired`) in the same transaction, never sent. `cap`:
+        the frequency cap on the template's category (audiences/cap.py; None: no statement).
 
-    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimers never wait for or take the same
-    rows. SQLite: its single writer serialises claimers (IMMEDIATE transactions).
+        PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimers never wait for or take the same
+        rows. SQLite: its single writer serialises claimers (IMMEDIATE transactions).
     """
     now = timezone.now()
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
@@ -57,14 +63,14 @@ def claim_batch(
             cap_lock(c, cap)  # two capped campaigns' claims of one number: one after the other
         c.execute(
             f"""UPDATE {TABLE} SET status = 'sending', claimed_at = %s, claimed_by = %s,
-                    attempts = attempts + 1
+                    attempts = attempts + 1, number_id = %s
                 WHERE id IN (
                     SELECT id FROM {TABLE}
                     WHERE campaign_id = %s AND status = 'pending'
                       AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
                     ORDER BY id LIMIT %s {lock})
                 RETURNING id, phone, "values", attempts""",
-            [now, worker, _uuid(campaign_id), now, size],
+            [now, worker, _nullable_uuid(number_id), _uuid(campaign_id), now, size],
         )
         rows = c.fetchall()
         if rows:

@@ -13,27 +13,28 @@ handled by Meta's answer (131055, docs/errors.md), not by a per-message check.
 
 from templates_app.models import MessageTemplate
 from whatsapp.client import MARKETING_MESSAGES, MESSAGES
+from whatsapp.models import WhatsAppAccount
 
 from ..models import Campaign
 
 
-def send_path(campaign: Campaign) -> str:
+def send_path(campaign: Campaign, number: WhatsAppAccount | None = None) -> str:
     """ "marketing_messages" for a MARKETING template on an account with the Marketing
-    Messages API on, else "messages"."""
+    Messages API on, else "messages". `number`: the one sending (a campaign's numbers may
+    differ); by default the campaign's own."""
     if (
-        campaign.account.marketing_messages_api
-        and campaign.template.category == MessageTemplate.Category.MARKETING
-    ):
+        number or campaign.account
+    ).marketing_messages_api and campaign.template.category == MessageTemplate.Category.MARKETING:
         return MARKETING_MESSAGES
     return MESSAGES
 
 
-def path_extras(campaign: Campaign) -> dict:
+def path_extras(campaign: Campaign, number: WhatsAppAccount | None = None) -> dict:
     """The fields the Marketing Messages API adds to the /messages body; {} for /messages.
 
     `product_policy`: with CLOUD_API_FALLBACK Meta delivers through the Cloud API when the
     MM API cannot; with STRICT it does not, and the message fails."""
-    if send_path(campaign) != MARKETING_MESSAGES:
+    if send_path(campaign, number) != MARKETING_MESSAGES:
         return {}
     return {
         "product_policy": campaign.marketing_policy,

@@ -34,6 +34,7 @@ def sender_finished(*, campaign_id, sender_no: int, result: RunResult) -> None:
             campaign_id=campaign_id,
             reason=result.extra.get("reason", ""),
             code=result.extra.get("code"),
+            account_id=result.extra.get("account_id"),
         )
     elif result.reason == "budget":
         campaign_sender.delay(str(campaign_id), sender_no)
@@ -57,11 +58,12 @@ def sender_finished(*, campaign_id, sender_no: int, result: RunResult) -> None:
             campaign_finish_if_done(campaign_id=campaign_id)
 
 
-def engine_pause(*, campaign_id, reason: str, code: int | None) -> None:
+def engine_pause(*, campaign_id, reason: str, code: int | None, account_id=None) -> None:
     """An account- or template-level error: pause, say why, and do what the error's rule
     says about the rest (whatsapp/errors.py): take over the template status Meta reported
     (which pauses every running campaign on the template), re-read a catalogue that may be
-    out of date, flag a connection that needs a person."""
+    out of date, flag a connection that needs a person (`account_id`: the number whose send
+    met the error; by default the campaign's own)."""
     campaign = Campaign.objects.select_related("template", "account").get(pk=campaign_id)
     rule = classify(code) if code is not None else None
     if rule is not None and rule.template_status:
@@ -83,7 +85,7 @@ def engine_pause(*, campaign_id, reason: str, code: int | None) -> None:
         account_id = str(campaign.account_id)
         transaction.on_commit(lambda: templates_sync_account.delay(account_id))
     if rule is not None and rule.needs_attention:
-        WhatsAppAccount.objects.filter(pk=campaign.account_id).update(
+        WhatsAppAccount.objects.filter(pk=account_id or campaign.account_id).update(
             state=WhatsAppAccount.State.NEEDS_ATTENTION, state_reason=reason
         )
     logger.warning(

@@ -25,10 +25,12 @@ from templates_app.services import TemplateNotSendable, template_require_sendabl
 from whatsapp import callback
 from whatsapp.async_client import AsyncGraphSender
 from whatsapp.errors import WhatsAppError
+from whatsapp.models import WhatsAppAccount
 from whatsapp.payload import PayloadBuilder, PayloadError
 
 from ..audiences.cap import cap_for
 from ..models import Campaign
+from ..models_numbers import numbers_of
 from ..tracking.clicks import click_token
 from . import claims, control, paths, store
 from .breaker import Breaker, BreakerSettings, quality_key
@@ -64,12 +66,27 @@ class RunResult:
 
 
 class Sender:
-    def __init__(self, campaign: Campaign, *, worker: str, slots: int, budget_seconds: float):
+    def __init__(
+        self,
+        campaign: Campaign,
+        *,
+        worker: str,
+        slots: int,
+        budget_seconds: float,
+        number: WhatsAppAccount | None = None,
+    ):
         self.campaign = campaign
+        # The number this sender sends from: the campaign's own, or one of its pool
+        # (models_numbers.py); its throughput paces it, the WABA's limit is shared.
+        self.number = number or campaign.account
+        self.pooled = False  # one of several numbers: its pause reasons name it
         self.worker = worker
         self.slots = max(1, slots)
         self.budget = budget_seconds
-        self.batch_size = max(10, min(settings.ENGINE_BATCH_MAX, campaign.rate_limit * 2))
+        # About two seconds of this sender's sends: a slow number of a pool must not hold
+        # rows a faster one would send sooner.
+        rate = min(campaign.rate_limit, self.number.throughput or campaign.rate_limit)
+        self.batch_size = max(10, min(settings.ENGINE_BATCH_MAX, rate * 2))
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-db")
         self.queue: asyncio.Queue = asyncio.Queue()
         self.results: list[store.Outcome] = []
@@ -106,7 +123,8 @@ class Sender:
         # A limited-time offer over by its send time is skipped at the claim, never sent.
         self.offer_expiry = self.builder.offer_ms if self.builder.offer_column else None
         # /messages or the Marketing Messages API, with its extra fields: once per sender.
-        self.path, self.extras = paths.send_path(campaign), paths.path_extras(campaign)
+        self.path = paths.send_path(campaign, self.number)
+        self.extras = paths.path_extras(campaign, self.number)
         # The frequency cap, and whether sends touch contacts (docs/audiences.md §6): once.
         self.cap, self.contacts = cap_for(campaign), bool(campaign.audience)
 
@@ -132,7 +150,7 @@ class Sender:
     # --- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> RunResult:
-        account = self.campaign.account
+        account = self.number
         redis = AsyncRedis.from_url(settings.REDIS_URL)
         self.redis = redis
         self.limiter = RateLimiter(
@@ -179,7 +197,11 @@ class Sender:
             self.db.shutdown(wait=True)
         if self.pause_reason:
             self.result.reason = "paused"
-            self.result.extra = {"reason": self.pause_reason, "code": self.pause_code}
+            self.result.extra = {
+                "reason": self.pause_reason,
+                "code": self.pause_code,
+                "account_id": str(self.number.pk),
+            }
         elif self.drained:
             self.result.reason = "drained"
         elif not self.result.reason:
@@ -196,6 +218,7 @@ class Sender:
                 claims.claim_batch,
                 campaign_id=self.campaign.pk,
                 worker=self.worker,
+                number_id=self.number.pk,
                 size=self.batch_size,
                 offer_expiry=self.offer_expiry,
                 cap=self.cap,
@@ -337,6 +360,8 @@ class Sender:
     def _pause(self, reason: str, code: int | None) -> None:
         """Stop this sender; the task pauses the campaign with the first reason seen."""
         if not self.pause_reason:
+            if self.pooled:  # which of the campaign's numbers met it
+                reason = f"{reason} [sending from {self.number}]"
             self.pause_reason, self.pause_code = reason, code
             self.stop.set()
 
@@ -345,7 +370,7 @@ class Sender:
         self.results.append(store.Outcome(row.id, "pending", released=True))
 
     async def _send(self, row: claims.Claimed):
-        account = self.campaign.account
+        account = self.number
         try:
             payload = self.builder.build(
                 row.phone, row.values, callback.encode(row.id), recipient_id=row.id
@@ -465,9 +490,7 @@ class Sender:
     async def _read_limits(self) -> None:
         """The number's throughput and the messaging limit as the account has them now: a
         THROUGHPUT_UPGRADE or a new limit from Meta (whatsapp.health) applies within seconds."""
-        throughput, limit = await self._db(
-            store.account_limits, account_id=self.campaign.account_id
-        )
+        throughput, limit = await self._db(store.account_limits, account_id=self.number.pk)
         self.limiter.number_interval = interval_us(throughput)
         self.tier.limit = limit
 
@@ -492,10 +515,16 @@ class Sender:
 
 
 def run_sender(
-    *, campaign_id, worker: str, budget_seconds: float, slot: tuple[str, str] | None = None
+    *,
+    campaign_id,
+    worker: str,
+    budget_seconds: float,
+    slot: tuple[str, str] | None = None,
+    sender_no: int = 0,
 ) -> RunResult:
     """Run one sender for a running campaign (called by the Celery task, which holds `slot`:
-    its Redis key and token, refreshed here while the sender runs)."""
+    its Redis key and token, refreshed here while the sender runs). Sender `sender_no` sends
+    from the campaign's number `sender_no // ENGINE_SENDERS_PER_CAMPAIGN`."""
     campaign = (
         Campaign.objects.select_related("template", "account", "workspace")
         .filter(pk=campaign_id)
@@ -508,8 +537,19 @@ def run_sender(
     except TemplateNotSendable as exc:
         return RunResult(reason="paused", extra={"reason": str(exc), "code": None})
     senders = max(1, settings.ENGINE_SENDERS_PER_CAMPAIGN)
+    numbers = numbers_of(campaign)
+    if sender_no // senders >= len(numbers):
+        # Its number was taken out of the pool while it waited: the others send the rest.
+        return RunResult(reason="retired")
     slots = max(1, -(-campaign.worker_count // senders))
-    sender = Sender(campaign, worker=worker, slots=slots, budget_seconds=budget_seconds)
+    sender = Sender(
+        campaign,
+        worker=worker,
+        slots=slots,
+        budget_seconds=budget_seconds,
+        number=numbers[sender_no // senders],
+    )
+    sender.pooled = len(numbers) > 1
     sender.slot = slot
     # A full collection of a Django process's heap pauses the event loop for ~150 ms: sends
     # held by a paused sender then leave in a burst, and slots go unused. Collecting once now

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership
-from config.errors import Invalid, PermissionDenied
+from config.errors import PermissionDenied
 from templates_app.models import MessageTemplate
 from templates_app.services import TemplateNotSendable, template_require_sendable
 from whatsapp.models import WhatsAppAccount
@@ -14,7 +14,9 @@ from ..engine.breaker import BreakerSettings
 from ..importing.pipeline import campaign_variables, recipients_import
 from ..importing.readers import read_json
 from ..models import Campaign, ImportReport
+from .errors import CampaignError
 from .lifecycle import InvalidTransition
+from .numbers import campaign_pool_check, campaign_pool_store, campaign_rate_check
 
 EDITABLE = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
 MARKETING_FIELDS = ("marketing_policy", "message_activity_sharing")
@@ -27,10 +29,6 @@ def _clean_breaker(breaker) -> dict:
         return BreakerSettings.clean(breaker)
     except ValueError as exc:
         raise CampaignError(str(exc), field="breaker") from exc
-
-
-class CampaignError(Invalid):
-    """A campaign change that cannot be made; `field` names the input at fault."""
 
 
 def _check_member(user, workspace_id) -> None:
@@ -87,6 +85,7 @@ def campaign_create(
     offer_expires_at=None,
     audience: dict | None = None,
     mapping: dict | None = None,
+    numbers: list | None = None,
 ) -> tuple[Campaign, ImportReport | None]:
     """A draft campaign for `template`, optionally with recipients from a JSON list.
 
@@ -123,7 +122,11 @@ def campaign_create(
         audience=audience,
         mapping=mapping,
     )
+    # More numbers to send from (services/numbers.py): the rate is bounded by how many.
+    pool = campaign_pool_check(campaign=campaign, numbers=numbers or [])
+    campaign_rate_check(rate_limit=campaign.rate_limit, count=1 + len(pool))
     campaign.save()
+    campaign_pool_store(campaign=campaign, pool=pool)
     report = None
     if recipients is not None:
         report = ImportReport.objects.create(campaign=campaign, created_by=user, source="json")
@@ -135,12 +138,14 @@ def campaign_create(
 def campaign_update(*, user, campaign: Campaign, **fields) -> Campaign:
     """Edit a draft or scheduled campaign: name, template (only while it has no recipients),
     worker_count, rate_limit, marketing_policy, message_activity_sharing; and the breaker's
-    thresholds, also while paused."""
+    thresholds and the numbers it sends from, also while paused (a number Meta restricted is
+    taken out of the pool, then the campaign resumed)."""
     _check_member(user, campaign.workspace_id)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     breaker = fields.pop("breaker", None)
     offer_given, offer = "offer_expires_at" in fields, fields.pop("offer_expires_at", None)
     audience, mapping = fields.pop("audience", None), fields.pop("mapping", None)
+    numbers = fields.pop("numbers", None)
     editing = [k for k, v in fields.items() if v is not None] + (["offer"] if offer_given else [])
     editing += ["audience"] if audience is not None or mapping is not None else []
     if campaign.status not in EDITABLE and (editing or campaign.status not in BREAKER_EDITABLE):
@@ -184,6 +189,12 @@ def campaign_update(*, user, campaign: Campaign, **fields) -> Campaign:
     for key in ("name", "worker_count", "rate_limit", *MARKETING_FIELDS):
         if key in fields and fields[key] is not None:
             setattr(campaign, key, fields[key].strip() if key == "name" else fields[key])
+    if numbers is None and template is not None:  # the pool must fit the new account's WABA
+        numbers = list(campaign.pool.values_list("account_id", flat=True))
+    if numbers is not None:
+        pool = campaign_pool_check(campaign=campaign, numbers=numbers)
+        campaign_pool_store(campaign=campaign, pool=pool)
+    campaign_rate_check(rate_limit=campaign.rate_limit, count=campaign.pool.count() + 1)
     campaign.save()
     return campaign
 

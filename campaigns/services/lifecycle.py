@@ -8,6 +8,7 @@ racing on the same campaign cannot both win).
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.errors import Conflict
@@ -162,7 +163,8 @@ def campaigns_pause_for_account(*, account, reason: str, **_signal) -> int:
     offboarded the account, so every running campaign on it pauses with Meta's reason (within a
     second: the senders are halted). Nothing resumes by itself."""
     moved = _move(
-        Campaign.objects.filter(account=account),
+        # Its own campaigns, and those it is one of the numbers of (models_numbers.py).
+        Campaign.objects.filter(Q(account=account) | Q(pool__account=account)).distinct(),
         {Campaign.Status.RUNNING},
         to=Campaign.Status.PAUSED,
         reason=reason,

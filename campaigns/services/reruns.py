@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from config.sql import execute, is_postgres
 
-from ..models import Campaign, OptOut, Recipient
+from ..models import Campaign, CampaignNumber, OptOut, Recipient
 from ..tracking.counters import counters_apply
 from ..tracking.timeline import Deltas, add_events, timeline_apply
 from .campaigns import CampaignError, _check_member
@@ -48,6 +48,10 @@ def campaign_rerun(
         message_activity_sharing=campaign.message_activity_sharing,
         rerun_of=campaign,
         created_by=user,
+    )
+    CampaignNumber.objects.bulk_create(  # the same numbers as the campaign it reruns
+        CampaignNumber(campaign=rerun, account_id=a)
+        for a in campaign.pool.values_list("account_id", flat=True)
     )
     source = (
         Recipient.objects.filter(campaign=campaign)

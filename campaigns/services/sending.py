@@ -16,8 +16,10 @@ from whatsapp.models import WhatsAppAccount
 
 from ..audiences.resolve import audience_resolve
 from ..models import Campaign, Recipient
+from ..models_numbers import numbers_count, numbers_of
 from .campaigns import CampaignError, _check_member
 from .lifecycle import InvalidTransition, campaign_transition
+from .numbers import campaign_rate_check
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +28,29 @@ def senders_start(campaign_id) -> None:
     """Enqueue the campaign's sender tasks (after commit)."""
     from ..tasks import campaign_sender
 
-    for n in range(max(1, settings.ENGINE_SENDERS_PER_CAMPAIGN)):
+    for n in sender_numbers(campaign_id):
         campaign_sender.delay(str(campaign_id), n)
+
+
+def sender_numbers(campaign_id) -> range:
+    """The campaign's sender numbers: ENGINE_SENDERS_PER_CAMPAIGN for each number it sends
+    from (sender n sends from number n // ENGINE_SENDERS_PER_CAMPAIGN: engine/sender.py)."""
+    return range(max(1, settings.ENGINE_SENDERS_PER_CAMPAIGN) * numbers_count(campaign_id))
+
+
+def _numbers_ready(campaign: Campaign, *, doing: str) -> None:
+    """Every number the campaign sends from is active and not restricted by Meta; a refusal
+    names the number when there are several."""
+    numbers = numbers_of(campaign)
+    for account in numbers:
+        which = f" ({account})" if len(numbers) > 1 else ""
+        if account.state != WhatsAppAccount.State.ACTIVE:
+            raise InvalidTransition(
+                f"{doing}the WhatsApp account{which} needs attention: "
+                f"{account.state_reason or 'check it'}"
+            )
+        if blocked := account.blocked_reason():
+            raise InvalidTransition(f"{doing}Meta does not let this account{which} send: {blocked}")
 
 
 def _ready_to_send(campaign: Campaign) -> None:
@@ -35,13 +58,7 @@ def _ready_to_send(campaign: Campaign) -> None:
         template_require_sendable(campaign.template)
     except TemplateNotSendable as exc:
         raise CampaignError(str(exc), field="template_id") from exc
-    account = campaign.account
-    if account.state != WhatsAppAccount.State.ACTIVE:
-        raise InvalidTransition(
-            f"the WhatsApp account needs attention: {account.state_reason or 'check it'}"
-        )
-    if blocked := account.blocked_reason():
-        raise InvalidTransition(f"Meta does not let this account send: {blocked}")
+    _numbers_ready(campaign, doing="")
 
 
 def _require_recipients(campaign: Campaign, *, later: bool) -> None:
@@ -74,6 +91,7 @@ def campaign_send(
     if worker_count is not None:
         campaign.worker_count = worker_count
     if rate_limit is not None:
+        campaign_rate_check(rate_limit=rate_limit, count=numbers_count(campaign.pk))
         campaign.rate_limit = rate_limit
     now = timezone.now()
     if send_at is not None and timezone.is_naive(send_at):
@@ -148,12 +166,7 @@ def campaign_resume_by_staff(*, campaign: Campaign) -> Campaign:
         template_require_sendable(campaign.template)
     except TemplateNotSendable as exc:
         raise InvalidTransition(f"cannot resume: {exc}") from exc
-    if campaign.account.state != WhatsAppAccount.State.ACTIVE:
-        raise InvalidTransition(
-            f"cannot resume: the WhatsApp account needs attention ({campaign.account.state_reason})"
-        )
-    if blocked := campaign.account.blocked_reason():
-        raise InvalidTransition(f"cannot resume: Meta does not let this account send: {blocked}")
+    _numbers_ready(campaign, doing="cannot resume: ")
     campaign = campaign_transition(
         campaign=campaign, to=Campaign.Status.RUNNING, allowed_from={Campaign.Status.PAUSED}
     )

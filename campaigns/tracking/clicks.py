@@ -31,12 +31,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from whatsapp import callback
 from whatsapp.webhook_payload import UserActionItem, clean_json
 
 from ..models import Click, Recipient
+from ..models_numbers import sent_from
 from .counters import counters_apply
 
 if TYPE_CHECKING:
@@ -147,7 +149,7 @@ def redirect_click(token: str, *, now: datetime | None = None, record: bool = Tr
     recipient_id, button_index = target
     row = (
         Recipient.objects.filter(pk=recipient_id)
-        .values_list("campaign_id", "campaign__account_id", "values")
+        .values_list("campaign_id", Coalesce("number_id", "campaign__account_id"), "values")
         .first()
     )
     if row is None:
@@ -220,7 +222,7 @@ def meta_clicks_apply(
     # Only a recipient of this account's campaigns: a token naming another account's
     # recipient (or a guessed callback value) attributes nothing.
     campaigns = dict(
-        Recipient.objects.filter(id__in=wanted, campaign__account_id=account_id).values_list(
+        Recipient.objects.filter(sent_from(account_id), id__in=wanted).values_list(
             "id", "campaign_id"
         )
         if wanted

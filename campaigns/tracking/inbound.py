@@ -29,6 +29,7 @@ from whatsapp.webhook_payload import InboundMessage, Preference
 
 from ..audiences.timeline import contacts_mark_replied
 from ..models import OptIn, OptOut, Recipient
+from ..models_numbers import sent_from
 from .counters import counters_apply
 from .timeline import Deltas, add_events, timeline_apply
 
@@ -171,7 +172,7 @@ def optout_lift(*, workspace_id, phone: str, by: str, at: datetime | None = None
 
 def recipient_mark_replied(*, account_id, message: InboundMessage) -> int:
     """Mark the recipient this message answers as replied (once); returns 1 if it was."""
-    recipients = Recipient.objects.filter(campaign__account_id=account_id)
+    recipients = Recipient.objects.filter(sent_from(account_id))  # replies come to the sender
     fields = ("id", "campaign_id", "replied_at")
     target = None
     if message.context_wamid:

@@ -41,6 +41,7 @@ from whatsapp.webhook_payload import StatusItem, clean_json, read_status
 
 from ..engine.breaker import quality_record
 from ..models import Campaign, OptOut, PendingStatus, Recipient
+from ..models_numbers import sent_from
 from .counters import counters_apply, transition_deltas
 from .timeline import add_moves, timeline_apply
 
@@ -79,7 +80,7 @@ TRACKED = (
 # The send's message_status under Meta's template pacing (§11.3): held until Meta delivers or
 # drops it (132015). Any status webhook for the message ends the hold.
 HELD = "held_for_quality_assessment"
-LOADED = ("id", "campaign_id", "phone", *TRACKED)
+LOADED = ("id", "campaign_id", "number_id", "phone", *TRACKED)
 LOADED_COLUMNS = [column(Recipient, name) for name in LOADED]
 # Meta 131050: the user stopped marketing messages (docs/whatsapp.md §4, §7): keep them out.
 STOPPED_DETAIL = "Meta error {code} on a status webhook: the user stopped marketing messages."
@@ -331,8 +332,12 @@ def _apply_chunk(
 
 
 def _same_account(row: dict, item: StatusItem, campaigns: dict) -> bool:
+    """Did the webhook come for the number that sent this recipient (its own, recorded at the
+    claim; a row from before numbers were recorded: its campaign's account)?"""
     campaign = campaigns.get(row["campaign_id"])
-    return campaign is not None and campaign[0] == item.account_id
+    if campaign is None:
+        return False
+    return (row["number_id"] or campaign[0]) == item.account_id
 
 
 def _keep(items: list[StatusItem]) -> int:
@@ -426,9 +431,7 @@ def pending_statuses_apply(*, wamids) -> int:
 def pending_statuses_retry(*, batch_size: int = CHUNK) -> int:
     """Beat's safety net: apply every kept status whose wamid has been recorded since (the
     engine's call can miss one that a concurrent drain had not committed yet)."""
-    recorded = Recipient.objects.filter(
-        wamid=OuterRef("wamid"), campaign__account_id=OuterRef("account_id")
-    )
+    recorded = Recipient.objects.filter(sent_from(OuterRef("account_id")), wamid=OuterRef("wamid"))
     last_id, applied = 0, 0
     while True:
         rows = list(

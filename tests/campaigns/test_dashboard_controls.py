@@ -38,9 +38,15 @@ def messages_of(response) -> list[str]:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("rate_limit", "5000", "The rate must be between 1 and 1000 messages a second."),
-        ("rate_limit", "0", "The rate must be between 1 and 1000 messages a second."),
-        ("rate_limit", "fast", "The rate must be between 1 and 1000 messages a second."),
+        ("rate_limit", "20000", "The rate must be between 1 and 10000 messages a second."),
+        (
+            "rate_limit",
+            "5000",
+            "A rate of 5,000 msg/s is more than its number can send (1,000 msg/s each): "
+            "at most 1,000. Add numbers to the campaign to send faster.",
+        ),
+        ("rate_limit", "0", "The rate must be between 1 and 10000 messages a second."),
+        ("rate_limit", "fast", "The rate must be between 1 and 10000 messages a second."),
         ("worker_count", "101", "Concurrency must be between 1 and 100."),
     ],
 )
