@@ -189,6 +189,7 @@ class SendBulkView(APIView):
             marketing_policy=data.get("marketing_policy"),
             message_activity_sharing=data.get("message_activity_sharing"),
             offer_expires_at=data.get("offer_expires_at"),
+            numbers=data.get("numbers"),
         )
         result = CampaignSerializer(campaign).data
         result["import"] = ImportReportSerializer(report).data

@@ -17,6 +17,25 @@ app = Celery("broadcast")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Sender tasks run for minutes (ENGINE_TASK_BUDGET_SECONDS), one per worker process: on the
+# queue every other task uses they would hold every process of a worker while a campaign (or
+# a campaign from several numbers) sends, and webhook drains, imports and beat's jobs would
+# wait behind them. So they have a queue of their own, `<default queue>.senders`, which a
+# worker reads unless told otherwise (`-Q` names the queues: docs/architecture.md §8).
+SENDERS_SUFFIX = ".senders"
+
+
+def senders_queue(default: str | None = None) -> str:
+    return (default or app.conf.task_default_queue) + SENDERS_SUFFIX
+
+
+def route_task(name, args, kwargs, options, task=None, **_kw):
+    """CELERY_TASK_ROUTES: sender tasks to the senders queue of the default queue in force
+    (tests give each run a default queue of its own)."""
+    if name == "campaigns.sender":
+        return {"queue": senders_queue()}
+    return None
+
 
 @signals.setup_logging.connect
 def configure_logging(**_kwargs):

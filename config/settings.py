@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import BASE_DIR, env, env_bool, env_int, env_rate, env_share
 from config.logs import log_format, logging_config
@@ -275,6 +276,13 @@ CELERY_RESULT_BACKEND = None  # tasks report through the database, not through r
 CELERY_TASK_IGNORE_RESULT = True
 # The queue tasks go to (and workers read) unless told otherwise; tests use their own.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Sender tasks go to `<default>.senders` (config/celery.py); a worker started without -Q reads
+# both queues.
+CELERY_TASK_ROUTES = ("config.celery.route_task",)
+CELERY_TASK_QUEUES = (
+    Queue(CELERY_TASK_DEFAULT_QUEUE),
+    Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.senders"),
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

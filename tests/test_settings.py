@@ -101,3 +101,16 @@ def test_throttle_rates_default_and_can_be_turned_off():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["10/minute", "None", "60/minute"]
+
+
+def test_sender_tasks_have_a_queue_of_their_own_and_a_plain_worker_reads_both():
+    """Senders hold a worker process for minutes: on their own queue, drains, imports and
+    beat's jobs never wait behind them (config/celery.py)."""
+    from config.celery import app
+
+    default = app.conf.task_default_queue
+    router = app.amqp.router
+    assert router.route({}, "campaigns.sender")["queue"].name == f"{default}.senders"
+    for other in ("webhooks.drain", "campaigns.import_file", "campaigns.sweep"):
+        assert router.route({}, other)["queue"].name == default
+    assert {q.name for q in app.conf.task_queues} == {default, f"{default}.senders"}

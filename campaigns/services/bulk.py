@@ -26,7 +26,7 @@ def campaign_send_bulk(
     the campaign cannot start (no valid recipient, the account needs attention, a `send_at`
     in the past) the refusal is raised and nothing is left behind, not even a draft.
     `settings`: campaign_create's other settings (breaker, marketing_policy,
-    message_activity_sharing, offer_expires_at)."""
+    message_activity_sharing, offer_expires_at, numbers)."""
     campaign, report = campaign_create(
         user=user,
         name=name,

@@ -22,15 +22,11 @@ URL = "/api/v1/campaigns/"
 def siblings(template_a):
     """Two more numbers on the template's WABA, in the same workspace."""
     own = template_a.account
-    return [
-        WhatsAppAccountFactory(workspace=own.workspace, waba_id=own.waba_id) for _ in range(2)
-    ]
+    return [WhatsAppAccountFactory(workspace=own.workspace, waba_id=own.waba_id) for _ in range(2)]
 
 
 def create(api, template, **body):
-    return api.post(
-        URL, {"name": "Pooled", "template_id": str(template.id), **body}, format="json"
-    )
+    return api.post(URL, {"name": "Pooled", "template_id": str(template.id), **body}, format="json")
 
 
 def test_a_campaign_sends_from_the_numbers_it_is_given(owner_api, template_a, siblings):
@@ -195,3 +191,28 @@ def test_the_preflight_counts_every_number(owner_api, template_a, siblings):
     assert [n["id"] for n in preflight["numbers"]] == body["numbers"]
     assert any("3 numbers send at most 2080 msg/s" in w for w in preflight["warnings"])
     assert any(siblings[1].name in w and "low quality" in w for w in preflight["warnings"])
+
+
+def test_send_bulk_sends_from_the_numbers_it_is_given(owner_api, template_a, siblings, sandbox):
+    response = owner_api.post(
+        "/api/v1/send-bulk/",
+        {
+            "name": "Bulk",
+            "template_id": str(template_a.id),
+            "numbers": [str(siblings[0].pk)],
+            "rate_limit": 1500,
+            "recipients": [
+                {
+                    "phone_number": "+14155550100",
+                    "body_param_1": "Ana",
+                    "body_param_2": "PK-1",
+                    "body_param_3": "today",
+                    "body_param_4": "9-12",
+                }
+            ],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["numbers"] == [str(template_a.account_id), str(siblings[0].pk)]
+    assert response.json()["status"] == "running"

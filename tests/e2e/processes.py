@@ -65,7 +65,7 @@ class Worker:
                 "--concurrency",
                 "2",
                 "-Q",
-                queue,
+                f"{queue},{queue}.senders",  # the senders' own queue (config/celery.py)
                 "--hostname",
                 f"e2e-{uuid.uuid4().hex[:8]}@%h",
                 "--without-gossip",
