@@ -3,10 +3,11 @@ own campaigns (`campaign_list_for_user`): DjangoFilterBackend validates them (a 
 the parameter) and the schema documents them."""
 
 import django_filters
+from django.db.models import Q
 
 from config.filters import AwareDateTimeFilter, StableOrderingFilter
 
-from .models import Campaign
+from .models import Campaign, CampaignNumber
 
 STATUSES = ", ".join(Campaign.Status.values)
 
@@ -18,7 +19,9 @@ class CampaignFilter(django_filters.FilterSet):
     )
     template = django_filters.UUIDFilter(field_name="template_id", help_text="A template's id.")
     account = django_filters.UUIDFilter(
-        field_name="account_id", help_text="A WhatsApp account's id."
+        method="sends_from",
+        help_text="A WhatsApp account's id: the campaigns that send from that number (their "
+        "own, or one of their `numbers`).",
     )
     created_after = AwareDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
@@ -44,3 +47,7 @@ class CampaignFilter(django_filters.FilterSet):
     class Meta:
         model = Campaign
         fields: list[str] = []
+
+    def sends_from(self, queryset, name, value):
+        pooled = CampaignNumber.objects.filter(account_id=value).values("campaign_id")
+        return queryset.filter(Q(account_id=value) | Q(pk__in=pooled))

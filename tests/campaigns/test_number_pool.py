@@ -216,3 +216,18 @@ def test_send_bulk_sends_from_the_numbers_it_is_given(owner_api, template_a, sib
     assert response.status_code == 201, response.json()
     assert response.json()["numbers"] == [str(template_a.account_id), str(siblings[0].pk)]
     assert response.json()["status"] == "running"
+
+
+def test_the_list_filtered_by_a_number_includes_the_campaigns_that_pool_it(
+    owner_api, template_a, siblings
+):
+    own = CampaignFactory(template=template_a)
+    pooling = CampaignFactory(template=template_a)
+    CampaignNumber.objects.create(campaign=pooling, account=siblings[0])
+
+    def listed(account):
+        return {c["id"] for c in owner_api.get(URL, {"account": str(account.pk)}).json()["results"]}
+
+    assert listed(template_a.account) == {str(own.pk), str(pooling.pk)}
+    assert listed(siblings[0]) == {str(pooling.pk)}
+    assert listed(siblings[1]) == set()
