@@ -56,7 +56,7 @@ from bench.engine_procs import (
     wait_sandbox,
     wait_worker,
 )
-from bench.engine_setup import create_campaigns, reset_database
+from bench.engine_setup import clean_slate, create_campaigns
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/broadcast_bench_engine"
 BENCH_REDIS_DB = 14
@@ -100,23 +100,14 @@ def run() -> list[dict]:
 
 def _child() -> list[dict]:
     import django
-    import redis as redis_lib
 
     django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    reset_database()
-    redis = redis_lib.Redis.from_url(settings.REDIS_URL)
-    redis.flushdb()
-    try:
-        with tempfile.TemporaryFile() as sandbox_log, tempfile.TemporaryFile() as worker_log:
-            return figures(**_measure(sandbox_log, worker_log))
-    finally:
-        redis.flushdb()
-        redis.close()
-        reset_database()
+    with (
+        clean_slate("bench_engine"),
+        tempfile.TemporaryFile() as sandbox_log,
+        tempfile.TemporaryFile() as worker_log,
+    ):
+        return figures(**_measure(sandbox_log, worker_log))
 
 
 def _measure(sandbox_log, worker_log) -> dict:

@@ -1,6 +1,7 @@
-"""The engine benchmark's measurements: the bare loop (the engine's requests without the
-engine), and the two engine runs (the N_MAIN campaign to the end; the N_MEMORY campaign for
-MEMORY_SEND_S, then stopped)."""
+"""The engine benchmarks' measurements: the bare loop (the engine's requests without the
+engine), the engine bench's two runs (the N_MAIN campaign to the end; the N_MEMORY campaign
+for MEMORY_SEND_S, then stopped), and the pool bench's run (a campaign sending from several
+numbers, to the end)."""
 
 import asyncio
 import time
@@ -31,9 +32,11 @@ def payload_builder(template):
     )
 
 
-async def bare_loop(base_url: str, builder, number: str, *, paced: bool, offset: int) -> dict:
+async def bare_loop(
+    base_url: str, builder, number: str, *, paced: bool, offset: int, workers: int = WORKERS
+) -> dict:
     """The engine's requests without the engine: build, post, count. Paced: a local timer
-    launches RATE requests a second (at most WORKERS in flight); unpaced: WORKERS loops."""
+    launches RATE requests a second (at most `workers` in flight); unpaced: `workers` loops."""
     from whatsapp import callback
     from whatsapp.async_client import AsyncGraphSender
 
@@ -43,7 +46,7 @@ async def bare_loop(base_url: str, builder, number: str, *, paced: bool, offset:
     stop_at = measure_from + BARE_S
     counter = iter(range(10**9))
 
-    async with AsyncGraphSender(limit=WORKERS, base_url=base_url) as graph:
+    async with AsyncGraphSender(limit=workers, base_url=base_url) as graph:
 
         async def one():
             n = next(counter)
@@ -62,7 +65,7 @@ async def bare_loop(base_url: str, builder, number: str, *, paced: bool, offset:
                 counts["measured"] += 1
 
         if paced:
-            slots = asyncio.Semaphore(WORKERS)
+            slots = asyncio.Semaphore(workers)
             tasks: set[asyncio.Task] = set()
             launched = 0
             while (now := time.monotonic()) < stop_at:
@@ -81,7 +84,7 @@ async def bare_loop(base_url: str, builder, number: str, *, paced: bool, offset:
                 while time.monotonic() < stop_at:
                     await one()
 
-            await asyncio.gather(*(loop() for _ in range(WORKERS)))
+            await asyncio.gather(*(loop() for _ in range(workers)))
     return {"per_s": counts["measured"] / BARE_S, **counts}
 
 
@@ -96,27 +99,41 @@ def _counters(campaign_id) -> dict:
     )[0]
 
 
-def _accepted(session, base: str, number: str) -> int:
+def _accepted(session, base: str, numbers: list[str]) -> int:
     stats = session.get(f"{base}/__sandbox/stats", timeout=5).json()
-    return stats["accepted_by_phone_number_id"].get(number, 0)
+    return sum(stats["accepted_by_phone_number_id"].get(n, 0) for n in numbers)
 
 
-def engine_main(session, base: str, user, campaign, memory: WorkerTree) -> dict:
+def send_to_the_end(
+    session,
+    base: str,
+    user,
+    campaign,
+    memory: WorkerTree,
+    *,
+    numbers: list[str],
+    n: int,
+    rate_limit: int,
+    timeout: float = MAIN_TIMEOUT_S,
+) -> dict:
+    """Send the campaign (worker_count WORKERS, `rate_limit`) and wait until its `n` recipients
+    are recorded (at most `timeout` s) and it is completed, sampling the worker's memory. The
+    first send is seen on the sandbox (the phone number ids `numbers`), the last recorded one
+    in the database. Returns those times and the worker's CPU seconds."""
     from django.db.models import Max
 
     from campaigns.models import Recipient
     from campaigns.services.sending import campaign_send
 
-    number = campaign.account.phone_number_id
     began = time.time()
     cpu_before = memory.cpu_seconds()
-    campaign_send(user=user, campaign=campaign, worker_count=WORKERS, rate_limit=RATE)
+    campaign_send(user=user, campaign=campaign, worker_count=WORKERS, rate_limit=rate_limit)
     # The first send, to within one poll interval.
     before = time.time()
     first_send = None
     deadline = time.monotonic() + 30
     while first_send is None and time.monotonic() < deadline:
-        seen = _accepted(session, base, number)
+        seen = _accepted(session, base, numbers)
         now = time.time()
         if seen:
             first_send = (before + now) / 2
@@ -125,7 +142,7 @@ def engine_main(session, base: str, user, campaign, memory: WorkerTree) -> dict:
     if first_send is None:
         raise RuntimeError("the engine sent nothing within 30 s")
     last_sample = 0.0
-    deadline = time.monotonic() + MAIN_TIMEOUT_S
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if time.monotonic() - last_sample >= 0.5:
             memory.sample()
@@ -134,7 +151,7 @@ def engine_main(session, base: str, user, campaign, memory: WorkerTree) -> dict:
         if c["status"] == "completed" or (
             c["pending_count"] == 0
             and c["sending_count"] == 0
-            and c["sent_count"] + c["failed_count"] + c["unknown_count"] == N_MAIN
+            and c["sent_count"] + c["failed_count"] + c["unknown_count"] == n
         ):
             break
         time.sleep(0.2)
@@ -145,22 +162,44 @@ def engine_main(session, base: str, user, campaign, memory: WorkerTree) -> dict:
     while _counters(campaign.pk)["status"] != "completed" and time.monotonic() < deadline:
         time.sleep(0.1)
     memory.sample()
-    rows = Recipient.objects.filter(campaign=campaign)
-    last = rows.aggregate(last=Max("sent_at"))["last"]
-    last_recorded = last.timestamp() if last else seen_done
-    sent = rows.filter(status="sent").count()
-    stats = session.get(f"{base}/__sandbox/stats", params={"timeline": 1}, timeout=10).json()
-    by_second = {int(k): v for k, v in stats["accepted_by_second"].items()}
-    window = [v for s, v in by_second.items() if int(first_send) <= s <= int(last_recorded)]
-    # Full seconds only (the first and the last are partial) for the steady rate.
-    steady = sorted(window[1:-1]) or [0]
-    c = _counters(campaign.pk)
+    last = Recipient.objects.filter(campaign=campaign).aggregate(last=Max("sent_at"))["last"]
     return {
         "since": began,
         "first_send": first_send,
+        "last_recorded": last.timestamp() if last else seen_done,
+        "cpu": cpu,
+    }
+
+
+def timeline(stats: dict, first_send: float, last_recorded: float) -> tuple[list[int], int]:
+    """The sandbox's accepted sends per calendar second (all numbers) from the first send to
+    the last recorded, and the median of its full seconds (the first and the last are
+    partial): the steady rate."""
+    by_second = {int(k): v for k, v in stats["accepted_by_second"].items()}
+    window = [v for s, v in by_second.items() if int(first_send) <= s <= int(last_recorded)]
+    steady = sorted(window[1:-1]) or [0]
+    return window, steady[len(steady) // 2]
+
+
+def engine_main(session, base: str, user, campaign, memory: WorkerTree) -> dict:
+    from campaigns.models import Recipient
+
+    number = campaign.account.phone_number_id
+    run = send_to_the_end(
+        session, base, user, campaign, memory, numbers=[number], n=N_MAIN, rate_limit=RATE
+    )
+    first_send, last_recorded = run["first_send"], run["last_recorded"]
+    rows = Recipient.objects.filter(campaign=campaign)
+    sent = rows.filter(status="sent").count()
+    stats = session.get(f"{base}/__sandbox/stats", params={"timeline": 1}, timeout=10).json()
+    window, steady_median = timeline(stats, first_send, last_recorded)
+    c = _counters(campaign.pk)
+    return {
+        "since": run["since"],
+        "first_send": first_send,
         "last_recorded": last_recorded,
         "e2e_per_s": sent / max(last_recorded - first_send, 1e-9),
-        "steady_median_per_s": steady[len(steady) // 2],
+        "steady_median_per_s": steady_median,
         "sent": sent,
         "accepted": stats["accepted_by_phone_number_id"].get(number, 0),
         "lost": N_MAIN - sent,
@@ -171,7 +210,86 @@ def engine_main(session, base: str, user, campaign, memory: WorkerTree) -> dict:
         "seconds_over": sum(1 for v in window if v > RATE),
         "peak_sliding": stats["peak_one_second_by_phone_number_id"].get(number, 0),
         "duplicates": stats["duplicate_sends"],
-        "worker_cpu_ms_per_msg": 1000 * cpu / max(sent, 1),
+        "worker_cpu_ms_per_msg": 1000 * run["cpu"] / max(sent, 1),
+        "timeline": window,
+    }
+
+
+def engine_pool(
+    session,
+    base: str,
+    user,
+    campaign,
+    numbers: list,
+    memory: WorkerTree,
+    *,
+    n: int,
+    rate_limit: int,
+    timeout: float,
+) -> dict:
+    """The pool bench's run: the campaign of `n` recipients sent from `numbers` (accounts, in
+    the engine's order) to the end. Per number: the sandbox's accepted sends and busiest
+    sliding second, and the sent recipients that record it (`Recipient.number`); overall,
+    a recount of the recipients by status."""
+    from django.db.models import Count
+
+    from campaigns.models import Recipient
+
+    ids = [a.phone_number_id for a in numbers]
+    run = send_to_the_end(
+        session,
+        base,
+        user,
+        campaign,
+        memory,
+        numbers=ids,
+        n=n,
+        rate_limit=rate_limit,
+        timeout=timeout,
+    )
+    first_send, last_recorded = run["first_send"], run["last_recorded"]
+    rows = Recipient.objects.filter(campaign=campaign).order_by()
+    recount = dict(rows.values_list("status").annotate(k=Count("id")))
+    sent_states = ("sent", "delivered", "read")
+    by_number = dict(
+        rows.filter(status__in=sent_states).values_list("number_id").annotate(k=Count("id"))
+    )
+    stats = session.get(f"{base}/__sandbox/stats", params={"timeline": 1}, timeout=10).json()
+    window, steady_median = timeline(stats, first_send, last_recorded)
+    own = {a.pk for a in numbers}
+    sent = sum(recount.get(s, 0) for s in sent_states)
+    final = sent + sum(recount.get(s, 0) for s in ("failed", "unknown", "skipped"))
+    c = _counters(campaign.pk)
+    return {
+        "since": run["since"],
+        "first_send": first_send,
+        "last_recorded": last_recorded,
+        "e2e_per_s": sent / max(last_recorded - first_send, 1e-9),
+        "steady_median_per_s": steady_median,
+        "sent": sent,
+        "recount": recount,
+        "total_rows": sum(recount.values()),
+        "lost": n - final,
+        "status": c["status"],
+        "numbers": [
+            {
+                "phone_number_id": a.phone_number_id,
+                "throughput": a.throughput,
+                "accepted": stats["accepted_by_phone_number_id"].get(a.phone_number_id, 0),
+                "peak_sliding": stats["peak_one_second_by_phone_number_id"].get(
+                    a.phone_number_id, 0
+                ),
+                "recorded": by_number.get(a.pk, 0),
+            }
+            for a in numbers
+        ],
+        # Sent rows that record no number, or one not among the campaign's.
+        "recorded_elsewhere": sum(k for pk, k in by_number.items() if pk not in own),
+        "accepted_total": sum(stats["accepted_by_phone_number_id"].get(i, 0) for i in ids),
+        "peak_calendar_second": max(window or [0]),
+        "seconds_over": sum(1 for v in window if v > rate_limit),
+        "duplicates": stats["duplicate_sends"],
+        "worker_cpu_ms_per_msg": 1000 * run["cpu"] / max(sent, 1),
         "timeline": window,
     }
 

@@ -55,11 +55,16 @@ def start_sandbox(port: int, log) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def start_worker(sandbox_url: str, log) -> subprocess.Popen:
+def start_worker(
+    sandbox_url: str, log, *, concurrency: int = 2, name: str = "bench-engine"
+) -> subprocess.Popen:
+    """One Celery worker with `concurrency` pool processes: one per sender that must run at
+    the same time (the engine bench's campaign has ENGINE_SENDERS_PER_CAMPAIGN, 2)."""
     env = {**os.environ, "WHATSAPP_GRAPH_URL": sandbox_url}
     celery = str(Path(venv_python()).parent / "celery")
-    cmd = [celery, "-A", "config", "worker", "--concurrency", "2", "--loglevel", "WARNING"]
-    cmd += ["-n", f"bench-engine-{os.getpid()}@%h", "--without-gossip", "--without-mingle"]
+    cmd = [celery, "-A", "config", "worker", "--concurrency", str(concurrency)]
+    cmd += ["--loglevel", "WARNING"]
+    cmd += ["-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"]
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )

@@ -12,8 +12,20 @@ from config.web import reported_to_admin
 
 from . import admin_recipients  # noqa: F401 (registers the recipients' admin)
 from .engine.breaker import BreakerSettings
-from .models import Campaign, Click, ImportRejection, ImportReport, OptOut, PendingStatus
+from .models import (
+    Campaign,
+    CampaignNumber,
+    Click,
+    ImportRejection,
+    ImportReport,
+    OptOut,
+    PendingStatus,
+)
+from .models_numbers import MAX_NUMBERS
 from .selectors import campaign_funnel
+from .services.campaigns import BREAKER_EDITABLE
+from .services.errors import CampaignError
+from .services.numbers import campaign_pool_check, campaign_rate_check
 from .services.sending import (
     campaign_pause_by_staff,
     campaign_resume_by_staff,
@@ -109,6 +121,58 @@ FIGURES = [
 FIGURE_FIELDS = [f"figure_{key}" for key in FIGURES]
 
 
+class CampaignNumberFormSet(forms.BaseInlineFormSet):
+    """The pool as the services check it (services/numbers.py): the workspace's numbers on
+    the template's WABA, at most MAX_NUMBERS in all, and a rate they can send at."""
+
+    def clean(self):
+        super().clean()
+        campaign = self.instance
+        if not campaign.account_id or any(form.errors for form in self.forms):
+            return  # the campaign's own form, or a row, says what is wrong first
+        if campaign.pk and campaign.status not in BREAKER_EDITABLE:
+            return  # shown read-only: nothing of it is posted, nothing to check
+        chosen = [
+            form.cleaned_data["account"].pk
+            for form in self.forms
+            if form.cleaned_data.get("account") and not form.cleaned_data.get("DELETE")
+        ]
+        if campaign.account_id in chosen:  # the service would drop it; a row would double it
+            raise forms.ValidationError(
+                f"{campaign.account} is the campaign's own number: it always sends."
+            )
+        try:
+            pool = campaign_pool_check(campaign=campaign, numbers=chosen)
+            campaign_rate_check(rate_limit=campaign.rate_limit, count=1 + len(pool))
+        except CampaignError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+class CampaignNumberInline(admin.TabularInline):
+    """The numbers a campaign also sends from; changed, like in the API, only while draft,
+    scheduled or paused (a running campaign's senders are per number)."""
+
+    model = CampaignNumber
+    formset = CampaignNumberFormSet
+    extra = 0
+    max_num = MAX_NUMBERS - 1  # its own account is the tenth
+    autocomplete_fields = ["account"]
+    verbose_name = "number it also sends from"
+    verbose_name_plural = "Also sends from (the template's number always does)"
+
+    def _editable(self, obj) -> bool:
+        return obj is None or obj.status in BREAKER_EDITABLE
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = [
@@ -170,6 +234,7 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Times", {"fields": ["started_at", "completed_at", "created_at", "updated_at"]}),
     ]
     date_hierarchy = "created_at"
+    inlines = [CampaignNumberInline]
     actions = [pause_campaigns, resume_campaigns, stop_campaigns, recount_campaigns]
     # The state changes only through the actions above (the lifecycle's rules); what a
     # campaign sends is fixed once it has left draft.

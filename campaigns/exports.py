@@ -19,7 +19,9 @@ from config.xlsx_stream import xlsx_stream
 from whatsapp.variables import variables_for
 
 from .models import Campaign, OptOut, Recipient
+from .models_numbers import numbers_of
 from .preflight import message_cost
+from .selectors import NumberLabels, sending_number_id
 from .tracking.counters import STATE_COLUMNS
 
 FORMATS = ("csv", "xlsx")
@@ -137,7 +139,8 @@ def parse_statuses(raw: str | None, allowed) -> list[str]:
 
 def recipients_export(*, campaign: Campaign, statuses: list[str], fmt: str) -> Download:
     """The campaign's recipients (of `statuses`, all if empty) in import order: phone, one
-    column per template variable, status and its times, wamid, and Meta's error."""
+    column per template variable, status and its times, wamid, Meta's error, and the path
+    and number its send took."""
     value_columns = [v.column for v in variables_for(campaign.template)]
     header = [
         "phone",
@@ -145,7 +148,15 @@ def recipients_export(*, campaign: Campaign, statuses: list[str], fmt: str) -> D
         *(f for f in RECIPIENT_FIELDS if f not in ("phone", "values")),
         "cost",  # Meta's pricing on its status, priced by PRICE_TABLE_JSON (0: free)
         "send_path",  # the endpoint its send took: messages, marketing_messages, "" (not sent)
+        "number",  # the display number it was sent from (its phone number id); "" (not sent)
     ]
+    labels = NumberLabels(numbers_of(campaign))
+    sent_at = RECIPIENT_FIELDS.index("sent_at")
+
+    def number(row) -> str:
+        pk = sending_number_id(campaign, number_id=row[-1], send_path=row[-2], sent_at=row[sent_at])
+        return "" if pk is None else labels[pk]
+
     recipients: QuerySet = Recipient.objects.filter(campaign=campaign)
     if statuses:
         recipients = recipients.filter(status__in=statuses)
@@ -154,12 +165,13 @@ def recipients_export(*, campaign: Campaign, statuses: list[str], fmt: str) -> D
         (
             row[0],
             *(_value(row[1], c) for c in value_columns),
-            *row[2:-1],
+            *row[2:-2],
             message_cost(row[0], *row[_PRICING]),
-            row[-1],
+            row[-2],
+            number(row),
         )
         for row in recipients.order_by("id")
-        .values_list(*RECIPIENT_FIELDS, "send_path")
+        .values_list(*RECIPIENT_FIELDS, "send_path", "number_id")
         .iterator(chunk_size=CHUNK)
     )
     name = f"campaign-{str(campaign.pk)[:8]}" + (f"-{'-'.join(statuses)}" if statuses else "")

@@ -5,10 +5,12 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Workspace
+from whatsapp.models import WhatsAppAccount
 from whatsapp.variables import Variable, variables_for
 
 from .audiences.mapping import AUDIENCE_KEYS, FIELDS, Source
 from .engine.breaker import BreakerSettings
+from .forms_numbers import RATE_HELP, number_option, numbers_field, poolable
 from .models import Campaign, ContactList, Recipient, Segment
 
 MARKETING_ONLY_HELP = (
@@ -105,6 +107,10 @@ class NewCampaignForm(forms.Form):
         "their send time are skipped, never sent.",
     )
 
+    # The workspace's other numbers on the template's WABA (forms_numbers.py); the page's
+    # script shows only the chosen template's.
+    numbers = numbers_field()
+
     recipients = forms.ChoiceField(
         required=False,  # a form posted without it (the API-era pages, tests): a file
         choices=[(UPLOAD, "Upload a file"), (AUDIENCE, "Choose an audience")],
@@ -126,6 +132,11 @@ class NewCampaignForm(forms.Form):
             (pk, f"{t.name} ({t.language}) · {t.category.lower()} · {t.account.name}")
             for pk, t in self.templates.items()
         ]
+        accounts = WhatsAppAccount.objects.filter(
+            workspace_id__in={t.workspace_id for t in self.templates.values()}
+        )
+        self.pool_accounts = poolable(accounts, owners=[t.account for t in self.templates.values()])
+        self.fields["numbers"].choices = [(str(a.pk), str(a)) for a in self.pool_accounts]
 
     @staticmethod
     def audience_prefix(workspace_id) -> str:
@@ -164,6 +175,7 @@ class NewCampaignForm(forms.Form):
             "marketing_policy": data["marketing_policy"],
             "message_activity_sharing": data["message_activity_sharing"],
             "offer_expires_at": data["offer_expires_at"],
+            "numbers": data["numbers"],
         }
         if self.chooses_audience:
             kwargs["audience"] = posted_audience(
@@ -181,6 +193,7 @@ class NewCampaignForm(forms.Form):
         "account": "template",
         "marketing_policy": "marketing_policy",
         "offer_expires_at": "offer_expires_at",
+        "numbers": "numbers",
     }
 
     def add_service_error(self, exc) -> None:
@@ -191,6 +204,12 @@ class NewCampaignForm(forms.Form):
             self.add_error("recipients", exc.message)
         else:
             self.add_error(self.SERVICE_FIELDS.get(field), exc.message)
+
+    def number_options(self) -> list[dict]:
+        """The "Also send from" checkboxes: every number that can be pooled with one of the
+        templates' (the template's own is hidden by the page's script when it is chosen)."""
+        chosen = self.data.getlist("numbers") if self.is_bound else []
+        return [number_option(a, chosen=chosen) for a in self.pool_accounts]
 
     def audience_blocks(self) -> list[dict]:
         """One "send to" block per workspace of the templates offered (usually one): its
@@ -233,7 +252,7 @@ class NewCampaignForm(forms.Form):
         return blocks
 
 
-def _range_field(bounds: tuple[int, int], message: str) -> forms.IntegerField:
+def _range_field(bounds: tuple[int, int], message: str, **kwargs) -> forms.IntegerField:
     """An optional whole number within `bounds` (the Campaign model's), one message for any
     value outside it or not a number."""
     low, high = bounds
@@ -243,6 +262,7 @@ def _range_field(bounds: tuple[int, int], message: str) -> forms.IntegerField:
         min_value=low,
         max_value=high,
         error_messages={"min_value": text, "max_value": text, "invalid": text},
+        **kwargs,
     )
 
 
@@ -252,7 +272,9 @@ class SendForm(forms.Form):
     browser's), so 09:00 means 09:00 where the operator is."""
 
     rate_limit = _range_field(
-        Campaign.RATE_LIMIT_RANGE, "The rate must be between {low} and {high} messages a second."
+        Campaign.RATE_LIMIT_RANGE,
+        "The rate must be between {low} and {high} messages a second.",
+        help_text=RATE_HELP,
     )
     worker_count = _range_field(
         Campaign.WORKER_COUNT_RANGE, "Concurrency must be between {low} and {high}."

@@ -1,13 +1,15 @@
 """Reads of campaigns, always scoped to the caller's workspaces."""
 
 import re
-from collections.abc import Collection
+import uuid
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.selectors import get_scoped_or_404, scoped
+from whatsapp.models import WhatsAppAccount
 
 from .importing.phones import normalize
 from .models import Campaign, OptOut, Recipient, TimelineMinute
@@ -245,6 +247,96 @@ def campaign_eta(campaign: Campaign, *, deferred: dict | None = None) -> datetim
     if left <= 0:
         return None
     return timezone.now() + timedelta(seconds=left / campaign_send_rate(campaign))
+
+
+def number_label(account: WhatsAppAccount) -> str:
+    """A number as its recipients see it; its phone number id when Meta gave no display."""
+    return account.display_phone_number or account.phone_number_id
+
+
+def sending_number_id(
+    campaign: Campaign, *, number_id, send_path: str, sent_at
+) -> uuid.UUID | None:
+    """The number a recipient's message left from: its `number`, or (a row sent before numbers
+    were recorded) its campaign's account. None until a request for it left: its `send_path`
+    says so (its `sent_at`, for a row sent before send paths were recorded), as a row claimed
+    and then released keeps the number it was claimed for."""
+    if not send_path and sent_at is None:
+        return None
+    return number_id or campaign.account_id
+
+
+class NumberLabels(dict[uuid.UUID, str]):
+    """{account id: `number_label`} for the numbers a campaign's recipients were sent from:
+    its numbers given up front, any other (one taken out of the pool since) read once when
+    first met; "" for an account that no longer exists."""
+
+    def __init__(self, numbers: Iterable[WhatsAppAccount]):
+        super().__init__((a.pk, number_label(a)) for a in numbers)
+
+    def __missing__(self, pk: uuid.UUID) -> str:
+        account = WhatsAppAccount.objects.filter(pk=pk).first()
+        self[pk] = label = number_label(account) if account is not None else ""
+        return label
+
+
+_BY_NUMBER = (
+    Recipient.Status.SENT,
+    Recipient.Status.DELIVERED,
+    Recipient.Status.READ,
+    Recipient.Status.FAILED,
+)
+
+
+def campaign_number_breakdown(campaign: Campaign, *, numbers: list[WhatsAppAccount]) -> list[dict]:
+    """Per number the campaign sends from (`numbers`: `numbers_of(campaign)`), and any it
+    sent from before being taken out of the pool: sent, delivered and read as funnel figures
+    (as `campaign_funnel`'s: a read message was also delivered and sent) and failed.
+
+    One GROUP BY over the campaign's sent and failed rows (the (campaign, status, id) index's
+    ranges, each row read for its number): it grows with what was sent, so the campaign page
+    shows it when drawn, not in the fragment it polls. A row from before numbers were
+    recorded counts for the campaign's own account (`models_numbers.sent_from`)."""
+    groups = (
+        Recipient.objects.filter(campaign=campaign, status__in=_BY_NUMBER)
+        .values("number_id")
+        .annotate(**{f"n_{s}": Count("id", filter=Q(status=s)) for s in _BY_NUMBER})
+        .order_by()
+    )
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    for group in groups:
+        total = counts.setdefault(
+            group["number_id"] or campaign.account_id, dict.fromkeys(_BY_NUMBER, 0)
+        )
+        for state in _BY_NUMBER:
+            total[state] += group[f"n_{state}"]
+    pooled = {a.pk for a in numbers}
+    gone = [pk for pk in counts if pk not in pooled]
+    accounts = [*numbers, *WhatsAppAccount.objects.filter(pk__in=gone)] if gone else numbers
+    rows = [_number_row(campaign, a, counts.get(a.pk), in_pool=a.pk in pooled) for a in accounts]
+    deleted = set(gone) - {a.pk for a in accounts}
+    rows += [_number_row(campaign, None, counts[pk], in_pool=False) for pk in deleted]
+    return rows
+
+
+def _number_row(campaign, account, counts, *, in_pool: bool) -> dict:
+    c = counts or dict.fromkeys(_BY_NUMBER, 0)
+    read = c[Recipient.Status.READ]
+    delivered = c[Recipient.Status.DELIVERED] + read
+    return {
+        "pk": account.pk if account else None,
+        "name": account.name if account else "A number since deleted",
+        "number": number_label(account) if account else "",
+        "throughput": f"{account.throughput:,} msg/s" if account else "",
+        "blocked": account.blocked_reason() if account else "",
+        "attention": account is not None and account.state == account.State.NEEDS_ATTENTION,
+        "own": account is not None and account.pk == campaign.account_id,
+        "in_pool": in_pool,
+        "sent": c[Recipient.Status.SENT] + delivered,
+        "delivered": delivered,
+        "read": read,
+        "failed": c[Recipient.Status.FAILED],
+    }
 
 
 RECIPIENTS_PER_PAGE = 50

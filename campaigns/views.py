@@ -28,6 +28,7 @@ from whatsapp.variables import spreadsheet_columns, variables_for
 
 from .audiences.mapping import FIELDS
 from .forms import NewCampaignForm
+from .forms_numbers import pool_key
 from .importing.pipeline import SHOWN_MESSAGES, SHOWN_PROBLEMS, import_progress
 from .models import Campaign, ImportReport
 from .selectors import campaign_funnel, campaign_get_for_user, campaign_list_for_user
@@ -122,6 +123,7 @@ def _template_preview(template) -> dict:
     return {
         **shown,
         "template": template,
+        "pool": pool_key(template.account),  # the numbers it can also send from (pool.js)
         "header": _marked(shown["header"]),
         "body": _marked(shown["body"]),
         "columns": spreadsheet_columns(variables_for(template)),

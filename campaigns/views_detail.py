@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
@@ -15,16 +16,21 @@ from config.web import form_errors_as_messages, shown_as_message
 from .engine import paths
 from .engine.breaker import BreakerSettings
 from .forms import EXPORT_SEGMENTS, BreakerForm, RecipientFilterForm, SendForm
+from .forms_numbers import NumbersForm
 from .models import Campaign, Recipient
+from .models_numbers import numbers_of
 from .preflight import campaign_actual_cost, campaign_preflight
 from .selectors import (
+    NumberLabels,
     campaign_deferred,
     campaign_deferred_until,
     campaign_eta,
     campaign_funnel,
     campaign_get_for_user,
     campaign_held,
+    campaign_number_breakdown,
     recipient_page,
+    sending_number_id,
 )
 from .services.campaigns import BREAKER_EDITABLE, campaign_delete, campaign_update
 from .services.reruns import campaign_rerun, campaign_retry_failed
@@ -71,12 +77,14 @@ def live_context(campaign: Campaign) -> dict:
 def campaign_detail(request, campaign_id):
     campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     breaker = BreakerSettings.resolve(campaign.workspace.breaker_defaults, campaign.breaker)
+    numbers = numbers_of(campaign)
     return render(
         request,
         "campaigns/campaign_detail.html",
         {
             **live_context(campaign),
-            **_recipients_context(request, campaign),
+            **_numbers_context(campaign, numbers),
+            **_recipients_context(request, campaign, numbers),
             "preflight": campaign_preflight(campaign)
             if campaign.status in ("draft", "scheduled")
             else None,
@@ -111,7 +119,23 @@ def campaign_live(request, campaign_id):
     return render(request, "campaigns/_live.html", live_context(campaign))
 
 
-def _recipients_context(request, campaign: Campaign) -> dict:
+def _numbers_context(campaign: Campaign, numbers: list) -> dict:
+    """The Numbers card: the numbers it sends from and what each sent (only when it has more
+    than its own: the breakdown is a GROUP BY over what was sent), and "Also send from" while
+    the pool may change (draft, scheduled, paused) and there is a number to choose."""
+    pooled = len(numbers) > 1
+    form = NumbersForm(campaign=campaign) if campaign.status in BREAKER_EDITABLE else None
+    return {
+        "numbers": numbers,
+        "pooled": pooled,
+        "number_breakdown": campaign_number_breakdown(campaign, numbers=numbers)
+        if pooled
+        else None,
+        "numbers_form": form if form is not None and form.accounts else None,
+    }
+
+
+def _recipients_context(request, campaign: Campaign, numbers: list) -> dict:
     form = RecipientFilterForm(request.GET or None)
     statuses, phone, after = [], None, None
     if form.is_bound and form.is_valid():
@@ -121,7 +145,9 @@ def _recipients_context(request, campaign: Campaign) -> dict:
     rows, next_after = recipient_page(
         campaign=campaign, statuses=statuses, phone=phone, after=after
     )
-    rows = [_row(r) for r in rows]
+    # The "From" column, only when the campaign sends from more than one number.
+    labels = NumberLabels(numbers) if len(numbers) > 1 else None
+    rows = [_row(r, campaign=campaign, labels=labels) for r in rows]
     query = request.GET.copy()
     query.pop("after", None)
     return {
@@ -130,6 +156,7 @@ def _recipients_context(request, campaign: Campaign) -> dict:
         "recipients_next": f"?{query.urlencode()}&after={next_after}" if next_after else None,
         "recipients_first": f"?{query.urlencode()}" if after else None,
         "recipients_filtered": bool(statuses or phone),
+        "recipients_from": labels is not None,
     }
 
 
@@ -140,12 +167,18 @@ def _time(moment) -> str:
     return localtime(moment).strftime("%m-%d %H:%M:%S") if moment else "—"
 
 
-def _row(r: Recipient) -> dict:
+def _row(r: Recipient, *, campaign: Campaign, labels: NumberLabels | None) -> dict:
     """One table row, its text made here: a template's per-cell filters cost more than the
-    query on a 50-row page."""
+    query on a 50-row page. `labels`: the numbers' (a pooled campaign's "From")."""
     values = r.values if isinstance(r.values, dict) else {}
     waiting = r.status == Recipient.Status.PENDING and r.next_attempt_at
+    number = None
+    if labels is not None:
+        number = sending_number_id(
+            campaign, number_id=r.number_id, send_path=r.send_path, sent_at=r.sent_at
+        )
     return {
+        "number": labels[number] if number is not None and labels is not None else "",
         "status": r.status,
         "label": LABELS.get(r.status, r.status),
         "phone": r.phone,
@@ -173,7 +206,7 @@ def campaign_recipients(request, campaign_id):
     return render(
         request,
         "campaigns/_recipients.html",
-        {"campaign": campaign, **_recipients_context(request, campaign)},
+        {"campaign": campaign, **_recipients_context(request, campaign, numbers_of(campaign))},
     )
 
 
@@ -215,6 +248,14 @@ def campaign_control(request, campaign_id, action):
                 return redirect("campaign_detail", campaign_id=campaign.pk)
             campaign_update(user=user, campaign=campaign, breaker=form.overrides())
             messages.success(request, "Breaker thresholds saved.")
+        elif action == "numbers":
+            form = NumbersForm(request.POST, campaign=campaign)
+            if not form.is_valid():
+                form_errors_as_messages(request, form)
+                return redirect(f"{reverse('campaign_detail', args=[campaign.pk])}#numbers")
+            campaign_update(user=user, campaign=campaign, numbers=form.cleaned_data["numbers"])
+            count = len(numbers_of(campaign))
+            messages.success(request, f"Saved: it sends from {count} number{pluralize(count)}.")
         elif action == "pause":
             campaign_pause(user=user, campaign=campaign)
         elif action == "resume":
