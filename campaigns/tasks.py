@@ -30,6 +30,7 @@ def contacts_import_file(report_id: str, stored_name: str) -> None:
 def campaign_sender(campaign_id: str, sender_no: int = 0) -> str:
     # Recorded as the claims' owner (64 characters at most).
     worker = f"{socket.gethostname()[:40]}:{os.getpid()}:{sender_no}:{uuid.uuid4().hex[:8]}"
+    control.clear_queued(campaign_id, sender_no)  # no longer on its way: here
     if not control.slot_take(campaign_id, sender_no, worker):
         return "duplicate"  # this sender number is running already; it carries on
     try:

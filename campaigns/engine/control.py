@@ -37,13 +37,6 @@ def heartbeat_key(campaign_id) -> str:
     return f"engine:senders:{campaign_id}"
 
 
-def senders_alive(campaign_id) -> bool:
-    """Has any sender of this campaign reported in the last HEARTBEAT_TTL seconds?"""
-    for _ in get_redis().scan_iter(match=f"{heartbeat_key(campaign_id)}:*", count=100):
-        return True
-    return False
-
-
 # One live sender per (campaign, sender number): a resume right after a pause, or a sweeper
 # restart, can enqueue a sender while the previous one (which never saw the halt) still runs;
 # the newcomer then leaves at once. Held while running, refreshed with the heartbeat, expiring
@@ -63,6 +56,37 @@ return 0
 
 def slot_key(campaign_id, sender_no: int) -> str:
     return f"engine:slot:{campaign_id}:{sender_no}"
+
+
+# A sender task enqueued and not started yet holds no slot: this marker says it is on its way,
+# so the sweep does not enqueue it again at every pass while the queue is busy. It expires by
+# itself (QUEUED_TTL after the task was due): a task lost on the way (its worker died with it)
+# is then replaced at the next pass, and a late one finds its slot taken and leaves at once.
+QUEUED_TTL = 20
+
+
+def queued_key(campaign_id, sender_no: int) -> str:
+    return f"engine:queued:{campaign_id}:{sender_no}"
+
+
+def mark_queued(campaign_id, sender_no: int, countdown: float = 0.0) -> None:
+    get_redis().set(queued_key(campaign_id, sender_no), 1, ex=QUEUED_TTL + int(countdown))
+
+
+def clear_queued(campaign_id, sender_no: int) -> None:
+    get_redis().delete(queued_key(campaign_id, sender_no))
+
+
+def senders_missing(campaign_id, sender_numbers) -> list[int]:
+    """The sender numbers of a campaign with no live sender (no slot) and none on its way
+    (no queued marker): those a dead worker or host took with it."""
+    numbers = list(sender_numbers)
+    redis = get_redis()
+    with redis.pipeline(transaction=False) as pipe:
+        for n in numbers:
+            pipe.exists(slot_key(campaign_id, n), queued_key(campaign_id, n))
+        found = pipe.execute()
+    return [n for n, count in zip(numbers, found, strict=True) if not count]
 
 
 def slot_take(campaign_id, sender_no: int, token: str) -> bool:

@@ -17,7 +17,13 @@ from whatsapp.models import WhatsAppAccount
 
 from ..models import Campaign
 from ..services.lifecycle import InvalidTransition, campaign_transition
-from ..services.sending import campaign_finish_if_done, campaign_start_scheduled, senders_start
+from ..services.sending import (
+    campaign_finish_if_done,
+    campaign_start_scheduled,
+    sender_enqueue,
+    sender_numbers,
+    senders_start,
+)
 from . import control, store
 from .limiter import marks_key
 from .sender import RunResult
@@ -27,8 +33,6 @@ logger = logging.getLogger(__name__)
 
 def sender_finished(*, campaign_id, sender_no: int, result: RunResult) -> None:
     """Decide what follows a sender's run (called by the Celery task)."""
-    from ..tasks import campaign_sender
-
     if result.reason == "paused":
         engine_pause(
             campaign_id=campaign_id,
@@ -37,22 +41,22 @@ def sender_finished(*, campaign_id, sender_no: int, result: RunResult) -> None:
             account_id=result.extra.get("account_id"),
         )
     elif result.reason == "budget":
-        campaign_sender.delay(str(campaign_id), sender_no)
+        sender_enqueue(campaign_id, sender_no)
     elif result.reason == "not-running":
         # Halted by a pause or stop; if the campaign was resumed meanwhile, the sender the
         # resume enqueued found this one's slot still held and left: carry on in its place.
         # (Still halted means a pause is committing, or a stale flag: nothing to carry on.)
         resumed = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING)
         if resumed.exists() and not get_redis().exists(control.halt_key(campaign_id)):
-            campaign_sender.apply_async((str(campaign_id), sender_no), countdown=1)
+            sender_enqueue(campaign_id, sender_no, countdown=1)
     elif result.reason == "drained":
         left = store.remaining(campaign_id=campaign_id)
         if left["due"]:
-            campaign_sender.delay(str(campaign_id), sender_no)
+            sender_enqueue(campaign_id, sender_no)
         elif left["later"] is not None:
             wait = (left["later"] - timezone.now()).total_seconds()
             if wait <= settings.ENGINE_MAX_COUNTDOWN_SECONDS:
-                campaign_sender.apply_async((str(campaign_id), sender_no), countdown=max(0.0, wait))
+                sender_enqueue(campaign_id, sender_no, countdown=max(0.0, wait))
             # else: the sweeper starts a sender when the time comes
         elif not left["sending"]:
             campaign_finish_if_done(campaign_id=campaign_id)
@@ -134,9 +138,14 @@ def sweep() -> dict:
         left = store.remaining(campaign_id=campaign_id)
         if not left["due"] and not left["sending"] and left["later"] is None:
             finished += campaign_finish_if_done(campaign_id=campaign_id)
-        elif left["due"] and not control.senders_alive(campaign_id):
-            senders_start(campaign_id)
-            restarted += 1
+        elif left["due"]:
+            # Sender numbers whose sender died (with its worker or host) and none is on its
+            # way: started again, while the others go on (a number of a pool left unused
+            # otherwise until every sender had stopped).
+            missing = control.senders_missing(campaign_id, sender_numbers(campaign_id))
+            if missing:
+                senders_start(campaign_id, only=missing)
+                restarted += 1
     return {"recovered": recovered, "restarted": restarted, "finished": finished}
 
 

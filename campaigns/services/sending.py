@@ -24,12 +24,19 @@ from .numbers import campaign_rate_check
 logger = logging.getLogger(__name__)
 
 
-def senders_start(campaign_id) -> None:
-    """Enqueue the campaign's sender tasks (after commit)."""
+def senders_start(campaign_id, only=None) -> None:
+    """Enqueue the campaign's sender tasks (after commit); `only`: those sender numbers."""
+    for n in sender_numbers(campaign_id) if only is None else only:
+        sender_enqueue(campaign_id, n)
+
+
+def sender_enqueue(campaign_id, sender_no: int, countdown: float = 0.0) -> None:
+    """Enqueue one sender task, marked as on its way (engine/control.py `mark_queued`)."""
+    from ..engine import control
     from ..tasks import campaign_sender
 
-    for n in sender_numbers(campaign_id):
-        campaign_sender.delay(str(campaign_id), n)
+    control.mark_queued(campaign_id, sender_no, countdown)
+    campaign_sender.apply_async((str(campaign_id), sender_no), countdown=countdown or None)
 
 
 def sender_numbers(campaign_id) -> range:

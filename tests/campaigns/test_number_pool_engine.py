@@ -75,13 +75,14 @@ def run_all(campaign, senders=(0, 1)):
 
 def test_recipients_spread_across_the_numbers_each_paced_by_its_own(sandbox, pooled):
     # given a slow number (20 msg/s) and a faster one (80), and a campaign rate above both
-    campaign, own, second = pooled(150, rate=200, own=20, other=80)
+    # (each claims about two seconds of its own sends at a time: 40 and 160 rows)
+    campaign, own, second = pooled(250, rate=200, own=20, other=80)
 
     results = run_all(campaign)
 
     assert {r.reason for r in results.values()} == {"drained"}
     stats = sandbox.stats()
-    assert stats["accepted_total"] == 150
+    assert stats["accepted_total"] == 250
     assert stats["duplicate_sends"] == 0
     by_number = stats["accepted_by_phone_number_id"]
     # each recipient records the number that sent it, and the sandbox saw the same split
@@ -90,7 +91,7 @@ def test_recipients_spread_across_the_numbers_each_paced_by_its_own(sandbox, poo
         for n, a in ((own.phone_number_id, own), (second.phone_number_id, second))
     }
     assert recorded == by_number
-    assert Recipient.objects.filter(campaign=campaign, status="sent").count() == 150
+    assert Recipient.objects.filter(campaign=campaign, status="sent").count() == 250
     # the faster number took most of them; neither went over its own throughput
     assert by_number[second.phone_number_id] > 2 * by_number[own.phone_number_id] > 0
     peak = stats["peak_one_second_by_phone_number_id"]
@@ -145,3 +146,35 @@ def test_an_error_on_one_number_pauses_naming_it_and_flags_only_that_number(pool
     own.refresh_from_db()
     assert (second.state, own.state) == ("needs_attention", "active")
     assert Recipient.objects.filter(campaign=campaign, status="pending").count() == 20
+
+
+def test_the_sweep_restarts_only_the_senders_that_died(pooled, settings, monkeypatch):
+    from campaigns.engine import control
+    from campaigns.engine.runner import sweep
+    from campaigns.tasks import campaign_sender
+
+    settings.ENGINE_SENDERS_PER_CAMPAIGN = 2  # 4 sender numbers: 0, 1 (own); 2, 3 (second)
+    campaign, _own, _second = pooled(10, rate=80)
+    enqueued = []
+    monkeypatch.setattr(campaign_sender, "apply_async", lambda args, **kw: enqueued.append(args))
+    cid = campaign.pk
+    try:
+        # senders 0 and 2 are alive, 1 is on its way, 3 died with its worker
+        assert control.slot_take(cid, 0, "alive-0")
+        assert control.slot_take(cid, 2, "alive-2")
+        control.mark_queued(cid, 1)
+
+        assert sweep()["restarted"] == 1
+        assert enqueued == [(str(cid), 3)]
+        assert sweep()["restarted"] == 0  # 3 is on its way now: not enqueued twice
+        assert enqueued == [(str(cid), 3)]
+
+        # the restarted sender 3 starts (its marker cleared) and dies at once: again
+        control.clear_queued(cid, 3)
+        sweep()
+        assert enqueued == [(str(cid), 3), (str(cid), 3)]
+    finally:
+        control.slot_release(cid, 0, "alive-0")
+        control.slot_release(cid, 2, "alive-2")
+        for n in range(4):
+            control.clear_queued(cid, n)
