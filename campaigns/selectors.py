@@ -1,5 +1,6 @@
 """Reads of campaigns, always scoped to the caller's workspaces."""
 
+import json
 import re
 import uuid
 from collections.abc import Collection, Iterable
@@ -9,12 +10,13 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.selectors import get_scoped_or_404, scoped
+from config.redis import get_redis
 from whatsapp.models import WhatsAppAccount
 
 from .importing.phones import normalize
 from .models import Campaign, OptOut, Recipient, TimelineMinute
 from .models_numbers import numbers_of
-from .preflight import campaign_actual_cost
+from .preflight import ACTUAL_COST_CACHE_SECONDS, campaign_actual_cost
 from .tracking.statuses import HELD
 from .tracking.timeline import KINDS
 
@@ -294,17 +296,12 @@ def campaign_number_breakdown(campaign: Campaign, *, numbers: list[WhatsAppAccou
     (as `campaign_funnel`'s: a read message was also delivered and sent) and failed.
 
     One GROUP BY over the campaign's sent and failed rows (the (campaign, status, id) index's
-    ranges, each row read for its number): it grows with what was sent, so the campaign page
-    shows it when drawn, not in the fragment it polls. A row from before numbers were
-    recorded counts for the campaign's own account (`models_numbers.sent_from`)."""
-    groups = (
-        Recipient.objects.filter(campaign=campaign, status__in=_BY_NUMBER)
-        .values("number_id")
-        .annotate(**{f"n_{s}": Count("id", filter=Q(status=s)) for s in _BY_NUMBER})
-        .order_by()
-    )
+    ranges, each row read for its number), kept 10 s (`_number_groups`): it grows with what
+    was sent, so the campaign page shows it when drawn, not in the fragment it polls. A row
+    from before numbers were recorded counts for the campaign's own account
+    (`models_numbers.sent_from`)."""
     counts: dict[uuid.UUID, dict[str, int]] = {}
-    for group in groups:
+    for group in _number_groups(campaign):
         total = counts.setdefault(
             group["number_id"] or campaign.account_id, dict.fromkeys(_BY_NUMBER, 0)
         )
@@ -317,6 +314,28 @@ def campaign_number_breakdown(campaign: Campaign, *, numbers: list[WhatsAppAccou
     deleted = set(gone) - {a.pk for a in accounts}
     rows += [_number_row(campaign, None, counts[pk], in_pool=False) for pk in deleted]
     return rows
+
+
+def _number_groups(campaign: Campaign) -> list[dict]:
+    """The breakdown's GROUP BY, kept for ACTUAL_COST_CACHE_SECONDS like the actual cost's
+    (a page drawn again and again must not scan a million rows each time)."""
+    key = f"campaign-number-breakdown:{campaign.pk}"
+    redis = get_redis()
+    cached = redis.get(key)
+    if cached:
+        return [
+            {**g, "number_id": uuid.UUID(g["number_id"]) if g["number_id"] else None}
+            for g in json.loads(cached)
+        ]
+    groups = list(
+        Recipient.objects.filter(campaign=campaign, status__in=_BY_NUMBER)
+        .values("number_id")
+        .annotate(**{f"n_{s}": Count("id", filter=Q(status=s)) for s in _BY_NUMBER})
+        .order_by()
+    )
+    stored = [{**g, "number_id": str(g["number_id"]) if g["number_id"] else None} for g in groups]
+    redis.set(key, json.dumps(stored), ex=ACTUAL_COST_CACHE_SECONDS)
+    return groups
 
 
 def _number_row(campaign, account, counts, *, in_pool: bool) -> dict:

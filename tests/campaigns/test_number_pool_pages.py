@@ -219,6 +219,24 @@ def test_the_breakdown_is_one_group_by_and_keeps_a_number_taken_out(
     assert (taken_out["pk"], taken_out["in_pool"], taken_out["sent"]) == (siblings[0].pk, False, 2)
 
 
+def test_the_breakdown_is_counted_once_per_ten_seconds(
+    template_a, siblings, sent_from_two, django_assert_num_queries
+):
+    numbers = numbers_of(sent_from_two)
+    first = campaign_number_breakdown(sent_from_two, numbers=numbers)
+    RecipientFactory(
+        campaign=sent_from_two, number=siblings[0], status="sent", send_path="messages"
+    )
+    with django_assert_num_queries(0):  # a page drawn again: no scan of the recipients
+        again = campaign_number_breakdown(sent_from_two, numbers=numbers)
+    assert again == first
+    from config.redis import get_redis
+
+    get_redis().delete(f"campaign-number-breakdown:{sent_from_two.pk}")  # ten seconds later
+    later = campaign_number_breakdown(sent_from_two, numbers=numbers)
+    assert later[1]["sent"] == first[1]["sent"] + 1
+
+
 def test_a_campaign_with_one_number_shows_no_breakdown_nor_from_column(client, owner, template_a):
     campaign = CampaignFactory(template=template_a, status="running", started_at=timezone.now())
     RecipientFactory(campaign=campaign, values=VALUES, status="sent", number=template_a.account)
