@@ -49,12 +49,12 @@ def claim_batch(
     """Mark up to `size` due pending recipients as sending for `worker`, from the number
     `number_id` (None: the campaign's own account), in id order.
 
-        `offer_expiry(values)`: when a row's limited-time offer ends (Unix ms; None: no end);
-        rows past it are skipped (`offer_expired`) in the same transaction, never sent. `cap`:
-        the frequency cap on the template's category (audiences/cap.py; None: no statement).
+    `offer_expiry(values)`: when a row's limited-time offer ends (Unix ms; None: no end);
+    rows past it are skipped (`offer_expired`) in the same transaction, never sent. `cap`:
+    the frequency cap on the template's category (audiences/cap.py; None: no statement).
 
-        PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimers never wait for or take the same
-        rows. SQLite: its single writer serialises claimers (IMMEDIATE transactions).
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimers never wait for or take the same
+    rows. SQLite: its single writer serialises claimers (IMMEDIATE transactions).
     """
     now = timezone.now()
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""

@@ -22,11 +22,9 @@ def send_path(campaign: Campaign, number: WhatsAppAccount | None = None) -> str:
     """ "marketing_messages" for a MARKETING template on an account with the Marketing
     Messages API on, else "messages". `number`: the one sending (a campaign's numbers may
     differ); by default the campaign's own."""
-    if (
-        number or campaign.account
-    ).marketing_messages_api and campaign.template.category == MessageTemplate.Category.MARKETING:
-        return MARKETING_MESSAGES
-    return MESSAGES
+    sender = number or campaign.account
+    marketing = campaign.template.category == MessageTemplate.Category.MARKETING
+    return MARKETING_MESSAGES if sender.marketing_messages_api and marketing else MESSAGES
 
 
 def path_extras(campaign: Campaign, number: WhatsAppAccount | None = None) -> dict:
