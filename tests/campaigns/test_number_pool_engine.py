@@ -178,3 +178,30 @@ def test_the_sweep_restarts_only_the_senders_that_died(pooled, settings, monkeyp
         control.slot_release(cid, 2, "alive-2")
         for n in range(4):
             control.clear_queued(cid, n)
+
+
+def test_a_small_campaign_is_shared_by_a_sender_that_starts_later(sandbox, pooled):
+    """The first sender to start claims its share (the campaign's pending over its senders),
+    not two seconds of its rate: one starting half a second later still gets recipients."""
+    campaign, own, second = pooled(100, rate=160)
+    results = {}
+
+    def one(n):
+        from django.db import connection
+
+        try:
+            results[n] = run_sender(
+                campaign_id=campaign.pk, worker=f"w{n}", budget_seconds=30, sender_no=n
+            )
+        finally:
+            connection.close()
+
+    early = threading.Thread(target=one, args=(1,))  # the second number's sender
+    early.start()
+    time.sleep(0.5)
+    one(0)  # the campaign's own number's, late
+    early.join()
+    by_number = sandbox.stats()["accepted_by_phone_number_id"]
+    assert by_number.get(own.phone_number_id, 0) >= 20
+    assert by_number[own.phone_number_id] + by_number[second.phone_number_id] == 100
+    assert {r.reason for r in results.values()} == {"drained"}
