@@ -56,7 +56,7 @@ from bench.engine_procs import (
     wait_sandbox,
     wait_worker,
 )
-from bench.engine_setup import clean_slate, create_campaigns
+from bench.engine_setup import create_campaigns, measured_on_a_clean_slate
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/broadcast_bench_engine"
 BENCH_REDIS_DB = 14
@@ -99,15 +99,7 @@ def run() -> list[dict]:
 
 
 def _child() -> list[dict]:
-    import django
-
-    django.setup()
-    with (
-        clean_slate("bench_engine"),
-        tempfile.TemporaryFile() as sandbox_log,
-        tempfile.TemporaryFile() as worker_log,
-    ):
-        return figures(**_measure(sandbox_log, worker_log))
+    return measured_on_a_clean_slate("bench_engine", _measure, figures)
 
 
 def _measure(sandbox_log, worker_log) -> dict:

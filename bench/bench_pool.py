@@ -28,7 +28,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from bench.engine_procs import (
     wait_sandbox,
     wait_worker,
 )
-from bench.engine_setup import clean_slate, create_pool_campaign
+from bench.engine_setup import create_pool_campaign, measured_on_a_clean_slate
 
 N = int(os.environ.get("BENCH_POOL_RECIPIENTS", "100000"))
 NUMBERS = 2
@@ -67,15 +66,7 @@ def run() -> list[dict]:
 
 
 def _child() -> list[dict]:
-    import django
-
-    django.setup()
-    with (
-        clean_slate("bench_pool"),
-        tempfile.TemporaryFile() as sandbox_log,
-        tempfile.TemporaryFile() as worker_log,
-    ):
-        return _figures(**_measure(sandbox_log, worker_log))
+    return measured_on_a_clean_slate("bench_pool", _measure, _figures)
 
 
 def _measure(sandbox_log, worker_log) -> dict:

@@ -3,6 +3,7 @@
 the pool bench's campaign sending from several numbers of one WABA."""
 
 import contextlib
+import tempfile
 
 from bench.engine_params import N_MAIN, N_MEMORY, VALUES
 
@@ -35,6 +36,20 @@ def clean_slate(suffix: str):
         redis.flushdb()
         redis.close()
         reset_database(suffix)
+
+
+def measured_on_a_clean_slate(suffix: str, measure, figures) -> list[dict]:
+    """The child's whole run: on a clean slate (`clean_slate`), `figures(**measure(sandbox_log,
+    worker_log))`, the two logs temporary files the sandbox and the worker write to."""
+    import django
+
+    django.setup()
+    with (
+        clean_slate(suffix),
+        tempfile.TemporaryFile() as sandbox_log,
+        tempfile.TemporaryFile() as worker_log,
+    ):
+        return figures(**measure(sandbox_log, worker_log))
 
 
 def _delivery_window_shape() -> dict:

@@ -37,12 +37,10 @@ class CampaignNumber(models.Model):
         return f"{self.campaign_id} → {self.account_id}"
 
 
-def sent_from(account_id, prefix: str = "") -> Q:
+def sent_from(account_id) -> Q:
     """Recipients sent from this number: recorded on the row (`number`), or, for a row sent
     before numbers were recorded, its campaign's own account."""
-    return Q(**{f"{prefix}number_id": account_id}) | Q(
-        **{f"{prefix}number__isnull": True, f"{prefix}campaign__account_id": account_id}
-    )
+    return Q(number_id=account_id) | Q(number__isnull=True, campaign__account_id=account_id)
 
 
 def numbers_of(campaign) -> list[WhatsAppAccount]:

@@ -74,12 +74,14 @@ class Sender:
         slots: int,
         budget_seconds: float,
         number: WhatsAppAccount | None = None,
+        pooled: bool = False,
+        share: int | None = None,
     ):
         self.campaign = campaign
         # The number this sender sends from: the campaign's own, or one of its pool
         # (models_numbers.py); its throughput paces it, the WABA's limit is shared.
         self.number = number or campaign.account
-        self.pooled = False  # one of several numbers: its pause reasons name it
+        self.pooled = pooled  # one of several numbers: its pause reasons name it
         self.worker = worker
         self.slots = max(1, slots)
         self.budget = budget_seconds
@@ -88,6 +90,15 @@ class Sender:
         rate = min(campaign.rate_limit, self.number.throughput or campaign.rate_limit)
         self.batch_size = max(10, min(settings.ENGINE_BATCH_MAX, rate * 2))
         self.refill = self.batch_size
+        # A campaign of a few seconds' sends is shared by its senders (and so by its
+        # numbers): the first to start must not claim it all before the others have started.
+        # Such a sender claims its `share` (the campaign's pending over its senders) a batch
+        # at a time, the next when a quarter is left. (A bigger campaign keeps the full
+        # lookahead: holding a quarter batch cost a pool of two numbers at 2,000 msg/s ~8 %
+        # of its rate on 2 busy cores, `python -m bench pool`.)
+        if share is not None and share < self.batch_size:
+            self.batch_size = max(10, share)
+            self.refill = max(1, self.batch_size // 4)
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-db")
         self.queue: asyncio.Queue = asyncio.Queue()
         self.results: list[store.Outcome] = []
@@ -550,17 +561,9 @@ def run_sender(
         slots=slots,
         budget_seconds=budget_seconds,
         number=numbers[sender_no // senders],
+        pooled=len(numbers) > 1,
+        share=-(-campaign.pending_count // (senders * len(numbers))),
     )
-    sender.pooled = len(numbers) > 1
-    # A campaign of a few seconds' sends is shared by its senders (and so by its numbers):
-    # the first to start must not claim it all before the others have started. Such a sender
-    # claims its share a batch at a time, the next when a quarter is left. (A bigger campaign
-    # keeps the full lookahead: holding a quarter batch cost a pool of two numbers at 2,000
-    # msg/s ~8 % of its rate on 2 busy cores, `python -m bench pool`.)
-    share = -(-campaign.pending_count // (senders * len(numbers)))
-    if share < sender.batch_size:
-        sender.batch_size = max(10, share)
-        sender.refill = max(1, sender.batch_size // 4)
     sender.slot = slot
     # A full collection of a Django process's heap pauses the event loop for ~150 ms: sends
     # held by a paused sender then leave in a burst, and slots go unused. Collecting once now

@@ -14,6 +14,7 @@ from ..engine.breaker import BreakerSettings
 from ..importing.pipeline import campaign_variables, recipients_import
 from ..importing.readers import read_json
 from ..models import Campaign, ImportReport
+from ..models_numbers import numbers_count
 from .errors import CampaignError
 from .lifecycle import InvalidTransition
 from .numbers import campaign_pool_check, campaign_pool_store, campaign_rate_check
@@ -194,7 +195,8 @@ def campaign_update(*, user, campaign: Campaign, **fields) -> Campaign:
     if numbers is not None:
         pool = campaign_pool_check(campaign=campaign, numbers=numbers)
         campaign_pool_store(campaign=campaign, pool=pool)
-    campaign_rate_check(rate_limit=campaign.rate_limit, count=campaign.pool.count() + 1)
+    count = numbers_count(campaign.pk) if numbers is None else 1 + len(pool)
+    campaign_rate_check(rate_limit=campaign.rate_limit, count=count)
     campaign.save()
     return campaign
 

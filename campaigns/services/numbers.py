@@ -6,7 +6,7 @@ import uuid
 from whatsapp.models import WhatsAppAccount
 
 from ..models import Campaign, CampaignNumber
-from ..models_numbers import MAX_NUMBER_RATE, MAX_NUMBERS, numbers_count
+from ..models_numbers import MAX_NUMBER_RATE, MAX_NUMBERS
 from .errors import CampaignError
 
 
@@ -73,7 +73,3 @@ def campaign_rate_check(*, rate_limit: int, count: int) -> None:
             "numbers to the campaign to send faster.",
             field="rate_limit",
         )
-
-
-def campaign_numbers_count(campaign: Campaign) -> int:
-    return numbers_count(campaign.pk) if campaign.pk and not campaign._state.adding else 1
